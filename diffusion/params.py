@@ -1,0 +1,90 @@
+"""Model parameters and their validation: the one place that knows ranges and defaults."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+Step = Annotated[int, Field(ge=1)]
+
+
+class _Strict(BaseModel):
+    """Base for parameter models: unknown fields are errors, values are checked on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=True)
+
+
+class Campaign(_Strict):
+    """A crackdown: detection probability ``delta`` from step ``start`` to step ``end`` inclusive."""
+
+    start: Step
+    end: Step
+    delta: Probability
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Campaign:
+        if self.end < self.start:
+            raise ValueError(f"end ({self.end}) must be >= start ({self.start})")
+        return self
+
+
+class Params(_Strict):
+    """Parameters of the edge-wise model (MODEL.md sections 5-6).
+
+    Per step, each holder shares with each susceptible neighbour with probability
+    ``beta * trust``; an exposed agent becomes a holder with probability ``p_copy`` (else it has
+    only watched); each holder is then detected with probability ``delta`` (``delta`` of a
+    campaign during its window) and, if not detected, stops sharing with probability ``gamma``.
+    """
+
+    beta: Probability
+    gamma: Probability
+    delta: Probability = 0.0
+    p_copy: Probability = 1.0
+    campaigns: tuple[Campaign, ...] = ()
+
+    @model_validator(mode="after")
+    def _campaigns_disjoint(self) -> Params:
+        ordered = sorted(self.campaigns, key=lambda c: c.start)
+        for before, after in zip(ordered, ordered[1:], strict=False):
+            if after.start <= before.end:
+                raise ValueError(
+                    f"campaigns: steps {before.start}-{before.end} and "
+                    f"{after.start}-{after.end} overlap"
+                )
+        return self
+
+    def delta_segments(self) -> tuple[np.ndarray, np.ndarray]:
+        """The detection schedule as piecewise-constant segments ``(first step, delta)``."""
+        starts, deltas = [1], [self.delta]
+        for campaign in sorted(self.campaigns, key=lambda c: c.start):
+            if campaign.start == starts[-1]:
+                deltas[-1] = campaign.delta
+            else:
+                starts.append(campaign.start)
+                deltas.append(campaign.delta)
+            starts.append(campaign.end + 1)
+            deltas.append(self.delta)
+        return np.asarray(starts, dtype=np.int64), np.asarray(deltas, dtype=np.float64)
+
+    def delta_at(self, steps: np.ndarray) -> np.ndarray:
+        """Detection probability in force at each of ``steps``."""
+        starts, deltas = self.delta_segments()
+        return deltas[np.searchsorted(starts, steps, side="right") - 1]
+
+    def holders_stop(self) -> bool:
+        """True when every holder eventually stops (so a run without a step limit ends)."""
+        return self.gamma > 0 or self.delta > 0
+
+    def transmissibility(self) -> float:
+        """T: probability a holder ever shares along a tie of trust 1 (constant ``delta``)."""
+        keep = (1 - self.beta) * (1 - self.delta) * (1 - self.gamma)
+        return self.beta / (1 - keep) if keep < 1 else 1.0
+
+    def detected_share(self) -> float:
+        """Share of removals that are detections, ``delta / (delta + gamma - delta * gamma)``."""
+        q = self.delta + self.gamma - self.delta * self.gamma
+        return self.delta / q if q > 0 else 0.0

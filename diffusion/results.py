@@ -1,0 +1,77 @@
+"""The result of one run: state counts per step and the summary figures derived from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+STATES: tuple[str, ...] = ("S", "W", "I", "R", "D")
+"""State names, in the column order of ``Result.counts``."""
+
+
+@dataclass(frozen=True)
+class Result:
+    """State counts of one run; row ``t`` of ``counts`` is the state after step ``t``."""
+
+    counts: npt.NDArray[np.int64]
+    """Shape (steps + 1, 5), columns S, W, I, R, D; row 0 is the initial state."""
+    new_detections: npt.NDArray[np.int64]
+    """Agents detected in each step (row 0 is 0)."""
+    seed: int | None = None
+    """The integer seed of the run, when it was given one."""
+    edges_examined: int = 0
+    """Ties the kernel looked at (a measure of work, for benchmarks)."""
+    extra: dict = field(default_factory=dict)
+    """Further per-step series (per region, per medium) from the full model."""
+
+    @property
+    def steps(self) -> int:
+        """Number of simulated steps."""
+        return len(self.counts) - 1
+
+    @property
+    def n_agents(self) -> int:
+        return int(self.counts[0].sum())
+
+    @property
+    def final(self) -> dict[str, int]:
+        """Counts after the last step, by state name."""
+        return dict(zip(STATES, (int(x) for x in self.counts[-1]), strict=True))
+
+    @property
+    def reach(self) -> npt.NDArray[np.int64]:
+        """Agents informed by each step: W + I + R + D."""
+        return self.counts[:, 1:].sum(axis=1)
+
+    def summary(self) -> dict[str, float]:
+        """Final reach and detections, the peak of holders, and the time to half the final reach."""
+        reach = self.reach
+        holders = self.counts[:, 2]
+        final_reach = int(reach[-1])
+        half = int(np.argmax(reach >= final_reach / 2)) if final_reach else 0
+        return {
+            "steps": self.steps,
+            "reach": final_reach,
+            "reach_share": final_reach / self.n_agents,
+            "detected": int(self.counts[-1, 4]),
+            "peak_holders": int(holders.max()),
+            "peak_step": int(holders.argmax()),
+            "steps_to_half_reach": half,
+        }
+
+    @classmethod
+    def from_events(
+        cls, n_agents: int, n_seeds: int, events: npt.NDArray[np.int64], **kwargs
+    ) -> Result:
+        """Counts from per-step events (new I, new W, new R, new D) and the initial seeds."""
+        total = np.cumsum(events, axis=0)
+        new_i, new_w, new_r, new_d = total.T
+        counts = np.empty((len(events), 5), dtype=np.int64)
+        counts[:, 0] = n_agents - n_seeds - new_i - new_w
+        counts[:, 1] = new_w
+        counts[:, 2] = n_seeds + new_i - new_r - new_d
+        counts[:, 3] = new_r
+        counts[:, 4] = new_d
+        return cls(counts=counts, new_detections=events[:, 3].copy(), **kwargs)

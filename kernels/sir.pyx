@@ -1,0 +1,211 @@
+# distutils: language = c++
+"""Event-driven kernel for the edge-wise model with detection (MODEL.md section 6).
+
+The synchronous model redraws, every step, one Bernoulli(beta * trust) per holder-neighbour pair
+and one removal trial per holder. Those draws are independent across steps, so the same process
+is sampled exactly by drawing, once per new holder, the step in which it is removed (detected or
+ceasing, under the piecewise-constant detection schedule) and, once per susceptible neighbour,
+the first step in which sharing along that tie succeeds. A success that falls within the holding
+period is queued as a candidate exposure in a bucket for its step; buckets are processed in step
+order and a candidate that is no longer susceptible is skipped. Cost is proportional to the ties
+of agents that become holders: nothing scans all N agents.
+"""
+
+from cpython.mem cimport PyMem_Calloc, PyMem_Free
+from cpython.pycapsule cimport PyCapsule_GetPointer
+from libc.stdint cimport int32_t, int64_t, uint8_t
+from libc.stdlib cimport free
+from libcpp.vector cimport vector
+from numpy.random cimport bitgen_t
+
+from rng cimport (
+    PowerTable, TABLE_SPAN, bernoulli, first_success_within, power_table_new, uniform,
+)
+
+import numpy as np
+
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define DIFFUSION_PREFETCH(p) __builtin_prefetch((const void*)(p))
+    #else
+    #define DIFFUSION_PREFETCH(p) ((void)0)
+    #endif
+    """
+    void DIFFUSION_PREFETCH(const void* p) noexcept nogil
+
+cdef enum:
+    SUSCEPTIBLE = 0
+    WATCHED = 1
+    HOLDING = 2
+    PREFETCH_AHEAD = 8
+
+cdef int64_t NEVER = (<int64_t>1) << 62
+
+# Columns of the per-step event table returned to Python.
+EVENT_COLUMNS = ("new_I", "new_W", "new_R", "new_D")
+
+
+cdef struct Schedule:
+    int n                   # number of segments
+    const int64_t* start    # first step of each segment (start[0] == 1)
+    const double* delta     # detection probability in each segment
+    double gamma
+    PowerTable** removal    # per segment: table for q = 1 - (1 - delta)(1 - gamma)
+
+
+cdef inline int64_t removal_step(bitgen_t* rng, Schedule* sched, int64_t first, int64_t horizon,
+                                 bint* detected) noexcept nogil:
+    """Step in which a holder sharing from step ``first`` on is removed, or NEVER by ``horizon``."""
+    cdef int seg = sched.n - 1
+    cdef int64_t step = first, span, k
+    cdef double q, delta
+    while seg > 0 and sched.start[seg] > step:
+        seg -= 1
+    while step <= horizon:
+        span = horizon - step + 1
+        if seg + 1 < sched.n and sched.start[seg + 1] - step < span:
+            span = sched.start[seg + 1] - step
+        k = first_success_within(rng, sched.removal[seg], span)
+        if k:
+            step += k - 1
+            delta = sched.delta[seg]
+            q = sched.removal[seg].p
+            detected[0] = bernoulli(rng, delta / q)
+            return step
+        step += span
+        seg += 1
+    return NEVER
+
+
+cdef inline void count_event(vector[int64_t]* counts, int64_t step, int column) noexcept nogil:
+    """Add one event to column ``column`` (see EVENT_COLUMNS) of step ``step``, growing the table."""
+    if <size_t>(4 * step + 4) > counts.size():
+        counts.resize(8 * step + 8, 0)
+    counts[0][4 * step + column] += 1
+
+
+def run_sir(
+    const int64_t[::1] offsets,
+    const int32_t[::1] neighbours,
+    const float[::1] trust,
+    bint uniform_trust,
+    const int32_t[::1] seeds,
+    double beta,
+    double gamma,
+    double p_copy,
+    const int64_t[::1] segment_start,
+    const double[::1] segment_delta,
+    int64_t horizon,
+    object bit_generator,
+):
+    """Run one realisation; return (events: (steps + 1, 4) int64 per EVENT_COLUMNS, ties examined).
+
+    ``horizon`` is the number of steps to simulate, or -1 to run until no holder remains.
+    """
+    cdef int64_t n = offsets.shape[0] - 1
+    cdef uint8_t[::1] state = np.zeros(n, dtype=np.uint8)
+    cdef bitgen_t* rng = <bitgen_t*> PyCapsule_GetPointer(bit_generator.capsule, "BitGenerator")
+    cdef vector[int64_t] events = vector[int64_t](4, 0)
+    cdef vector[vector[int32_t]] buckets
+    cdef vector[int32_t] current
+    cdef Schedule sched
+    cdef PowerTable* sharing = power_table_new(beta)
+    cdef int n_seg = segment_start.shape[0], s
+    cdef int64_t t, i, e, end, r, k_step, last_step = 0, examined = 0, limit, remaining, base
+    cdef int64_t n_current, j, nb, shift
+    cdef bint detected = False, out_of_memory = sharing == NULL
+    cdef double q
+
+    sched.n = n_seg
+    sched.start = &segment_start[0]
+    sched.delta = &segment_delta[0]
+    sched.gamma = gamma
+    sched.removal = <PowerTable**> PyMem_Calloc(n_seg, sizeof(PowerTable*))
+    for s in range(n_seg):
+        q = 1.0 - (1.0 - segment_delta[s]) * (1.0 - gamma)
+        sched.removal[s] = power_table_new(q)
+        out_of_memory |= sched.removal[s] == NULL
+    if horizon < 0:
+        horizon = NEVER
+
+    try:
+        with bit_generator.lock, nogil:
+            if out_of_memory:
+                pass
+            else:
+                for i in range(seeds.shape[0]):
+                    state[seeds[i]] = HOLDING
+                    current.push_back(seeds[i])
+                t = 0
+                while True:
+                    n_current = current.size()
+                    for i in range(n_current):
+                        if i + PREFETCH_AHEAD < n_current:
+                            nb = current[i + PREFETCH_AHEAD]
+                            DIFFUSION_PREFETCH(&state[nb])
+                            DIFFUSION_PREFETCH(&offsets[nb])
+                        j = current[i]
+                        if t > 0:
+                            if state[j] != SUSCEPTIBLE:
+                                continue
+                            if p_copy < 1.0 and not bernoulli(rng, p_copy):
+                                state[j] = WATCHED
+                                count_event(&events, t, 1)
+                                if t > last_step:
+                                    last_step = t
+                                continue
+                            state[j] = HOLDING
+                            count_event(&events, t, 0)
+                        r = removal_step(rng, &sched, t + 1, horizon, &detected)
+                        if r != NEVER:
+                            count_event(&events, r, 3 if detected else 2)
+                            if r > last_step:
+                                last_step = r
+                            limit = r - t
+                        else:
+                            limit = horizon - t
+                        end = offsets[j + 1]
+                        for e in range(offsets[j], end):
+                            nb = neighbours[e]
+                            examined += 1
+                            if state[nb] != SUSCEPTIBLE:
+                                continue
+                            remaining = limit
+                            base = 0
+                            while remaining > 0:
+                                shift = first_success_within(rng, sharing, remaining)
+                                if shift == 0:
+                                    break
+                                base += shift
+                                if uniform_trust or bernoulli(rng, trust[e]):
+                                    k_step = t + base
+                                    if <size_t>k_step >= buckets.size():
+                                        buckets.resize(2 * k_step + 2)
+                                    buckets[k_step].push_back(<int32_t>nb)
+                                    break
+                                remaining -= shift
+                    # next non-empty bucket
+                    current.clear()
+                    t += 1
+                    while <size_t>t < buckets.size() and buckets[t].empty():
+                        t += 1
+                    if <size_t>t >= buckets.size():
+                        break
+                    current.swap(buckets[t])
+                    buckets[t].clear()
+                    buckets[t].shrink_to_fit()
+    finally:
+        free(sharing)
+        for s in range(n_seg):
+            free(sched.removal[s])
+        PyMem_Free(sched.removal)
+    if out_of_memory:
+        raise MemoryError("kernel tables could not be allocated")
+
+    steps = last_step if horizon == NEVER else horizon
+    table = np.zeros((steps + 1, 4), dtype=np.int64)
+    have = min(events.size() // 4, steps + 1)
+    if have:
+        table[:have] = np.asarray(<int64_t[:have * 4]> events.data()).reshape(have, 4)
+    return table, examined
