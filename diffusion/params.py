@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Step = Annotated[int, Field(ge=1)]
+Multiplier = Annotated[float, Field(ge=0.0)]
 
 
 class _Strict(BaseModel):
@@ -31,13 +32,25 @@ class Campaign(_Strict):
         return self
 
 
+class Medium(_Strict):
+    """How one medium spreads and hides: multipliers on sharing and on detection."""
+
+    share: Multiplier = 1.0
+    """Multiplier on the sharing probability ``beta``."""
+    concealment: Multiplier = 1.0
+    """Multiplier on the detection probability (below 1: easier to hide)."""
+
+
 class Params(_Strict):
-    """Parameters of the edge-wise model (MODEL.md sections 5-6).
+    """Parameters of the model (MODEL.md sections 3-6); every mechanism beyond SIR is off by default.
 
     Per step, each holder shares with each susceptible neighbour with probability
-    ``beta * trust``; an exposed agent becomes a holder with probability ``p_copy`` (else it has
-    only watched); each holder is then detected with probability ``delta`` (``delta`` of a
-    campaign during its window) and, if not detected, stops sharing with probability ``gamma``.
+    ``beta * trust`` (times the medium's ``share``, the neighbour's cohort ``acceptance`` and
+    ``fear_factor`` while afraid); an exposed agent becomes a holder with probability ``p_copy``
+    (else it has only watched); each holder is then detected with probability ``delta`` (the
+    ``delta`` of a campaign during its window, times the medium's concealment, times
+    ``informant_risk`` after showing media to an informant, times ``1 - p_bribe``) and, if not
+    detected, stops sharing with probability ``gamma``.
     """
 
     beta: Probability
@@ -45,6 +58,32 @@ class Params(_Strict):
     delta: Probability = 0.0
     p_copy: Probability = 1.0
     campaigns: tuple[Campaign, ...] = ()
+    mode: Literal["edge", "group"] = "edge"
+    """``edge``: sharing tie by tie; ``group``: holders host viewings in their groups."""
+    host_prob: Probability = 0.5
+    """Group mode: probability per step that a holder hosts a viewing in one of its groups."""
+    usb: Medium = Medium()
+    dvd: Medium = Medium()
+    dvd_share: Probability = 0.0
+    """Share of initial and entering copies that are DVDs (lent on) rather than USB drives."""
+    acceptance_market: Multiplier = 1.0
+    """Multiplier on sharing to agents of the market generation."""
+    acceptance_older: Multiplier = 1.0
+    """Multiplier on sharing to older agents."""
+    informant_risk: Annotated[float, Field(ge=1.0)] = 1.0
+    """Multiplier on a holder's detection in a step it showed media to a non-complicit informant."""
+    p_bribe: Probability = 0.0
+    """Probability that a detection is bought off (the holder goes on as before)."""
+    p_implicate: Probability = 0.0
+    """Probability that a detected agent takes down each co-viewer and each holding neighbour."""
+    fear_factor: Probability = 1.0
+    """Multiplier on sharing by the neighbours of a detected agent while they are afraid."""
+    fear_steps: Annotated[int, Field(ge=0)] = 0
+    """Steps that fear lasts after a neighbour's detection (0: no fear)."""
+    entry_rate: Multiplier = 0.0
+    """Expected number of copies smuggled into border regions per step (Poisson)."""
+    entry_trader_share: Probability = 0.5
+    """Share of smuggled copies that go to a trader rather than to any border-region agent."""
 
     @model_validator(mode="after")
     def _campaigns_disjoint(self) -> Params:

@@ -11,7 +11,7 @@ from diffusion.params import Params
 from diffusion.results import Result
 
 SeedSpec = int | npt.ArrayLike
-RngSpec = int | np.random.Generator | np.random.BitGenerator | None
+RngSpec = int | np.random.SeedSequence | np.random.Generator | np.random.BitGenerator | None
 
 
 def simulate(
@@ -24,8 +24,8 @@ def simulate(
     """Run the model once on ``network`` and return the state counts per step.
 
     ``seeds`` is a number of initial holders drawn uniformly at random, or an array of agent ids.
-    ``rng`` is an integer seed, a numpy ``Generator`` or ``BitGenerator``; an integer makes the
-    run reproducible bit for bit. ``steps`` fixes the number of steps; by default the run goes
+    ``rng`` is an integer seed, a ``SeedSequence``, a numpy ``Generator`` or ``BitGenerator``;
+    a seed makes the run reproducible bit for bit. ``steps`` fixes the number of steps; by default the run goes
     on until no holder remains.
     """
     if steps is not None and (int(steps) != steps or steps < 0):
@@ -81,6 +81,8 @@ def _bit_generator(rng: RngSpec) -> np.random.BitGenerator:
         return rng.bit_generator
     if isinstance(rng, np.random.BitGenerator):
         return rng
+    if isinstance(rng, np.random.SeedSequence):
+        return np.random.PCG64(rng)
     if rng is not None and (int(rng) != rng or rng < 0):
         raise ValueError(f"rng: {rng} must be a non-negative integer seed")
     return np.random.PCG64(rng)
