@@ -1,4 +1,4 @@
-"""Build the Cython kernels in ``kernels/`` into extension modules inside the ``diffusion`` package."""
+"""Build the Cython kernels in ``kernels/`` as extension modules of the ``diffusion`` package."""
 
 from pathlib import Path
 

@@ -10,7 +10,8 @@ def main() -> None:
     result = simulate(network, params, seeds=10, rng=12345)
     print(f"network: {network.n_nodes} agents, {network.n_edges} trust ties")
     for name, value in result.summary().items():
-        print(f"  {name:>20}: {value:.4g}" if isinstance(value, float) else f"  {name:>20}: {value}")
+        shown = f"{value:.4g}" if isinstance(value, float) else value
+        print(f"  {name:>20}: {shown}")
 
 
 if __name__ == "__main__":

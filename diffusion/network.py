@@ -158,7 +158,7 @@ class Network:
 
     @classmethod
     def read_edgelist(cls, path: str | Path, n: int | None = None) -> Network:
-        """Read lines ``u v`` or ``u v trust`` (``#`` starts a comment); ``n`` defaults to max id + 1."""
+        """Read lines ``u v`` or ``u v trust`` (``#`` comments); ``n`` defaults to max id + 1."""
         table = np.loadtxt(path, comments="#", ndmin=2)
         if table.size == 0:
             if n is None:

@@ -19,7 +19,7 @@ class _Strict(BaseModel):
 
 
 class Campaign(_Strict):
-    """A crackdown: detection probability ``delta`` from step ``start`` to step ``end`` inclusive."""
+    """A crackdown: detection probability ``delta`` from step ``start`` to ``end`` inclusive."""
 
     start: Step
     end: Step
@@ -42,7 +42,7 @@ class Medium(_Strict):
 
 
 class Params(_Strict):
-    """Parameters of the model (MODEL.md sections 3-6); every mechanism beyond SIR is off by default.
+    """Parameters of the model (MODEL.md sections 3-6); mechanisms beyond SIR are off by default.
 
     Per step, each holder shares with each susceptible neighbour with probability
     ``beta * trust`` (times the medium's ``share``, the neighbour's cohort ``acceptance`` and

@@ -25,8 +25,8 @@ def simulate(
 
     ``seeds`` is a number of initial holders drawn uniformly at random, or an array of agent ids.
     ``rng`` is an integer seed, a ``SeedSequence``, a numpy ``Generator`` or ``BitGenerator``;
-    a seed makes the run reproducible bit for bit. ``steps`` fixes the number of steps; by default the run goes
-    on until no holder remains.
+    a seed makes the run reproducible bit for bit. ``steps`` fixes the number of steps; by
+    default the run goes on until no holder remains.
     """
     if steps is not None and (int(steps) != steps or steps < 0):
         raise ValueError(f"steps: {steps} must be an integer >= 0")
