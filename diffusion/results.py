@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 STATES: tuple[str, ...] = ("S", "W", "I", "R", "D")
 """State names, in the column order of ``Result.counts``."""
+
+MEDIA: tuple[str, ...] = ("usb", "dvd")
+"""Media names, in the column order of ``Result.medium_holders``."""
 
 
 @dataclass(frozen=True)
@@ -23,8 +26,10 @@ class Result:
     """The integer seed of the run, when it was given one."""
     edges_examined: int = 0
     """Ties the kernel looked at (a measure of work, for benchmarks)."""
-    extra: dict = field(default_factory=dict)
-    """Further per-step series (per region, per medium) from the full model."""
+    region_counts: npt.NDArray[np.int64] | None = None
+    """Full model: shape (steps + 1, regions, 5), the state counts of each region."""
+    medium_holders: npt.NDArray[np.int64] | None = None
+    """Full model: shape (steps + 1, 2), holders of a USB copy and of a DVD after each step."""
 
     @property
     def steps(self) -> int:
