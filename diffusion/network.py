@@ -197,7 +197,7 @@ class Network:
     ) -> Network:
         """Stochastic block model: ``pref_matrix[a][b]`` is the tie probability across blocks."""
         with _igraph_seed(seed):
-            graph = igraph.Graph.SBM(sum(block_sizes), pref_matrix, list(block_sizes))
+            graph = igraph.Graph.SBM(pref_matrix, list(block_sizes))
         return cls.from_igraph(graph)
 
     # ----------------------------------------------------------------- queries
