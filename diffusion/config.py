@@ -218,7 +218,8 @@ class RunConfig(_Section):
 
 # ---------------------------------------------------------------------------------- [sweep]
 class Range(_Section):
-    """A swept interval: ``low``..``high``; a grid takes ``num`` evenly spaced values."""
+    """A swept interval ``low``..``high``: a grid takes ``num`` evenly spaced values, random and
+    Latin-hypercube designs draw inside it (see ``diffusion.designs``)."""
 
     low: float
     high: float
@@ -229,10 +230,6 @@ class Range(_Section):
         if self.high < self.low:
             raise ValueError(f"high ({self.high}) must be >= low ({self.low})")
         return self
-
-    def values(self) -> list[float]:
-        """The grid values (``num`` of them, ends included)."""
-        return np.linspace(self.low, self.high, self.num).tolist()
 
 
 class SweepConfig(_Section):
@@ -246,22 +243,27 @@ class SweepConfig(_Section):
     """Replicates per point (defaults to ``run.replicates``)."""
     time_series: bool = False
     """Also store the state counts per step of every run."""
-    parameters: Annotated[dict[str, list[float | int] | Range], Field(min_length=1)]
+    parameters: Annotated[
+        dict[str, Annotated[list[bool | int | float | str], Field(min_length=1)] | Range],
+        Field(min_length=1),
+    ]
+    """Dotted path -> a list of values, or a range (random/lhs draw lists by equal strata)."""
 
     @model_validator(mode="after")
     def _design_fits(self) -> SweepConfig:
-        if self.design == "grid":
-            for path, spec in self.parameters.items():
-                if isinstance(spec, Range) and spec.num is None:
-                    raise ValueError(f"parameters.{path}: a grid needs num (or a list of values)")
-        else:
-            if self.points is None:
-                raise ValueError(f"points: required for a {self.design} design")
-            for path, spec in self.parameters.items():
-                if not isinstance(spec, Range):
-                    raise ValueError(
-                        f"parameters.{path}: a {self.design} design needs {{low, high}}, not a list"
-                    )
+        grid = self.design == "grid"
+        if grid and self.points is not None:
+            raise ValueError(
+                "points: only for random and lhs designs (a grid has one point per "
+                "combination of values)"
+            )
+        if not grid and self.points is None:
+            raise ValueError(f"points: required for a {self.design} design")
+        for path, spec in self.parameters.items():
+            if isinstance(spec, Range) and grid and spec.num is None:
+                raise ValueError(f"parameters.{path}.num: required for a grid design")
+            if isinstance(spec, Range) and not grid and spec.num is not None:
+                raise ValueError(f"parameters.{path}.num: only for grid designs (use points)")
         return self
 
 
