@@ -51,7 +51,11 @@ cdef inline PowerTable* power_table_new(double p) noexcept nogil:
 
 
 cdef inline int64_t first_success_within(bitgen_t* rng, PowerTable* table, int64_t n) noexcept nogil:
-    """Index (1..n) of the first success in n Bernoulli(p) trials, or 0 if none succeeds."""
+    """Index (1..n) of the first success in n Bernoulli(p) trials, or 0 if none succeeds.
+
+    One uniform v decides: the first success is the smallest k with (1 - p)**k < v. A galloping
+    search (1, 2, 4, ... then bisection) finds it in O(log k) comparisons, and k is usually small.
+    """
     cdef int64_t base = 0, span, lo, hi, mid
     cdef double v
     if table.p <= 0.0:
@@ -60,8 +64,10 @@ cdef inline int64_t first_success_within(bitgen_t* rng, PowerTable* table, int64
         span = n if n < TABLE_SPAN else TABLE_SPAN
         v = 1.0 - uniform(rng)  # in (0, 1]: P(first success <= k) = P(v > pw[k]) = 1 - pw[k]
         if v > table.pw[span]:
-            lo = 1
-            hi = span
+            hi = 1
+            while table.pw[hi] >= v:
+                hi = 2 * hi if 2 * hi < span else span
+            lo = (hi >> 1) + 1
             while lo < hi:
                 mid = (lo + hi) >> 1
                 if table.pw[mid] < v:
