@@ -1,0 +1,87 @@
+"""Where a sweep runs: a local Dask cluster, an existing scheduler, or SLURM/PBS batch jobs.
+
+``open_client`` yields a ``distributed.Client`` and tears down what it started. Local workers are
+processes with one thread each (the kernel is single-threaded and holds the GIL). On SLURM and PBS
+(``dask-jobqueue``) each batch job of ``[cluster]`` ``cores`` cores runs ``cores`` single-threaded
+worker processes sharing ``memory``; ``jobs`` jobs are requested.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from distributed import Client, LocalCluster
+
+from diffusion.config import ClusterConfig
+
+BATCH_SYSTEMS: tuple[str, ...] = ("slurm", "pbs")
+
+
+def jobqueue_cluster(settings: ClusterConfig, kind: str | None = None):
+    """A dask-jobqueue ``SLURMCluster`` or ``PBSCluster`` from ``[cluster]`` (no jobs started yet).
+
+    ``kind`` overrides ``settings.type``. Its ``job_script()`` shows the batch script each job runs.
+    """
+    kind = kind or settings.type
+    if kind not in BATCH_SYSTEMS:
+        raise ValueError(
+            f"cluster.type: {kind!r} is not a batch system ({', '.join(BATCH_SYSTEMS)})"
+        )
+    if settings.memory is None:
+        raise ValueError(f"cluster.memory: required for a {kind} cluster, e.g. '8GB'")
+    from dask_jobqueue import PBSCluster, SLURMCluster
+
+    cls = SLURMCluster if kind == "slurm" else PBSCluster
+    options = {
+        "queue": settings.queue,
+        "account": settings.account,
+        "cores": settings.cores,
+        "processes": settings.cores,
+        "memory": settings.memory,
+        "walltime": settings.walltime,
+    }
+    return cls(**{k: v for k, v in options.items() if v is not None})
+
+
+@contextmanager
+def open_client(
+    settings: ClusterConfig,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    cluster: str | None = None,
+) -> Iterator[Client]:
+    """A client for the chosen cluster: ``scheduler`` address, batch ``cluster``, else local.
+
+    ``cluster`` (``"slurm"`` or ``"pbs"``) overrides ``settings.type``; ``workers`` is the number
+    of local worker processes (default ``settings.workers``, else one per core).
+    """
+    if scheduler and cluster:
+        raise ValueError("--scheduler and --cluster: give one or the other")
+    batch = cluster or (settings.type if settings.type in BATCH_SYSTEMS else None)
+    if workers is not None and (scheduler or batch):
+        raise ValueError("--workers: only for a local cluster (not with a scheduler or batch jobs)")
+    if scheduler:
+        with Client(scheduler, timeout="30s") as client:
+            yield client
+    elif batch:
+        with jobqueue_cluster(settings, batch) as jobs:
+            jobs.scale(jobs=settings.jobs)
+            with Client(jobs) as client:
+                yield client
+    else:
+        n = workers or settings.workers or os.cpu_count() or 1
+        with (
+            LocalCluster(
+                n_workers=n,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            ) as local,
+            Client(local) as client,
+        ):
+            yield client

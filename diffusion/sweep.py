@@ -1,0 +1,432 @@
+"""Parameter sweeps on a Dask cluster: deterministic seeds, a network cache per worker, resume.
+
+A sweep runs the replicates of every point of a design (``diffusion.designs``) and writes one
+Parquet file per finished point into ``DIR/points`` (and ``DIR/series`` for time series), next to
+a manifest ``DIR/sweep.json``. How it stays correct when things go wrong:
+
+* **Seeds.** Replicate ``r`` of point ``p`` runs with ``SeedSequence(seed, spawn_key=(p, r))``
+  (``seed`` is ``sweep.seed``), which is ``SeedSequence(seed, spawn_key=(p,)).spawn(n)[r]``: its
+  results do not depend on which worker ran it, on how many workers there were, or on the order
+  tasks finished.
+* **Tasks.** One task runs all replicates of a point, so the scheduler's cost per task (about a
+  millisecond) is shared by them; tasks carry the config as a short JSON text, never the network.
+* **Networks.** Each worker process builds a network once and keeps it in a cache keyed by the
+  content hash of its resolved ``[network]`` section; points that share a network are submitted
+  together, so a worker rarely needs more than one at a time.
+* **Files.** The client writes each point's file when its task returns: to a hidden temporary
+  name (ignored by Parquet readers), then ``os.replace``. A point file is complete or absent.
+* **Resume.** Re-running into the same folder with the same sweep skips the points whose files
+  exist; a different sweep is refused. If a worker dies, Dask reruns its tasks elsewhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from distributed import Client, as_completed
+
+import diffusion
+from diffusion.config import (
+    ConfigError,
+    ExperimentConfig,
+    Range,
+    network_content_hash,
+    validate_config,
+)
+from diffusion.designs import Design, make_design
+from diffusion.results import STATES
+from diffusion.simulate import simulate
+
+MANIFEST = "sweep.json"
+POINTS = "points"
+SERIES = "series"
+FORMAT = 1
+"""Version of the folder layout, stored in the manifest."""
+
+NETWORK_CACHE_BYTES = 4 << 30
+"""Networks a worker process keeps beyond the one in use (least recently used go first)."""
+
+
+class SweepError(ValueError):
+    """A sweep that cannot run into its folder (e.g. the folder holds a different sweep)."""
+
+
+# ---------------------------------------------------------------------------------- the plan
+@dataclass(frozen=True)
+class Sweep:
+    """A sweep ready to run: the validated config, its design, and the config of every point."""
+
+    config: ExperimentConfig
+    design: Design
+    network_keys: tuple[str, ...]
+    """Content hash of the network of each point (points may sweep network parameters)."""
+
+    @classmethod
+    def from_config(cls, config: ExperimentConfig) -> Sweep:
+        """The design of ``config``'s ``[sweep]`` section; every point is validated here."""
+        if config.sweep is None:
+            raise ConfigError(["sweep: the config has no [sweep] section"])
+        spec = config.sweep
+        parameters = {
+            path: value.model_dump(exclude_none=True) if isinstance(value, Range) else value
+            for path, value in spec.parameters.items()
+        }
+        try:
+            design = make_design(spec.design, parameters, points=spec.points, seed=spec.seed)
+        except ValueError as exc:
+            raise ConfigError([str(exc)]) from None
+        base = validate_config(_without_sweep(config))
+        hashes: dict[str, str] = {}
+        keys = []
+        for point in design.points:
+            try:
+                network = base.with_overrides(point).network
+            except ConfigError as exc:
+                raise ConfigError([f"sweep point {point}: {line}" for line in exc.lines]) from None
+            section = _canonical(network.model_dump(mode="json"))
+            if section not in hashes:
+                hashes[section] = network_content_hash(network)
+            keys.append(hashes[section])
+        return cls(config=config, design=design, network_keys=tuple(keys))
+
+    @property
+    def replicates(self) -> int:
+        return self.config.sweep.replicates
+
+    def identity(self) -> dict[str, Any]:
+        """What must match for a folder to be resumed: everything that changes a result.
+
+        The ``[cluster]`` section (where it runs) is left out; the network's content hash is in,
+        so that a network file edited in place is noticed.
+        """
+        resolved = self.config.resolved()
+        resolved.pop("cluster", None)
+        return {
+            "format": FORMAT,
+            "config": resolved,
+            "network_hash": network_content_hash(self.config.network),
+            "design": self.design.to_json(),
+        }
+
+    def task_payload(self) -> str:
+        """The config that tasks carry: JSON text without the ``[sweep]`` and ``[cluster]``."""
+        return json.dumps(_without_sweep(self.config), sort_keys=True)
+
+
+def _without_sweep(config: ExperimentConfig) -> dict[str, Any]:
+    """The resolved config of a single scenario: no ``[sweep]``, no ``[cluster]``."""
+    data = config.resolved()
+    data.pop("sweep", None)
+    data.pop("cluster", None)
+    return data
+
+
+def replicate_seeds(sweep_seed: int, point: int, replicates: int) -> list[np.random.SeedSequence]:
+    """Seeds of the replicates of a point: ``SeedSequence(sweep_seed, spawn_key=(point, r))``."""
+    return np.random.SeedSequence(sweep_seed, spawn_key=(point,)).spawn(replicates)
+
+
+# ---------------------------------------------------------------------------------- the folder
+def point_path(out: Path, point: int, kind: str = POINTS) -> Path:
+    """The file of a finished point: ``DIR/points/part-000042.parquet`` (or ``DIR/series/...``)."""
+    return Path(out) / kind / f"part-{point:06d}.parquet"
+
+
+def finished_points(out: str | Path) -> set[int]:
+    """Indices of the points whose summary files exist in ``out``."""
+    folder = Path(out) / POINTS
+    if not folder.is_dir():
+        return set()
+    return {int(p.stem.removeprefix("part-")) for p in folder.glob("part-*.parquet")}
+
+
+def read_manifest(out: str | Path) -> dict[str, Any] | None:
+    """The manifest of the sweep in ``out``, or None when there is none."""
+    path = Path(out) / MANIFEST
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def prepare(sweep: Sweep, out: str | Path) -> list[int]:
+    """Make ``out`` hold ``sweep`` (writing or checking its manifest); return the points to run."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise SweepError(f"--out: {out} exists and is not a folder")
+    identity = sweep.identity()
+    existing = read_manifest(out)
+    if existing is None:
+        if out.is_dir() and any(out.iterdir()):
+            raise SweepError(f"--out: {out} is not empty and holds no {MANIFEST}; use a new folder")
+        for kind in (POINTS, SERIES):
+            (out / kind).mkdir(parents=True, exist_ok=True)
+        manifest = {
+            **identity,
+            "version": diffusion.__version__,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "replicates": sweep.replicates,
+            "seed_scheme": "SeedSequence(sweep.seed, spawn_key=(point, replicate))",
+        }
+        atomic_write_bytes(out / MANIFEST, json.dumps(manifest, indent=1).encode())
+    else:
+        old = {key: existing.get(key) for key in identity}
+        if _canonical(old) != _canonical(identity):
+            changed = ", ".join(_differences(old, identity)[:5])
+            raise SweepError(
+                f"--out: {out} holds a different sweep (differs in {changed}); "
+                "use a new folder, or delete it to start again"
+            )
+    for leftover in (out / POINTS).glob(".*.tmp"):  # an interrupted write
+        leftover.unlink()
+    for leftover in (out / SERIES).glob(".*.tmp"):
+        leftover.unlink()
+    done = finished_points(out)
+    return [i for i in range(len(sweep.design)) if i not in done]
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a hidden temporary file and ``os.replace``."""
+    with _atomic(path) as handle:
+        handle.write(data)
+
+
+@contextmanager
+def _atomic(path: Path) -> Iterator[Any]:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _canonical(data: Any) -> str:
+    return json.dumps(data, sort_keys=True)
+
+
+def _differences(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """Dotted paths where two JSON trees differ."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for key in sorted(set(old) | set(new)):
+            out += _differences(old.get(key), new.get(key), f"{prefix}{key}.")
+        return out
+    return [] if _canonical(old) == _canonical(new) else [prefix.rstrip(".") or "the manifest"]
+
+
+# ---------------------------------------------------------------------------------- workers
+@dataclass(frozen=True)
+class PointResult:
+    """What a task returns: per-replicate summaries, optional series, and its compute time."""
+
+    point: int
+    summaries: list[dict[str, float]]
+    series: list[dict[str, np.ndarray]] | None
+    seconds: float
+
+
+class NetworkCache:
+    """The networks of one worker process, keyed by content hash, least recently used first."""
+
+    def __init__(self, budget_bytes: int = NETWORK_CACHE_BYTES) -> None:
+        self.budget_bytes = budget_bytes
+        self.builds = 0
+        self._items: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str, config: ExperimentConfig) -> Any:
+        """The network with content hash ``key``, built from ``config.network`` if not cached."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+            network = config.network.build()
+            self.builds += 1
+            self._items[key] = network
+            while len(self._items) > 1 and self._bytes() > self.budget_bytes:
+                self._items.popitem(last=False)
+            return network
+
+    def _bytes(self) -> int:
+        return sum(getattr(item, "nbytes", 0) for item in self._items.values())
+
+
+NETWORKS = NetworkCache()
+"""The cache of this process (each Dask worker process has its own)."""
+
+
+@lru_cache(maxsize=4)
+def _config(payload: str) -> ExperimentConfig:
+    return validate_config(json.loads(payload))
+
+
+def run_point(
+    payload: str,
+    network_key: str,
+    point: int,
+    values: dict[str, Any],
+    sweep_seed: int,
+    replicates: int,
+    time_series: bool,
+) -> PointResult:
+    """Run the replicates of one point (a Dask task); the network comes from the worker's cache."""
+    start = time.perf_counter()
+    config = _config(payload).with_overrides(values)
+    network = NETWORKS.get(network_key, config)
+    summaries, series = [], [] if time_series else None
+    for seed in replicate_seeds(sweep_seed, point, replicates):
+        result = simulate(
+            network, config.model, seeds=config.run.seeds, rng=seed, steps=config.run.steps
+        )
+        summaries.append(result.summary())
+        if series is not None:
+            columns = {name: result.counts[:, i] for i, name in enumerate(STATES)}
+            series.append({**columns, "new_detections": result.new_detections})
+    return PointResult(point, summaries, series, time.perf_counter() - start)
+
+
+# ---------------------------------------------------------------------------------- the client
+@dataclass(frozen=True)
+class SweepOutcome:
+    """How a sweep call went: points run now, points found finished, and the task times."""
+
+    total: int
+    skipped: int
+    ran: int
+    task_seconds: float
+
+
+Progress = Callable[[int, int], None]
+"""Called with (points finished, points in the sweep) at the start and after every point."""
+
+
+def run_sweep(
+    sweep: Sweep,
+    out: str | Path,
+    client: Client,
+    progress: Progress | None = None,
+) -> SweepOutcome:
+    """Run the unfinished points of ``sweep`` on ``client``'s cluster, writing each as it ends.
+
+    At most a few tasks per worker thread are in flight, so a sweep of any size keeps the
+    scheduler's state small and an interrupt (Ctrl-C) cancels little work. Finished point files
+    are complete by construction; rerunning resumes.
+    """
+    out = Path(out)
+    pending = prepare(sweep, out)
+    total = len(sweep.design)
+    done = total - len(pending)
+    skipped = done
+    if progress:
+        progress(done, total)
+    payload, digest = sweep.task_payload(), _digest(sweep)
+    order = _by_network(sweep, pending)
+    queue = iter(order)
+    spec = sweep.config.sweep
+    in_flight = as_completed()
+    futures = {}
+    task_seconds = 0.0
+
+    def submit(count: int) -> None:
+        for point, key in _take(queue, count):
+            future = client.submit(
+                run_point,
+                payload,
+                key,
+                point,
+                sweep.design.points[point],
+                spec.seed,
+                spec.replicates,
+                spec.time_series,
+                key=f"diffusion-point-{digest}-{point}",
+            )
+            futures[point] = future
+            in_flight.add(future)
+
+    try:
+        submit(_window(client))
+        for future in in_flight:
+            result = future.result()
+            write_point(out, sweep, result)
+            futures.pop(result.point).release()
+            task_seconds += result.seconds
+            done += 1
+            if progress:
+                progress(done, total)
+            submit(max(_window(client) - len(futures), 0))
+    finally:
+        if futures:
+            client.cancel(list(futures.values()))
+    return SweepOutcome(total=total, skipped=skipped, ran=done - skipped, task_seconds=task_seconds)
+
+
+def _window(client: Client) -> int:
+    """Tasks to keep in flight: four per worker thread, and at least 16."""
+    return max(16, 4 * sum(client.nthreads().values()))
+
+
+def _take(iterator: Iterator, count: int) -> list:
+    return [item for _, item in zip(range(count), iterator, strict=False)]
+
+
+def _digest(sweep: Sweep) -> str:
+    """A short hash of the sweep, to name its tasks on a shared scheduler."""
+    return hashlib.sha256(_canonical(sweep.identity()).encode()).hexdigest()[:12]
+
+
+def _by_network(sweep: Sweep, pending: list[int]) -> list[tuple[int, str]]:
+    """Pending points with their network's content hash, those sharing a network together."""
+    tagged = [(point, sweep.network_keys[point]) for point in pending]
+    first_seen = {key: i for i, (_, key) in reversed(list(enumerate(tagged)))}
+    return sorted(tagged, key=lambda item: (first_seen[item[1]], item[0]))
+
+
+# ---------------------------------------------------------------------------------- writing
+def write_point(out: Path, sweep: Sweep, result: PointResult) -> None:
+    """Write a finished point: its series file, then its summary file (which marks it done)."""
+    values = sweep.design.points[result.point]
+    replicates = len(result.summaries)
+    key = {
+        "point": pa.array(np.full(replicates, result.point), pa.int64()),
+        "replicate": pa.array(np.arange(replicates), pa.int64()),
+    }
+    params = {name: pa.array([values[name]] * replicates) for name in sweep.design.names}
+    metadata = {b"diffusion.sweep": json.dumps({"point": result.point, "values": values}).encode()}
+    if result.series is not None:
+        lengths = [len(s["S"]) for s in result.series]
+        repeat = np.repeat(np.arange(replicates), lengths)
+        columns = {
+            "point": pa.array(np.full(len(repeat), result.point), pa.int64()),
+            "replicate": pa.array(repeat, pa.int64()),
+            **{name: pa.array([values[name]] * len(repeat)) for name in sweep.design.names},
+            "step": pa.array(np.concatenate([np.arange(n) for n in lengths]), pa.int64()),
+        }
+        for name in result.series[0]:
+            columns[name] = pa.array(np.concatenate([s[name] for s in result.series]), pa.int64())
+        _write_table(point_path(out, result.point, SERIES), pa.table(columns), metadata)
+    summary = {name: [s[name] for s in result.summaries] for name in result.summaries[0]}
+    table = pa.table({**key, **params, **{k: pa.array(v) for k, v in summary.items()}})
+    _write_table(point_path(out, result.point), table, metadata)
+
+
+def _write_table(path: Path, table: pa.Table, metadata: dict[bytes, bytes]) -> None:
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
+    with _atomic(path) as handle:
+        pq.write_table(table, handle)
