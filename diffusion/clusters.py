@@ -46,6 +46,25 @@ def jobqueue_cluster(settings: ClusterConfig, kind: str | None = None):
     return cls(**{k: v for k, v in options.items() if v is not None})
 
 
+def batch_system(
+    settings: ClusterConfig,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    cluster: str | None = None,
+) -> str | None:
+    """The batch system to use (``"slurm"``, ``"pbs"`` or None); checks that the options fit."""
+    if scheduler and cluster:
+        raise ValueError("--scheduler and --cluster: give one or the other")
+    batch = None if scheduler else cluster or settings.type
+    batch = batch if batch in BATCH_SYSTEMS else None
+    if workers is not None and (scheduler or batch):
+        raise ValueError("--workers: only for a local cluster (not with a scheduler or batch jobs)")
+    if batch and settings.memory is None:
+        raise ValueError(f"cluster.memory: required for a {batch} cluster, e.g. '8GB'")
+    return batch
+
+
 @contextmanager
 def open_client(
     settings: ClusterConfig,
@@ -59,11 +78,7 @@ def open_client(
     ``cluster`` (``"slurm"`` or ``"pbs"``) overrides ``settings.type``; ``workers`` is the number
     of local worker processes (default ``settings.workers``, else one per core).
     """
-    if scheduler and cluster:
-        raise ValueError("--scheduler and --cluster: give one or the other")
-    batch = cluster or (settings.type if settings.type in BATCH_SYSTEMS else None)
-    if workers is not None and (scheduler or batch):
-        raise ValueError("--workers: only for a local cluster (not with a scheduler or batch jobs)")
+    batch = batch_system(settings, workers=workers, scheduler=scheduler, cluster=cluster)
     if scheduler:
         with Client(scheduler, timeout="30s") as client:
             yield client
