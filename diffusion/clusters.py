@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -18,6 +19,8 @@ from distributed import Client, LocalCluster
 from diffusion.config import ClusterConfig
 
 BATCH_SYSTEMS: tuple[str, ...] = ("slurm", "pbs")
+SUBMIT = {"slurm": "sbatch", "pbs": "qsub"}
+"""The command that submits a job to each batch system."""
 
 
 def jobqueue_cluster(settings: ClusterConfig, kind: str | None = None):
@@ -62,6 +65,11 @@ def batch_system(
         raise ValueError("--workers: only for a local cluster (not with a scheduler or batch jobs)")
     if batch and settings.memory is None:
         raise ValueError(f"cluster.memory: required for a {batch} cluster, e.g. '8GB'")
+    if batch and shutil.which(SUBMIT[batch]) is None:
+        raise ValueError(
+            f"--cluster {batch}: {SUBMIT[batch]} is not on PATH; run the sweep on a login node "
+            f"of the {batch.upper()} cluster"
+        )
     return batch
 
 

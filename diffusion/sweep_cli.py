@@ -81,7 +81,9 @@ def sweep_command(
         sweep = Sweep.from_config(load_config(config))
         batch_system(sweep.config.cluster, workers=workers, scheduler=scheduler, cluster=cluster)
         pending = prepare(sweep, out)
-    except (ConfigError, SweepError, ValueError) as exc:
+    except ConfigError:
+        raise  # reported by the command group, one line per field
+    except (SweepError, ValueError) as exc:
         for line in str(exc).splitlines():
             click.echo(line, err=True)
         ctx.exit(2)
