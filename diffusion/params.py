@@ -114,6 +114,22 @@ class Params(_Strict):
         starts, deltas = self.delta_segments()
         return deltas[np.searchsorted(starts, steps, side="right") - 1]
 
+    def reduces_to_sir(self) -> bool:
+        """True when only the mechanisms of the SIR reduction (MODEL.md section 6) are on.
+
+        USB sharing and concealment factors and bribes are constant multipliers, so they fold
+        into ``beta`` and ``delta``; anything else needs the full (step) kernel.
+        """
+        return (
+            self.mode == "edge"
+            and self.dvd_share == 0
+            and self.acceptance_market == self.acceptance_older == 1
+            and self.informant_risk == 1
+            and self.p_implicate == 0
+            and (self.fear_steps == 0 or self.fear_factor == 1)
+            and self.entry_rate == 0
+        )
+
     def holders_stop(self) -> bool:
         """True when every holder eventually stops (so a run without a step limit ends)."""
         return self.gamma > 0 or self.delta > 0

@@ -30,6 +30,8 @@ class Result:
     """Full model: shape (steps + 1, regions, 5), the state counts of each region."""
     medium_holders: npt.NDArray[np.int64] | None = None
     """Full model: shape (steps + 1, 2), holders of a USB copy and of a DVD after each step."""
+    discs: npt.NDArray[np.int64] | None = None
+    """Full model: DVDs not confiscated (held or shelved) after each step."""
 
     @property
     def steps(self) -> int:
@@ -50,13 +52,22 @@ class Result:
         """Agents informed by each step: W + I + R + D."""
         return self.counts[:, 1:].sum(axis=1)
 
+    def region_reach(self) -> npt.NDArray[np.float64] | None:
+        """Share of each region's agents informed by the end (None without regions)."""
+        if self.region_counts is None:
+            return None
+        final = self.region_counts[-1]
+        size = final.sum(axis=1)
+        return np.divide(size - final[:, 0], size, out=np.zeros(len(size)), where=size > 0)
+
     def summary(self) -> dict[str, float]:
-        """Final reach and detections, the peak of holders, and the time to half the final reach."""
+        """Final reach and detections, the peak of holders, the time to half the final reach and,
+        with regions, the Gini coefficient of reach across regions (0: even, 1: one region)."""
         reach = self.reach
         holders = self.counts[:, 2]
         final_reach = int(reach[-1])
         half = int(np.argmax(reach >= final_reach / 2)) if final_reach else 0
-        return {
+        summary = {
             "steps": self.steps,
             "reach": final_reach,
             "reach_share": final_reach / self.n_agents,
@@ -65,6 +76,11 @@ class Result:
             "peak_step": int(holders.argmax()),
             "steps_to_half_reach": half,
         }
+        region_reach = self.region_reach()
+        if region_reach is not None:
+            summary["regions_reached"] = int(np.count_nonzero(region_reach))
+            summary["region_reach_gini"] = gini(region_reach)
+        return summary
 
     @classmethod
     def from_events(
@@ -80,3 +96,12 @@ class Result:
         counts[:, 3] = new_r
         counts[:, 4] = new_d
         return cls(counts=counts, new_detections=events[:, 3].copy(), **kwargs)
+
+
+def gini(values: npt.ArrayLike) -> float:
+    """Gini coefficient of non-negative values (0 when all are equal or all zero)."""
+    x = np.sort(np.asarray(values, dtype=float))
+    n, total = len(x), x.sum()
+    if n == 0 or total == 0:
+        return 0.0
+    return float((2 * np.arange(1, n + 1) - n - 1) @ x / (n * total))

@@ -1,0 +1,392 @@
+# distutils: language = c++
+"""Step-synchronous kernel for the full media model (MODEL.md sections 3-5).
+
+Fear changes sharing rates and implication reaches into other holders mid-run, so the full model
+is stepped day by day rather than sampled event by event as in ``_sir``. Each step touches only
+the agents that hold a copy (the active list), their ties and their groups, never all N agents:
+
+1. entry: smuggled copies reach their (pre-drawn) recipients in border regions;
+2. sharing: every holder shares tie by tie (edge mode) or hosts a viewing in one of its groups
+   with probability ``host_prob`` (group mode; market and trade ties still share tie by tie).
+   Exposed agents are marked and resolved at the end of the step. A DVD moves: one viewer
+   (chosen uniformly among those the lender exposed) receives it and the lender stops holding;
+3. detection of the holders that still hold: delta(t) times the medium's concealment, times
+   ``informant_risk`` if a non-complicit informant watched, times ``1 - p_bribe``. A detection
+   implicates, each with probability ``p_implicate``, the detected agent's audience of the step
+   and its holding neighbours, who implicate in turn (a cascade); neighbours of every detected
+   agent become afraid for ``fear_steps`` steps (sharing times ``fear_factor``);
+4. ceasing: each remaining holder stops with probability ``gamma``; a DVD is then shelved;
+5. exposed agents become holders (USB: with ``p_copy``; DVD: the receiver) or watchers.
+
+An informant who has watched is complicit: only a susceptible informant raises the risk.
+"""
+
+from cpython.pycapsule cimport PyCapsule_GetPointer
+from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t
+from libcpp.vector cimport vector
+from numpy.random cimport bitgen_t
+
+from rng cimport bernoulli, uniform
+
+import numpy as np
+
+cdef enum:
+    S = 0
+    W = 1
+    I = 2
+    R = 3
+    D = 4
+    EXPOSED = 5     # transient: exposed during the current step, still counted as S
+    USB = 0
+    DVD = 1
+    OFFER_WATCH = 0  # watched a DVD it did not receive
+    OFFER_COPY = 1   # watched from a USB drive: keeps a copy with probability p_copy
+    OFFER_DISC = 2   # received the DVD itself
+    KIND_MARKET = 3  # edge kinds >= this share tie by tie even in group mode
+
+# Per-step columns of the scalar series returned to Python, after the 5 state counts.
+SERIES_COLUMNS = ("S", "W", "I", "R", "D", "usb", "dvd", "new_detections", "discs")
+
+
+cdef inline double clip(double p) noexcept nogil:
+    return 1.0 if p > 1.0 else p
+
+
+cdef class _MediaRun:
+    """The state of one run and the operations of a step, all on raw pointers (no GIL)."""
+
+    # network and agents
+    cdef const int64_t* offsets
+    cdef const int32_t* neighbours
+    cdef const float* trust
+    cdef const uint8_t* kind
+    cdef const int64_t* group_offsets
+    cdef const int32_t* group_members
+    cdef const int64_t* agent_group_offsets
+    cdef const int32_t* agent_groups
+    cdef const int16_t* region
+    cdef const uint8_t* cohort
+    cdef const uint8_t* informant
+    cdef int n_regions
+    # parameters
+    cdef double beta, gamma, p_copy, host_prob, informant_risk, p_bribe, p_implicate, fear_factor
+    cdef double share[2]
+    cdef double conceal[2]
+    cdef double accept[2]
+    cdef int64_t fear_steps
+    cdef bint group_mode
+    # state
+    cdef bitgen_t* rng
+    cdef uint8_t[::1] state, medium, offer
+    cdef int32_t[::1] fear_until, slot
+    cdef int64_t counts[5]
+    cdef vector[int64_t] region_counts
+    cdef int64_t holders[2]
+    cdef int64_t discs, new_detections
+    cdef vector[int32_t] active, exposed, queue
+    cdef vector[int64_t] audience_end
+    cdef vector[uint8_t] risky, lent
+
+    cdef inline void count_move(self, int32_t agent, int frm, int to) noexcept nogil:
+        """Book a transition in the total and per-region counts."""
+        cdef int64_t base = <int64_t>self.region[agent] * 5
+        self.counts[frm] -= 1
+        self.counts[to] += 1
+        self.region_counts[base + frm] -= 1
+        self.region_counts[base + to] += 1
+
+    cdef inline void start_holding(self, int32_t agent, int frm, uint8_t what) noexcept nogil:
+        self.count_move(agent, frm, I)
+        self.state[agent] = I
+        self.medium[agent] = what
+        self.holders[what] += 1
+
+    cdef inline void stop_holding(self, int32_t agent, int to) noexcept nogil:
+        self.count_move(agent, I, to)
+        self.state[agent] = to
+        self.holders[self.medium[agent]] -= 1
+
+    cdef inline int64_t active_slot(self, int32_t agent) noexcept nogil:
+        """Index of ``agent`` in this step's active list, or -1 if it did not hold at the start."""
+        cdef int64_t s = self.slot[agent]
+        if s >= 0 and <size_t>s < self.active.size() and self.active[s] == agent:
+            return s
+        return -1
+
+    cdef inline void expose(self, int64_t slot, int32_t viewer, uint8_t what,
+                            int64_t* audience, int32_t* receiver) noexcept nogil:
+        """Holder at ``slot`` shows its medium to susceptible ``viewer``."""
+        self.state[viewer] = EXPOSED
+        self.exposed.push_back(viewer)
+        self.offer[viewer] = OFFER_COPY if what == USB else OFFER_WATCH
+        if self.informant[viewer]:
+            self.risky[slot] = 1
+        if what == DVD:  # reservoir sampling: the disc goes to a uniform viewer
+            audience[0] += 1
+            if bernoulli(self.rng, 1.0 / audience[0]):
+                receiver[0] = viewer
+
+    cdef void share_from(self, int64_t slot, int64_t t) noexcept nogil:
+        """Sharing by the holder at ``slot``: tie by tie, or a viewing in one of its groups."""
+        cdef int32_t holder = self.active[slot], viewer, receiver = -1
+        cdef uint8_t what = self.medium[holder]
+        cdef double factor = self.share[what]
+        cdef int64_t e, g, n_groups, audience = 0
+        cdef bint hosted = False
+        if self.fear_until[holder] >= t:
+            factor *= self.fear_factor
+        if self.group_mode:
+            n_groups = self.agent_group_offsets[holder + 1] - self.agent_group_offsets[holder]
+            if n_groups > 0 and bernoulli(self.rng, clip(self.host_prob * factor)):
+                g = self.agent_groups[self.agent_group_offsets[holder]
+                                      + <int64_t>(uniform(self.rng) * n_groups)]
+                for e in range(self.group_offsets[g], self.group_offsets[g + 1]):
+                    viewer = self.group_members[e]
+                    if self.state[viewer] == S and bernoulli(
+                            self.rng, clip(self.accept[self.cohort[viewer]])):
+                        self.expose(slot, viewer, what, &audience, &receiver)
+        for e in range(self.offsets[holder], self.offsets[holder + 1]):
+            if self.group_mode and self.kind[e] < KIND_MARKET:
+                continue
+            viewer = self.neighbours[e]
+            if self.state[viewer] == S and bernoulli(
+                    self.rng,
+                    clip(self.beta * factor * self.trust[e] * self.accept[self.cohort[viewer]])):
+                self.expose(slot, viewer, what, &audience, &receiver)
+        self.audience_end[slot] = self.exposed.size()
+        if receiver >= 0:
+            self.offer[receiver] = OFFER_DISC
+            self.lent[slot] = 1
+
+    cdef void detect(self, int32_t agent, int64_t t) noexcept nogil:
+        """Detect a holder and run the implication cascade and fear from it."""
+        cdef int32_t a, other
+        cdef int64_t s, e, start
+        cdef double p_take = self.p_implicate * (1.0 - self.p_bribe)
+        self.stop_holding(agent, D)
+        self.new_detections += 1
+        self.queue.clear()
+        self.queue.push_back(agent)
+        while not self.queue.empty():
+            a = self.queue.back()
+            self.queue.pop_back()
+            if self.fear_steps > 0:
+                for e in range(self.offsets[a], self.offsets[a + 1]):
+                    self.fear_until[self.neighbours[e]] = <int32_t>(t + self.fear_steps)
+            if p_take <= 0.0:
+                continue
+            s = self.active_slot(a)
+            if s >= 0:  # its audience of this step
+                start = self.audience_end[s - 1] if s > 0 else 0
+                for e in range(start, self.audience_end[s]):
+                    other = self.exposed[e]
+                    if self.state[other] == EXPOSED and bernoulli(self.rng, p_take):
+                        if self.offer[other] == OFFER_DISC:
+                            self.discs -= 1
+                        self.count_move(other, S, D)
+                        self.state[other] = D
+                        self.new_detections += 1
+                        self.queue.push_back(other)
+            for e in range(self.offsets[a], self.offsets[a + 1]):
+                other = self.neighbours[e]
+                if self.state[other] != I:
+                    continue
+                s = self.active_slot(other)
+                if s >= 0 and self.lent[s]:
+                    continue  # lent its disc away this step: holds nothing
+                if bernoulli(self.rng, p_take):
+                    if self.medium[other] == DVD:
+                        self.discs -= 1
+                    self.stop_holding(other, D)
+                    self.new_detections += 1
+                    self.queue.push_back(other)
+
+    cdef void step(self, int64_t t, double delta, const int32_t* entrants,
+                   const uint8_t* entrant_media, int64_t n_entrants) noexcept nogil:
+        cdef int64_t i, n_active
+        cdef int32_t agent
+        cdef uint8_t what, st
+        cdef double p
+        # 1. entry
+        for i in range(n_entrants):
+            agent = entrants[i]
+            st = self.state[agent]
+            if st == S or st == W or st == R:
+                self.start_holding(agent, st, entrant_media[i])
+                if entrant_media[i] == DVD:
+                    self.discs += 1
+                self.slot[agent] = <int32_t>self.active.size()
+                self.active.push_back(agent)
+        # 2. sharing
+        n_active = self.active.size()
+        self.exposed.clear()
+        self.audience_end.assign(n_active, 0)
+        self.risky.assign(n_active, 0)
+        self.lent.assign(n_active, 0)
+        self.new_detections = 0
+        for i in range(n_active):
+            self.share_from(i, t)
+        # 3. detection (with implication and fear)
+        for i in range(n_active):
+            agent = self.active[i]
+            if self.state[agent] != I or self.lent[i]:
+                continue
+            what = self.medium[agent]
+            p = delta * self.conceal[what] * (1.0 - self.p_bribe)
+            if self.risky[i]:
+                p *= self.informant_risk
+            if bernoulli(self.rng, clip(p)):
+                if what == DVD:
+                    self.discs -= 1
+                self.detect(agent, t)
+        # 4. ceasing; lenders stop holding
+        for i in range(n_active):
+            agent = self.active[i]
+            if self.state[agent] != I:
+                continue
+            if self.lent[i] or bernoulli(self.rng, self.gamma):
+                self.stop_holding(agent, R)
+        # 5. exposed agents resolve; the active list keeps those still holding
+        n_active = 0
+        for i in range(<int64_t>self.active.size()):
+            agent = self.active[i]
+            if self.state[agent] == I:
+                self.active[n_active] = agent
+                self.slot[agent] = <int32_t>n_active
+                n_active += 1
+        self.active.resize(n_active)
+        for i in range(<int64_t>self.exposed.size()):
+            agent = self.exposed[i]
+            if self.state[agent] != EXPOSED:
+                continue
+            if self.offer[agent] == OFFER_DISC:
+                self.start_holding(agent, S, DVD)
+            elif self.offer[agent] == OFFER_COPY and bernoulli(self.rng, self.p_copy):
+                self.start_holding(agent, S, USB)
+            else:
+                self.count_move(agent, S, W)
+                self.state[agent] = W
+                continue
+            self.slot[agent] = <int32_t>self.active.size()
+            self.active.push_back(agent)
+
+    cdef void record(self, vector[int64_t]* series, vector[int64_t]* regions) noexcept nogil:
+        cdef int k
+        for k in range(5):
+            series.push_back(self.counts[k])
+        series.push_back(self.holders[USB])
+        series.push_back(self.holders[DVD])
+        series.push_back(self.new_detections)
+        series.push_back(self.discs)
+        regions.insert(regions.end(), self.region_counts.begin(), self.region_counts.end())
+
+
+def run_media(
+    dict network,
+    dict agents,
+    dict params,
+    const int32_t[::1] seeds,
+    const uint8_t[::1] seed_media,
+    const int64_t[::1] entry_offsets,
+    const int32_t[::1] entrants,
+    const uint8_t[::1] entrant_media,
+    const int64_t[::1] segment_start,
+    const double[::1] segment_delta,
+    int64_t horizon,
+    object bit_generator,
+):
+    """Run one realisation of the full model.
+
+    ``network``: CSR arrays ``offsets, neighbours, trust, kind``; ``agents``: ``region`` (int16),
+    ``n_regions``, ``cohort`` and ``informant`` (uint8), groups as CSR (``group_offsets``,
+    ``group_members``) and their inverse (``agent_group_offsets``, ``agent_groups``);
+    ``params``: the scalars of ``Params`` (media as ``share``, ``conceal``, ``accept`` pairs).
+    Entrants of step t are ``entrants[entry_offsets[t - 1]:entry_offsets[t]]``. ``horizon`` is
+    the number of steps, or -1 to run until no holder remains (only without entry).
+    Returns (series (steps + 1, len(SERIES_COLUMNS)), regions (steps + 1, n_regions, 5)).
+    """
+    cdef _MediaRun run = _MediaRun()
+    cdef const int64_t[::1] offsets = network["offsets"]
+    cdef const int32_t[::1] neighbours = network["neighbours"]
+    cdef const float[::1] trust = network["trust"]
+    cdef const uint8_t[::1] kind = network["kind"]
+    cdef const int64_t[::1] group_offsets = agents["group_offsets"]
+    cdef const int32_t[::1] group_members = agents["group_members"]
+    cdef const int64_t[::1] agent_group_offsets = agents["agent_group_offsets"]
+    cdef const int32_t[::1] agent_groups = agents["agent_groups"]
+    cdef const int16_t[::1] region = agents["region"]
+    cdef const uint8_t[::1] cohort = agents["cohort"]
+    cdef const uint8_t[::1] informant = agents["informant"]
+    cdef int64_t n = offsets.shape[0] - 1, i, t = 0, seg = 0, n_steps_entry
+    cdef vector[int64_t] series, regions
+    cdef int32_t agent
+
+    run.offsets = &offsets[0]
+    run.neighbours = &neighbours[0] if neighbours.shape[0] else NULL
+    run.trust = &trust[0] if trust.shape[0] else NULL
+    run.kind = &kind[0] if kind.shape[0] else NULL
+    run.group_offsets = &group_offsets[0]
+    run.group_members = &group_members[0] if group_members.shape[0] else NULL
+    run.agent_group_offsets = &agent_group_offsets[0]
+    run.agent_groups = &agent_groups[0] if agent_groups.shape[0] else NULL
+    run.region = &region[0]
+    run.cohort = &cohort[0]
+    run.informant = &informant[0]
+    run.n_regions = agents["n_regions"]
+    run.beta = params["beta"]
+    run.gamma = params["gamma"]
+    run.p_copy = params["p_copy"]
+    run.host_prob = params["host_prob"]
+    run.informant_risk = params["informant_risk"]
+    run.p_bribe = params["p_bribe"]
+    run.p_implicate = params["p_implicate"]
+    run.fear_factor = params["fear_factor"]
+    run.fear_steps = params["fear_steps"]
+    run.group_mode = params["group_mode"]
+    for i in range(2):
+        run.share[i] = params["share"][i]
+        run.conceal[i] = params["conceal"][i]
+        run.accept[i] = params["accept"][i]
+    run.rng = <bitgen_t*> PyCapsule_GetPointer(bit_generator.capsule, "BitGenerator")
+    run.state = np.zeros(n, dtype=np.uint8)
+    run.medium = np.zeros(n, dtype=np.uint8)
+    run.offer = np.zeros(n, dtype=np.uint8)
+    run.fear_until = np.zeros(n, dtype=np.int32)
+    run.slot = np.full(n, -1, dtype=np.int32)
+    for i in range(5):
+        run.counts[i] = 0
+    run.counts[S] = n
+    initial = np.zeros((run.n_regions, 5), dtype=np.int64)
+    initial[:, S] = np.bincount(np.asarray(region), minlength=run.n_regions)
+    run.region_counts = initial.ravel().tolist()
+    run.holders[0] = run.holders[1] = 0
+    run.discs = 0
+    run.new_detections = 0
+    n_steps_entry = entry_offsets.shape[0] - 1
+
+    with bit_generator.lock, nogil:
+        for i in range(seeds.shape[0]):
+            agent = seeds[i]
+            run.start_holding(agent, S, seed_media[i])
+            if seed_media[i] == DVD:
+                run.discs += 1
+            run.slot[agent] = <int32_t>run.active.size()
+            run.active.push_back(agent)
+        run.record(&series, &regions)
+        while (horizon < 0 and not run.active.empty()) or t < horizon:
+            t += 1
+            while seg + 1 < segment_start.shape[0] and segment_start[seg + 1] <= t:
+                seg += 1
+            if t <= n_steps_entry:
+                run.step(t, segment_delta[seg], &entrants[0] + entry_offsets[t - 1],
+                         &entrant_media[0] + entry_offsets[t - 1],
+                         entry_offsets[t] - entry_offsets[t - 1])
+            else:
+                run.step(t, segment_delta[seg], NULL, NULL, 0)
+            run.record(&series, &regions)
+
+    n_cols = len(SERIES_COLUMNS)
+    steps = t
+    series_arr = np.asarray(<int64_t[:(steps + 1) * n_cols]> series.data()).reshape(steps + 1, n_cols)
+    regions_arr = np.asarray(<int64_t[:(steps + 1) * run.n_regions * 5]> regions.data())
+    return series_arr.copy(), regions_arr.reshape(steps + 1, run.n_regions, 5).copy()
