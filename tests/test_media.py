@@ -1,0 +1,142 @@
+"""The full media model (step kernel): invariants and the direction of every mechanism.
+
+Direction tests compare two settings over independent replicates and require the difference of
+means to exceed Z standard errors of that difference (Welch), so they fail only when the
+mechanism does not act as specified (or with probability ~1e-5 by chance, fixed by the seeds).
+"""
+
+import numpy as np
+import pytest
+
+from diffusion import Network, Params, simulate
+
+Z = 4.0
+REPLICATES = 12
+
+
+@pytest.fixture(scope="module")
+def net() -> Network:
+    return Network.erdos_renyi(20_000, 8, seed=11)
+
+
+BASE = {"beta": 0.08, "gamma": 0.2, "delta": 0.02}
+
+
+def replicate(net, metric, steps=None, seeds=10, **changes):
+    params = Params(**{**BASE, **changes})
+    return np.array(
+        [
+            metric(simulate(net, params, seeds=seeds, rng=1000 + i, steps=steps, engine="step"))
+            for i in range(REPLICATES)
+        ],
+        dtype=float,
+    )
+
+
+def assert_greater(a, b):
+    """Mean of a exceeds mean of b by more than Z standard errors of the difference."""
+    se = np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
+    assert a.mean() - b.mean() > Z * se, (a.mean(), b.mean(), se)
+
+
+def detected(res):
+    return res.final["D"]
+
+
+def reach(res):
+    return res.reach[-1]
+
+
+def test_step_kernel_agrees_with_event_kernel(net):
+    """Both kernels sample the same reduction: final reach and detections agree in mean."""
+    for metric in (reach, detected):
+        step = replicate(net, metric)
+        params = Params(**BASE)
+        event = np.array(
+            [metric(simulate(net, params, seeds=10, rng=5000 + i)) for i in range(REPLICATES)],
+            dtype=float,
+        )
+        se = np.sqrt(step.var(ddof=1) / REPLICATES + event.var(ddof=1) / REPLICATES)
+        assert abs(step.mean() - event.mean()) < Z * se
+
+
+def test_counts_sum_to_n_and_media_add_up(net):
+    res = simulate(net, Params(**BASE, dvd_share=0.5, p_implicate=0.3), seeds=40, rng=3)
+    assert np.all(res.counts.sum(axis=1) == net.n_nodes)
+    assert np.array_equal(res.region_counts.sum(axis=1), res.counts)
+    assert np.array_equal(res.medium_holders.sum(axis=1), res.counts[:, 2])
+    assert np.array_equal(np.cumsum(res.new_detections), res.counts[:, 4])
+
+
+def test_dvd_discs_change_only_by_confiscation(net):
+    """Lending moves a disc, it never copies it: without detection the disc count is constant."""
+    params = Params(beta=0.3, gamma=0.05, dvd_share=1.0)
+    res = simulate(net, params, seeds=30, rng=4, steps=80)
+    assert np.all(res.discs == 30)
+    assert res.medium_holders[:, 0].max() == 0 and np.all(res.medium_holders[:, 1] <= 30)
+    assert res.reach[-1] > 300  # discs travelled: far more watched than were seeded
+    caught = simulate(net, params.model_copy(update={"delta": 0.05}), seeds=30, rng=4, steps=80)
+    lost = -np.diff(caught.discs)
+    assert np.all(lost >= 0) and np.all(lost <= caught.new_detections[1:])
+    assert caught.discs[-1] < 30
+
+
+def test_concealment_lowers_detections(net):
+    loud = replicate(net, detected, **{"usb": {"concealment": 1.0}})
+    hidden = replicate(net, detected, **{"usb": {"concealment": 0.3}})
+    assert_greater(loud, hidden)
+
+
+def test_bribes_lower_detections(net):
+    assert_greater(replicate(net, detected), replicate(net, detected, p_bribe=0.6))
+
+
+def test_crackdown_raises_detections_in_its_window(net):
+    window = slice(20, 31)
+
+    def in_window(res):
+        holders = res.counts[window.start - 1 : window.stop - 1, 2].sum()
+        return res.new_detections[window].sum() / max(holders, 1)
+
+    campaign = [{"start": 20, "end": 30, "delta": 0.2}]
+    assert_greater(replicate(net, in_window, campaigns=campaign), replicate(net, in_window))
+
+
+def test_implication_raises_detections_per_detected_holder(net):
+    def per_direct(res):
+        return res.final["D"] / max(res.reach[-1], 1)
+
+    assert_greater(replicate(net, per_direct, p_implicate=0.5), replicate(net, per_direct))
+
+
+def test_fear_slows_sharing(net):
+    assert_greater(replicate(net, reach), replicate(net, reach, fear_factor=0.1, fear_steps=20))
+
+
+def test_acceptance_by_cohort_lowers_reach(net):
+    """A bare network is all market generation: its acceptance multiplies every share."""
+    assert_greater(replicate(net, reach), replicate(net, reach, acceptance_market=0.6))
+
+
+def test_entry_brings_media_without_seeds(net):
+    res = simulate(net, Params(**BASE, entry_rate=2.0), seeds=0, rng=8, steps=30)
+    assert res.counts[0, 2] == 0 and res.reach[-1] > 0
+
+
+def test_group_mode_needs_groups(net):
+    with pytest.raises(ValueError, match="group"):
+        simulate(net, Params(**BASE, mode="group"), seeds=1, rng=1)
+
+
+def test_event_engine_refuses_full_model(net):
+    with pytest.raises(ValueError, match="engine"):
+        simulate(net, Params(**BASE, p_implicate=0.1), seeds=1, rng=1, engine="event")
+    with pytest.raises(ValueError, match="steps"):
+        simulate(net, Params(**BASE, entry_rate=1.0), seeds=1, rng=1)
+
+
+def test_step_kernel_is_reproducible(net):
+    params = Params(**BASE, dvd_share=0.3, p_implicate=0.2, fear_steps=5, fear_factor=0.5)
+    a = simulate(net, params, seeds=10, rng=77, engine="step")
+    b = simulate(net, params, seeds=10, rng=77, engine="step")
+    assert np.array_equal(a.counts, b.counts) and np.array_equal(a.discs, b.discs)
