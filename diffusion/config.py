@@ -149,9 +149,9 @@ class FileNetwork(_Section):
 
 
 def _population_network() -> type[BaseModel]:
-    """The ``type = "population"`` section: the options of ``diffusion.population``."""
+    """The ``type = "population"`` section: the options of ``PopulationConfig`` plus a seed."""
     try:
-        from diffusion.population import PopulationConfig, build_population
+        from diffusion.population_config import PopulationConfig
     except ImportError:  # the population builder (issue 3) has not landed in this checkout
 
         class PopulationNetwork(_Section):
@@ -165,23 +165,18 @@ def _population_network() -> type[BaseModel]:
         return PopulationNetwork
 
     class PopulationNetwork(PopulationConfig):
-        """A synthetic country (regions, households, circles, traders): ``build_population``."""
+        """A synthetic country (regions, households, circles, traders, informants)."""
 
         model_config = ConfigDict(extra="forbid", frozen=True)
         type: Literal["population"]
-        n_agents: PositiveInt
         seed: NonNegativeInt = 0
 
         def size(self) -> int:
             return self.n_agents
 
         def build(self):  # -> diffusion.population.Population
-            options = {
-                name: getattr(self, name)
-                for name in PopulationConfig.model_fields
-                if name not in ("n_agents", "seed")
-            }
-            return build_population(self.n_agents, seed=self.seed, **options)
+            options = self.model_dump(exclude={"type", "seed"})
+            return PopulationConfig.model_validate(options).build(seed=self.seed)
 
     return PopulationNetwork
 
@@ -488,6 +483,8 @@ def _problem(error: dict[str, Any], loc: list[str]) -> str:
     }
     if kind in simple:
         return simple[kind].format(value)
+    if kind == "too_short":
+        return f"must have at least {ctx['min_length']} item(s)"
     if kind == "literal_error":
         return f"{value!r} is not one of {ctx['expected']}"
     if kind == "union_tag_invalid":

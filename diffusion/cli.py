@@ -1,0 +1,198 @@
+"""The ``diffusion`` command line: thin commands that parse, call the library and report.
+
+Config mistakes (``ConfigError``) print one line per problem and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from diffusion import EDGE_KINDS, Network, __version__
+from diffusion.config import ConfigError, ExperimentConfig, load_config
+from diffusion.results import Result
+from diffusion.runner import Progress, run_scenario
+
+EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+class _Group(click.Group):
+    """A click group that reports config errors as lines naming the field, with status 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            click.echo("error: the config is not valid:", err=True)
+            for line in exc.lines:
+                click.echo(f"  {line}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_Group)
+@click.version_option(__version__, prog_name="diffusion")
+def main() -> None:
+    """Simulate smuggled foreign media spreading over trust networks under state detection."""
+
+
+@main.command()
+def version() -> None:
+    """Print the package version."""
+    click.echo(f"diffusion {__version__}")
+
+
+@main.command()
+@click.argument("config", type=EXISTING_FILE)
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the Parquet results (created if needed).")  # fmt: skip
+@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+def run(config: Path, out: Path, quiet: bool) -> None:
+    """Run the scenario of CONFIG (network, model, replicates) and write its results to OUT."""
+    from diffusion.results_io import write_run
+
+    experiment = load_config(config)
+    report = _Reporter(quiet)
+    report.line(f"building the {experiment.network.type} network ...")
+    with report.replicates(experiment.run.replicates) as progress:
+        scenario = run_scenario(experiment, progress=progress, on_built=report.network_built)
+    paths = write_run(scenario, out)
+    report.line(
+        f"{len(scenario.results)} replicates in {scenario.run_seconds:.1f} s "
+        f"(network {scenario.build_seconds:.1f} s)",
+        result=True,
+    )
+    report.summary(scenario.results)
+    report.line(f"results: {out}/ ({', '.join(p.name for p in paths.values())})", result=True)
+
+
+@main.group()
+def network() -> None:
+    """Build a network from a config, or describe a network file."""
+
+
+@network.command("build")
+@click.argument("config", type=EXISTING_FILE)
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Network file: .graphml, else an edge list 'u v trust'.")  # fmt: skip
+def network_build(config: Path, out: Path) -> None:
+    """Build the network of CONFIG once and save it to OUT (reuse it with type = "file")."""
+    experiment: ExperimentConfig = load_config(config)
+    click.echo(f"building the {experiment.network.type} network ...", err=True)
+    built = experiment.network.build()
+    _save_network(getattr(built, "network", built), out)
+    click.echo(f"saved {_describe(built)} to {out}")
+
+
+@network.command("info")
+@click.argument("file", type=EXISTING_FILE)
+def network_info(file: Path) -> None:
+    """Describe a network file: agents, ties by kind, degrees, clustering, components."""
+    try:
+        graph = Network.read(file)
+    except ValueError as exc:
+        raise click.ClickException(f"{file}: {exc}") from None
+    for name, value in network_stats(graph).items():
+        click.echo(f"{name:>22}: {value}")
+
+
+@main.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def plot(folder: Path) -> None:
+    """Draw the figures (PNG) of the run results in FOLDER, next to them."""
+    from diffusion.plots import plot_run
+
+    if not (folder / "summary.parquet").is_file():
+        raise click.ClickException(f"{folder}: no run results (summary.parquet) to plot")
+    for path in plot_run(folder):
+        click.echo(f"plot: {path}")
+
+
+# The parameter-sweep command (`diffusion sweep`) lives in diffusion/sweep.py and is added to
+# this group with `main.add_command(...)`.
+
+
+def network_stats(graph: Network) -> dict[str, Any]:
+    """Size, ties by kind, degree spread, clustering and components of a network (igraph)."""
+    degree = graph.degree()
+    kinds = np.bincount(graph.edges()[2], minlength=len(EDGE_KINDS))
+    ig = graph.to_igraph()
+    components = ig.connected_components()
+    return {
+        "agents": graph.n_nodes,
+        "ties": graph.n_edges,
+        "ties by kind": ", ".join(f"{k} {c}" for k, c in zip(EDGE_KINDS, kinds, strict=True) if c),
+        "degree mean / max": f"{degree.mean():.2f} / {degree.max()}",
+        "degree 10/50/90%": " / ".join(f"{q:g}" for q in np.percentile(degree, [10, 50, 90])),
+        "clustering": f"{ig.transitivity_undirected():.4f}",
+        "components": len(components),
+        "largest component": f"{max(components.sizes()) / graph.n_nodes:.1%} of agents",
+        "mean trust": f"{graph.trust.mean():.3f}" if len(graph.trust) else "-",
+    }
+
+
+def _describe(built: Any) -> str:
+    graph = getattr(built, "network", built)
+    return f"{graph.n_nodes} agents and {graph.n_edges} ties"
+
+
+def _save_network(graph: Network, out: Path) -> None:
+    """GraphML for ``.graphml``, else a ``u v trust`` edge list; atomically (temp + rename)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        if out.suffix.lower() == ".graphml":
+            graph.to_igraph().write_graphml(tmp)
+        else:
+            pairs, trust, _ = graph.edges()
+            header = f"diffusion edge list: {graph.n_nodes} agents; u v trust"
+            np.savetxt(tmp, np.column_stack([pairs, trust]), fmt=["%d", "%d", "%.6g"],
+                       header=header)  # fmt: skip
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class _Reporter:
+    """Progress and results on the terminal: a bar on a TTY, plain lines otherwise, or nothing."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+
+    def line(self, text: str, result: bool = False) -> None:
+        """Print a progress line (stderr) or a result line (stdout), unless quiet."""
+        if not self.quiet:
+            click.echo(text, err=not result)
+
+    def network_built(self, built: Any, seconds: float) -> None:
+        self.line(f"network: {_describe(built)} ({seconds:.1f} s)")
+
+    @contextmanager
+    def replicates(self, total: int) -> Iterator[Progress | None]:
+        if self.quiet:
+            yield None
+        elif self.tty:
+            with click.progressbar(length=total, label="replicates", file=sys.stderr) as bar:
+                yield lambda done, total, result: bar.update(1)
+        else:
+            yield lambda done, total, result: self.line(
+                f"replicate {done}/{total}: reach {result.summary()['reach_share']:.3f}, "
+                f"detected {result.final['D']}, {result.steps} steps"
+            )
+
+    def summary(self, results: list[Result]) -> None:
+        """Median and range over the replicates of each summary figure."""
+        rows = [r.summary() for r in results]
+        self.line(f"{'':>20}  {'median':>10}  {'min':>10}  {'max':>10}", result=True)
+        for name in rows[0]:
+            values = np.array([row[name] for row in rows], dtype=float)
+            cells = (f"{v:>10.4g}" for v in (np.median(values), values.min(), values.max()))
+            self.line(f"{name:>20}  {'  '.join(cells)}", result=True)

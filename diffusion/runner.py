@@ -1,0 +1,57 @@
+"""Run one scenario: build the network once, then the replicates, each on its own seed stream."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from diffusion.config import ExperimentConfig
+from diffusion.results import Result
+from diffusion.simulate import simulate
+
+Progress = Callable[[int, int, Result], None]
+"""Called after each replicate with (replicates done, replicates in all, its result)."""
+Built = Callable[[Any, float], None]
+"""Called once the network is ready, with the network and the seconds it took."""
+
+
+@dataclass(frozen=True)
+class ScenarioRun:
+    """The results of a scenario's replicates and how long the work took."""
+
+    config: ExperimentConfig
+    results: list[Result]
+    build_seconds: float
+    run_seconds: float
+
+
+def replicate_seeds(seed: int, replicates: int) -> list[np.random.SeedSequence]:
+    """Independent streams of the replicates: ``SeedSequence(seed).spawn(replicates)``."""
+    return np.random.SeedSequence(seed).spawn(replicates)
+
+
+def run_scenario(
+    config: ExperimentConfig,
+    network: Any = None,
+    progress: Progress | None = None,
+    on_built: Built | None = None,
+) -> ScenarioRun:
+    """Run ``config.run.replicates`` replicates on ``network`` (built from the config if None)."""
+    start = time.perf_counter()
+    if network is None:
+        network = config.network.build()
+    built = time.perf_counter()
+    if on_built is not None:
+        on_built(network, built - start)
+    run = config.run
+    results = []
+    for i, stream in enumerate(replicate_seeds(run.seed, run.replicates)):
+        result = simulate(network, config.model, seeds=run.seeds, rng=stream, steps=run.steps)
+        results.append(result)
+        if progress is not None:
+            progress(i + 1, run.replicates, result)
+    return ScenarioRun(config, results, built - start, time.perf_counter() - built)
