@@ -26,9 +26,21 @@ from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t
 from libcpp.vector cimport vector
 from numpy.random cimport bitgen_t
 
-from rng cimport bernoulli, uniform
+from libc.stdlib cimport free
+
+from rng cimport PowerTable, bernoulli, first_success_within, power_table_new, uniform
 
 import numpy as np
+
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define DIFFUSION_PREFETCH(p) __builtin_prefetch((const void*)(p))
+    #else
+    #define DIFFUSION_PREFETCH(p) ((void)0)
+    #endif
+    """
+    void DIFFUSION_PREFETCH(const void* p) noexcept nogil
 
 cdef enum:
     S = 0
@@ -43,6 +55,10 @@ cdef enum:
     OFFER_COPY = 1   # watched from a USB drive: keeps a copy with probability p_copy
     OFFER_DISC = 2   # received the DVD itself
     KIND_MARKET = 3  # edge kinds >= this share tie by tie even in group mode
+    STATE_MASK = 7   # per-agent flags byte: bits 0-2 state, bit 3 cohort, bit 4 informant,
+    COHORT_SHIFT = 3  # so the hot loop reads one byte per neighbour
+    INFORMANT_BIT = 16
+    PREFETCH_AHEAD = 8
 
 # Per-step columns of the scalar series returned to Python, after the 5 state counts.
 SERIES_COLUMNS = ("S", "W", "I", "R", "D", "usb", "dvd", "new_detections", "discs")
@@ -65,8 +81,6 @@ cdef class _MediaRun:
     cdef const int64_t* agent_group_offsets
     cdef const int32_t* agent_groups
     cdef const int16_t* region
-    cdef const uint8_t* cohort
-    cdef const uint8_t* informant
     cdef int n_regions
     # parameters
     cdef double beta, gamma, p_copy, host_prob, informant_risk, p_bribe, p_implicate, fear_factor
@@ -77,7 +91,7 @@ cdef class _MediaRun:
     cdef bint group_mode
     # state
     cdef bitgen_t* rng
-    cdef uint8_t[::1] state, medium, offer
+    cdef uint8_t[::1] flags, medium, offer
     cdef int32_t[::1] fear_until, slot
     cdef int64_t counts[5]
     cdef vector[int64_t] region_counts
@@ -86,6 +100,20 @@ cdef class _MediaRun:
     cdef vector[int32_t] active, exposed, queue
     cdef vector[int64_t] audience_end
     cdef vector[uint8_t] risky, lent
+    cdef PowerTable* sharing[4]  # per medium and fear: trials at the highest sharing rate
+
+    def __dealloc__(self):
+        for k in range(4):
+            free(self.sharing[k])
+
+    cdef inline int state_of(self, int32_t agent) noexcept nogil:
+        return self.flags[agent] & STATE_MASK
+
+    cdef inline int cohort_of(self, int32_t agent) noexcept nogil:
+        return (self.flags[agent] >> COHORT_SHIFT) & 1
+
+    cdef inline void set_state(self, int32_t agent, int to) noexcept nogil:
+        self.flags[agent] = (self.flags[agent] & ~STATE_MASK) | to
 
     cdef inline void count_move(self, int32_t agent, int frm, int to) noexcept nogil:
         """Book a transition in the total and per-region counts."""
@@ -97,13 +125,13 @@ cdef class _MediaRun:
 
     cdef inline void start_holding(self, int32_t agent, int frm, uint8_t what) noexcept nogil:
         self.count_move(agent, frm, I)
-        self.state[agent] = I
+        self.set_state(agent, I)
         self.medium[agent] = what
         self.holders[what] += 1
 
     cdef inline void stop_holding(self, int32_t agent, int to) noexcept nogil:
         self.count_move(agent, I, to)
-        self.state[agent] = to
+        self.set_state(agent, to)
         self.holders[self.medium[agent]] -= 1
 
     cdef inline int64_t active_slot(self, int32_t agent) noexcept nogil:
@@ -116,10 +144,10 @@ cdef class _MediaRun:
     cdef inline void expose(self, int64_t slot, int32_t viewer, uint8_t what,
                             int64_t* audience, int32_t* receiver) noexcept nogil:
         """Holder at ``slot`` shows its medium to susceptible ``viewer``."""
-        self.state[viewer] = EXPOSED
+        self.set_state(viewer, EXPOSED)
         self.exposed.push_back(viewer)
         self.offer[viewer] = OFFER_COPY if what == USB else OFFER_WATCH
-        if self.informant[viewer]:
+        if self.flags[viewer] & INFORMANT_BIT:
             self.risky[slot] = 1
         if what == DVD:  # reservoir sampling: the disc goes to a uniform viewer
             audience[0] += 1
@@ -127,14 +155,19 @@ cdef class _MediaRun:
                 receiver[0] = viewer
 
     cdef void share_from(self, int64_t slot, int64_t t) noexcept nogil:
-        """Sharing by the holder at ``slot``: tie by tie, or a viewing in one of its groups."""
+        """Sharing by the holder at ``slot``: tie by tie, or a viewing in one of its groups.
+
+        Tie by tie, trials run at the holder's highest possible rate ``table.p`` and each
+        success is thinned to the tie's own rate: a geometric skip jumps to the next success,
+        so only ties that might share are looked at (exact for Bernoulli trials).
+        """
         cdef int32_t holder = self.active[slot], viewer, receiver = -1
         cdef uint8_t what = self.medium[holder]
-        cdef double factor = self.share[what]
-        cdef int64_t e, g, n_groups, audience = 0
-        cdef bint hosted = False
-        if self.fear_until[holder] >= t:
-            factor *= self.fear_factor
+        cdef bint afraid = self.fear_until[holder] >= t
+        cdef double factor = self.share[what] * (self.fear_factor if afraid else 1.0)
+        cdef PowerTable* table = self.sharing[2 * what + afraid]
+        cdef int64_t e, end, k, g, n_groups, audience = 0
+        cdef double p
         if self.group_mode:
             n_groups = self.agent_group_offsets[holder + 1] - self.agent_group_offsets[holder]
             if n_groups > 0 and bernoulli(self.rng, clip(self.host_prob * factor)):
@@ -142,17 +175,22 @@ cdef class _MediaRun:
                                       + <int64_t>(uniform(self.rng) * n_groups)]
                 for e in range(self.group_offsets[g], self.group_offsets[g + 1]):
                     viewer = self.group_members[e]
-                    if self.state[viewer] == S and bernoulli(
-                            self.rng, clip(self.accept[self.cohort[viewer]])):
+                    if self.state_of(viewer) == S and bernoulli(
+                            self.rng, clip(self.accept[self.cohort_of(viewer)])):
                         self.expose(slot, viewer, what, &audience, &receiver)
-        for e in range(self.offsets[holder], self.offsets[holder + 1]):
-            if self.group_mode and self.kind[e] < KIND_MARKET:
-                continue
+        e = self.offsets[holder]
+        end = self.offsets[holder + 1]
+        while e < end:
+            k = first_success_within(self.rng, table, end - e)
+            if k == 0:
+                break
+            e += k - 1
             viewer = self.neighbours[e]
-            if self.state[viewer] == S and bernoulli(
-                    self.rng,
-                    clip(self.beta * factor * self.trust[e] * self.accept[self.cohort[viewer]])):
-                self.expose(slot, viewer, what, &audience, &receiver)
+            if self.state_of(viewer) == S and not (self.group_mode and self.kind[e] < KIND_MARKET):
+                p = clip(self.beta * factor * self.trust[e] * self.accept[self.cohort_of(viewer)])
+                if p >= table.p or bernoulli(self.rng, p / table.p):
+                    self.expose(slot, viewer, what, &audience, &receiver)
+            e += 1
         self.audience_end[slot] = self.exposed.size()
         if receiver >= 0:
             self.offer[receiver] = OFFER_DISC
@@ -180,16 +218,16 @@ cdef class _MediaRun:
                 start = self.audience_end[s - 1] if s > 0 else 0
                 for e in range(start, self.audience_end[s]):
                     other = self.exposed[e]
-                    if self.state[other] == EXPOSED and bernoulli(self.rng, p_take):
+                    if self.state_of(other) == EXPOSED and bernoulli(self.rng, p_take):
                         if self.offer[other] == OFFER_DISC:
                             self.discs -= 1
                         self.count_move(other, S, D)
-                        self.state[other] = D
+                        self.set_state(other, D)
                         self.new_detections += 1
                         self.queue.push_back(other)
             for e in range(self.offsets[a], self.offsets[a + 1]):
                 other = self.neighbours[e]
-                if self.state[other] != I:
+                if self.state_of(other) != I:
                     continue
                 s = self.active_slot(other)
                 if s >= 0 and self.lent[s]:
@@ -210,7 +248,7 @@ cdef class _MediaRun:
         # 1. entry
         for i in range(n_entrants):
             agent = entrants[i]
-            st = self.state[agent]
+            st = self.state_of(agent)
             if st == S or st == W or st == R:
                 self.start_holding(agent, st, entrant_media[i])
                 if entrant_media[i] == DVD:
@@ -225,11 +263,17 @@ cdef class _MediaRun:
         self.lent.assign(n_active, 0)
         self.new_detections = 0
         for i in range(n_active):
+            if i + 2 * PREFETCH_AHEAD < n_active:
+                DIFFUSION_PREFETCH(&self.offsets[self.active[i + 2 * PREFETCH_AHEAD]])
+            if i + PREFETCH_AHEAD < n_active:
+                agent = self.active[i + PREFETCH_AHEAD]
+                DIFFUSION_PREFETCH(&self.neighbours[self.offsets[agent]])
+                DIFFUSION_PREFETCH(&self.fear_until[agent])
             self.share_from(i, t)
         # 3. detection (with implication and fear)
         for i in range(n_active):
             agent = self.active[i]
-            if self.state[agent] != I or self.lent[i]:
+            if self.state_of(agent) != I or self.lent[i]:
                 continue
             what = self.medium[agent]
             p = delta * self.conceal[what] * (1.0 - self.p_bribe)
@@ -242,7 +286,7 @@ cdef class _MediaRun:
         # 4. ceasing; lenders stop holding
         for i in range(n_active):
             agent = self.active[i]
-            if self.state[agent] != I:
+            if self.state_of(agent) != I:
                 continue
             if self.lent[i] or bernoulli(self.rng, self.gamma):
                 self.stop_holding(agent, R)
@@ -250,14 +294,14 @@ cdef class _MediaRun:
         n_active = 0
         for i in range(<int64_t>self.active.size()):
             agent = self.active[i]
-            if self.state[agent] == I:
+            if self.state_of(agent) == I:
                 self.active[n_active] = agent
                 self.slot[agent] = <int32_t>n_active
                 n_active += 1
         self.active.resize(n_active)
         for i in range(<int64_t>self.exposed.size()):
             agent = self.exposed[i]
-            if self.state[agent] != EXPOSED:
+            if self.state_of(agent) != EXPOSED:
                 continue
             if self.offer[agent] == OFFER_DISC:
                 self.start_holding(agent, S, DVD)
@@ -265,7 +309,7 @@ cdef class _MediaRun:
                 self.start_holding(agent, S, USB)
             else:
                 self.count_move(agent, S, W)
-                self.state[agent] = W
+                self.set_state(agent, W)
                 continue
             self.slot[agent] = <int32_t>self.active.size()
             self.active.push_back(agent)
@@ -330,8 +374,6 @@ def run_media(
     run.agent_group_offsets = &agent_group_offsets[0]
     run.agent_groups = &agent_groups[0] if agent_groups.shape[0] else NULL
     run.region = &region[0]
-    run.cohort = &cohort[0]
-    run.informant = &informant[0]
     run.n_regions = agents["n_regions"]
     run.beta = params["beta"]
     run.gamma = params["gamma"]
@@ -347,8 +389,16 @@ def run_media(
         run.share[i] = params["share"][i]
         run.conceal[i] = params["conceal"][i]
         run.accept[i] = params["accept"][i]
+    top_accept = max(params["accept"])
+    for i in range(4):
+        afraid_factor = params["fear_factor"] if i % 2 else 1.0
+        run.sharing[i] = power_table_new(
+            min(1.0, params["beta"] * params["share"][i // 2] * afraid_factor * top_accept))
+        if run.sharing[i] == NULL:
+            raise MemoryError("kernel tables could not be allocated")
     run.rng = <bitgen_t*> PyCapsule_GetPointer(bit_generator.capsule, "BitGenerator")
-    run.state = np.zeros(n, dtype=np.uint8)
+    run.flags = ((np.asarray(cohort) != 0).astype(np.uint8) << COHORT_SHIFT) | (
+        (np.asarray(informant) != 0).astype(np.uint8) * INFORMANT_BIT)
     run.medium = np.zeros(n, dtype=np.uint8)
     run.offer = np.zeros(n, dtype=np.uint8)
     run.fear_until = np.zeros(n, dtype=np.int32)

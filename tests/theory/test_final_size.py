@@ -34,13 +34,13 @@ def graphs() -> list[diffusion.Network]:
     return [diffusion.Network.erdos_renyi(N, MEAN_DEGREE, seed=1000 + i) for i in range(REPLICATES)]
 
 
-def large_outbreaks(graphs, params, trust=None):
+def large_outbreaks(graphs, params, trust=None, engine="auto"):
     """Final counts of the replicates that took off."""
     finals = []
     for i, net in enumerate(graphs):
         if trust is not None:
             net = diffusion.Network.from_csr(net.offsets, net.neighbours, trust=trust(net))
-        res = diffusion.simulate(net, params, seeds=SEEDS, rng=7919 * i + 1)
+        res = diffusion.simulate(net, params, seeds=SEEDS, rng=7919 * i + 1, engine=engine)
         if res.final["S"] < N * (1 - LARGE):
             finals.append(res.counts[-1])
     assert len(finals) >= REPLICATES // 2, "too few outbreaks took off to test the final size"
@@ -58,19 +58,22 @@ PARAMETER_SETS = [
 
 
 @pytest.mark.parametrize(("beta", "gamma", "delta"), PARAMETER_SETS)
-def test_final_size_matches_percolation_theory(graphs, beta, gamma, delta):
+@pytest.mark.parametrize("engine", ["event", "step"])
+def test_final_size_matches_percolation_theory(graphs, beta, gamma, delta, engine):
+    """Both kernels: the event kernel and the full-model step kernel with everything off."""
     params = diffusion.Params(beta=beta, gamma=gamma, delta=delta)
     expected = er_final_size(MEAN_DEGREE, params.transmissibility())
-    finals = large_outbreaks(graphs, params)
+    finals = large_outbreaks(graphs, params, engine=engine)
     reach = (N - finals[:, 0]) / N
     tolerance = Z * reach.std(ddof=1) / np.sqrt(len(reach)) + SEEDS / N
     assert abs(reach.mean() - expected) < tolerance, (reach.mean(), expected, tolerance)
 
 
 @pytest.mark.parametrize(("beta", "gamma", "delta"), [p for p in PARAMETER_SETS if p[2] > 0])
-def test_detected_share_of_removals(graphs, beta, gamma, delta):
+@pytest.mark.parametrize("engine", ["event", "step"])
+def test_detected_share_of_removals(graphs, beta, gamma, delta, engine):
     params = diffusion.Params(beta=beta, gamma=gamma, delta=delta)
-    finals = large_outbreaks(graphs, params)
+    finals = large_outbreaks(graphs, params, engine=engine)
     detected, removed = finals[:, 4].sum(), finals[:, 3].sum() + finals[:, 4].sum()
     share = params.detected_share()
     tolerance = Z * np.sqrt(share * (1 - share) / removed)
