@@ -17,7 +17,7 @@ import click
 import numpy as np
 
 from diffusion import EDGE_KINDS, Network, __version__
-from diffusion.config import ConfigError, ExperimentConfig, load_config
+from diffusion.config import ConfigError, ExperimentConfig, load_config, read_network
 from diffusion.results import Result
 from diffusion.runner import Progress, run_scenario
 
@@ -51,8 +51,12 @@ def version() -> None:
 
 @main.command()
 @click.argument("config", type=EXISTING_FILE)
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the Parquet results (created if needed).")  # fmt: skip
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the Parquet results (created if needed).",
+)
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
 def run(config: Path, out: Path, quiet: bool) -> None:
     """Run the scenario of CONFIG (network, model, replicates) and write its results to OUT."""
@@ -80,42 +84,62 @@ def network() -> None:
 
 @network.command("build")
 @click.argument("config", type=EXISTING_FILE)
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Network file: .graphml, else an edge list 'u v trust'.")  # fmt: skip
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A population: .npz; a network: .graphml, else an edge list 'u v trust'.",
+)
 def network_build(config: Path, out: Path) -> None:
     """Build the network of CONFIG once and save it to OUT (reuse it with type = "file")."""
     experiment: ExperimentConfig = load_config(config)
     click.echo(f"building the {experiment.network.type} network ...", err=True)
     built = experiment.network.build()
-    _save_network(getattr(built, "network", built), out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if hasattr(built, "save"):  # a population: agents, groups and network in one file
+        if out.suffix.lower() != ".npz":
+            raise click.BadParameter("a population is saved as .npz", param_hint="--out")
+        built.save(out)
+    else:
+        _save_network(built, out)
     click.echo(f"saved {_describe(built)} to {out}")
 
 
 @network.command("info")
 @click.argument("file", type=EXISTING_FILE)
 def network_info(file: Path) -> None:
-    """Describe a network file: agents, ties by kind, degrees, clustering, components."""
+    """Describe a network or population file: agents, ties by kind, degrees, clustering."""
     try:
-        graph = Network.read(file)
+        built = read_network(file)
     except ValueError as exc:
         raise click.ClickException(f"{file}: {exc}") from None
-    for name, value in network_stats(graph).items():
-        click.echo(f"{name:>22}: {value}")
+    stats = built.summary() if hasattr(built, "summary") else network_stats(built)
+    for name, value in _flatten(stats).items():
+        click.echo(
+            f"{name:>28}: {value:.4g}" if isinstance(value, float) else f"{name:>28}: {value}"
+        )
 
 
 @main.command()
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def plot(folder: Path) -> None:
-    """Draw the figures (PNG) of the run results in FOLDER, next to them."""
-    from diffusion.plots import plot_run
+    """Draw the figures (PNG) of the run or sweep results in FOLDER, next to them."""
+    from diffusion.plots import plot_run, plot_sweep_folder
 
-    if not (folder / "summary.parquet").is_file():
-        raise click.ClickException(f"{folder}: no run results (summary.parquet) to plot")
-    for path in plot_run(folder):
+    if (folder / "summary.parquet").is_file():
+        paths = plot_run(folder)
+    elif (folder / "sweep.json").is_file():
+        try:
+            paths = plot_sweep_folder(folder)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+    else:
+        raise click.ClickException(f"{folder}: no run (summary.parquet) or sweep (sweep.json)")
+    for path in paths:
         click.echo(f"plot: {path}")
 
 
-# The parameter-sweep command (`diffusion sweep`) lives in diffusion/sweep.py and is added to
+# The parameter-sweep command (`diffusion sweep`) lives in diffusion/sweep_cli.py and is added to
 # this group with `main.add_command(...)`.
 
 
@@ -138,6 +162,17 @@ def network_stats(graph: Network) -> dict[str, Any]:
     }
 
 
+def _flatten(stats: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested summary dicts as ``outer.inner`` keys, for printing one value a line."""
+    flat: dict[str, Any] = {}
+    for key, value in stats.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
 def _describe(built: Any) -> str:
     graph = getattr(built, "network", built)
     return f"{graph.n_nodes} agents and {graph.n_edges} ties"
@@ -145,16 +180,22 @@ def _describe(built: Any) -> str:
 
 def _save_network(graph: Network, out: Path) -> None:
     """GraphML for ``.graphml``, else a ``u v trust`` edge list; atomically (temp + rename)."""
-    out.parent.mkdir(parents=True, exist_ok=True)
+    last_tied = int(graph.edges()[0].max(initial=-1))
+    if out.suffix.lower() != ".graphml" and last_tied + 1 < graph.n_nodes:
+        raise click.ClickException(
+            f"agents {last_tied + 1}..{graph.n_nodes - 1} have no ties and an edge list would "
+            "drop them; save as .graphml"
+        )
     tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex}.tmp")
     try:
         if out.suffix.lower() == ".graphml":
-            graph.to_igraph().write_graphml(tmp)
+            graph.to_igraph().write_graphml(str(tmp))
         else:
             pairs, trust, _ = graph.edges()
             header = f"diffusion edge list: {graph.n_nodes} agents; u v trust"
-            np.savetxt(tmp, np.column_stack([pairs, trust]), fmt=["%d", "%d", "%.6g"],
-                       header=header)  # fmt: skip
+            np.savetxt(
+                tmp, np.column_stack([pairs, trust]), fmt=["%d", "%d", "%.6g"], header=header
+            )
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)

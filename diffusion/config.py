@@ -113,7 +113,8 @@ class SBMNetwork(_Section):
 
 
 class FileNetwork(_Section):
-    """A network read from a file: GraphML (``.graphml``) or an edge list ``u v [trust]``.
+    """A network read from a file: a saved population (``.npz``, from ``diffusion network
+    build``), GraphML (``.graphml``) or an edge list ``u v [trust]``.
 
     A relative ``path`` is taken relative to the folder of the config file.
     """
@@ -133,9 +134,9 @@ class FileNetwork(_Section):
     def size(self) -> int | None:
         return None
 
-    def build(self) -> Network:
+    def build(self):  # -> Network | Population
         try:
-            return Network.read(self.path)
+            return read_network(self.path)
         except (ValueError, OSError) as exc:
             raise ConfigError([f"network.path: cannot read {self.path}: {exc}"]) from exc
 
@@ -146,6 +147,15 @@ class FileNetwork(_Section):
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
         return {"type": self.type, "suffix": self.path.suffix.lower(), "sha256": digest.hexdigest()}
+
+
+def read_network(path: str | Path):  # -> Network | Population
+    """A population saved as ``.npz``, else a network file (GraphML or edge list)."""
+    if Path(path).suffix.lower() == ".npz":
+        from diffusion.population import Population
+
+        return Population.load(path)
+    return Network.read(path)
 
 
 def _population_network() -> type[BaseModel]:

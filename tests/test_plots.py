@@ -1,0 +1,109 @@
+"""Plots: run figures from a written run folder, sweep figures from a table of real runs."""
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from PIL import Image
+
+from diffusion import Network, Params, simulate
+from diffusion.config import validate_config
+from diffusion.plots import plot_run, plot_sweep
+from diffusion.results_io import write_run
+from diffusion.runner import run_scenario
+
+pytest.importorskip("diffusion.population")  # the population builder (issue 3)
+
+
+def assert_png(path, min_size=(400, 300)):
+    assert path.is_file() and path.stat().st_size > 10_000
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        assert image.size[0] >= min_size[0] and image.size[1] >= min_size[1]
+        pixels = np.asarray(image.convert("L"))
+    assert pixels.std() > 10  # not a blank canvas
+
+
+def test_run_figures_of_a_population_with_regions_and_media(tmp_path):
+    config = validate_config(
+        {
+            "network": {
+                "type": "population",
+                "n_agents": 4000,
+                "n_regions": 8,
+                "border_regions": 2,
+                "seed": 1,
+            },
+            "model": {
+                "beta": 0.08,
+                "gamma": 0.05,
+                "delta": 0.005,
+                "mode": "group",
+                "dvd_share": 0.3,
+                "entry_rate": 0.5,
+                "campaigns": [{"start": 20, "end": 30, "delta": 0.05}],
+            },
+            "run": {"steps": 60, "replicates": 3, "seeds": 0, "seed": 5},
+        }
+    )
+    write_run(run_scenario(config), tmp_path)
+    paths = plot_run(tmp_path)
+    assert [p.name for p in paths] == ["states.png", "detections.png", "regions.png", "media.png"]
+    for path in paths:
+        assert_png(path)
+
+
+def test_run_figures_of_runs_of_different_lengths(tmp_path):
+    """Runs to extinction end at different steps; the shorter ones are padded."""
+    config = validate_config(
+        {
+            "network": {"type": "erdos_renyi", "n": 1500, "mean_degree": 6, "seed": 3},
+            "model": {"beta": 0.15, "gamma": 0.2, "delta": 0.02},
+            "run": {"replicates": 4, "seeds": 4, "seed": 2},
+        }
+    )
+    run = run_scenario(config)
+    assert len({r.steps for r in run.results}) > 1
+    write_run(run, tmp_path / "run")
+    paths = plot_run(tmp_path / "run", tmp_path / "figures")
+    assert [p.name for p in paths] == ["states.png", "detections.png"]
+    for path in paths:
+        assert_png(path)
+
+
+def sweep_table() -> pa.Table:
+    """A 3 x 2 grid over (model.delta, model.usb.concealment), 3 replicates, real runs."""
+    network = Network.erdos_renyi(1500, 6, seed=7)
+    rows = []
+    for delta in (0.0, 0.05, 0.1):
+        for concealment in (0.5, 1.0):
+            params = Params(beta=0.15, gamma=0.2, delta=delta, usb={"concealment": concealment})
+            for replicate, stream in enumerate(np.random.SeedSequence(1).spawn(3)):
+                summary = simulate(network, params, seeds=5, rng=stream).summary()
+                rows.append(
+                    {
+                        "replicate": replicate,
+                        "model.delta": delta,
+                        "model.usb.concealment": concealment,
+                        "model.mode": "edge" if replicate % 2 else "group",
+                        **summary,
+                    }
+                )
+    return pa.Table.from_pylist(rows)
+
+
+def test_sweep_heatmap_for_two_parameters(tmp_path):
+    table = sweep_table()
+    paths = plot_sweep(table, ["model.delta", "model.usb.concealment"], tmp_path)
+    assert [p.name for p in paths] == ["sweep-reach_share.png", "sweep-detected.png"]
+    for path in paths:
+        assert_png(path)
+
+
+def test_sweep_curves_for_one_parameter_from_pandas(tmp_path):
+    pandas = pytest.importorskip("pandas")
+    frame = sweep_table().to_pandas()
+    assert isinstance(frame, pandas.DataFrame)
+    for path in plot_sweep(frame, ["model.delta"], tmp_path / "one"):
+        assert_png(path)
+    for path in plot_sweep(frame, ["model.delta", "model.mode", "model.usb.concealment"], tmp_path):
+        assert_png(path)
