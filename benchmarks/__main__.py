@@ -18,8 +18,8 @@ from benchmarks.workloads import barabasi_albert, erdos_renyi
 
 QUICK = Plan(
     graphs=(erdos_renyi(100_000), barabasi_albert(100_000)),
-    kernel_repeats=5,
-    numpy_repeats=3,
+    kernel_repeats=11,
+    numpy_repeats=5,
     cynetdiff_repeats=3,
     slow_peer_repeats=1,
     slow_peer_graphs=("ER 1e+05",),

@@ -10,13 +10,20 @@ from benchmarks.numpy_sir import numpy_sir
 from benchmarks.workloads import ModelSpec
 
 
-def kernel(net: diffusion.Network, model: ModelSpec, seeds: np.ndarray, repeat: int) -> Job:
-    """``diffusion.simulate`` to extinction, as a user calls it (argument checks included)."""
+def kernel(
+    net: diffusion.Network, model: ModelSpec, seeds: np.ndarray, repeat: int, engine: str = "event"
+) -> Job:
+    """``diffusion.simulate`` to extinction, as a user calls it (argument checks included).
+
+    ``event`` is the default engine on a plain network; ``step`` is the full model's kernel,
+    which does not count the ties it examines.
+    """
     params = model.params
 
     def run() -> Outcome:
-        result = diffusion.simulate(net, params, seeds=seeds, rng=repeat)
-        return Outcome(int(result.reach[-1]) / net.n_nodes, result.edges_examined)
+        result = diffusion.simulate(net, params, seeds=seeds, rng=repeat, engine=engine)
+        examined = result.edges_examined if engine == "event" else None
+        return Outcome(int(result.reach[-1]) / net.n_nodes, examined)
 
     return run
 

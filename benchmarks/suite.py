@@ -12,7 +12,7 @@ from benchmarks.harness import Timing, time_runs
 from benchmarks.peers import PEERS, Graphs
 from benchmarks.workloads import MODELS, GraphSpec, ModelSpec, seed_sets, theory_reach
 
-KERNEL, NUMPY = "diffusion kernel", "numpy baseline"
+KERNEL, STEP, NUMPY = "diffusion event kernel", "diffusion step kernel", "numpy baseline"
 
 
 @dataclass(frozen=True)
@@ -68,12 +68,20 @@ def run_workload(graph: GraphSpec, net, graphs: Graphs, model: ModelSpec, plan: 
             lambda s, r: implementations.kernel(net, model, s, r),
             seed_sets(net.n_nodes, plan.kernel_repeats),
         ),
+        STEP: time_runs(
+            lambda s, r: implementations.kernel(net, model, s, r, engine="step"),
+            seed_sets(net.n_nodes, plan.kernel_repeats),
+        ),
         NUMPY: time_runs(
             lambda s, r: implementations.numpy_baseline(net, model, s, r),
             seed_sets(net.n_nodes, plan.numpy_repeats),
         ),
     }
-    notes = {KERNEL: "diffusion.simulate", NUMPY: "benchmarks/numpy_sir.py"}
+    notes = {
+        KERNEL: "diffusion.simulate (engine auto = event)",
+        STEP: "diffusion.simulate(engine='step'), the full model's kernel",
+        NUMPY: "benchmarks/numpy_sir.py",
+    }
     skipped = []
     for peer in PEERS:
         if model.label not in peer.models:
