@@ -96,6 +96,7 @@ def machine() -> dict[str, object]:
         "python": platform.python_version(),
         "numpy": np.__version__,
         "platform": platform.platform(),
+        "load_average_1min": round(os.getloadavg()[0], 2),  # other work competing for the cores
     }
     try:
         lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout

@@ -67,7 +67,7 @@ def render(results: dict[str, Any]) -> str:
         f"diffusion benchmarks ({results['mode']} mode), {results['finished']}, "
         f"{results['seconds_total']:.0f} s",
         f"machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, "
-        f"Python {m['python']}, numpy {m['numpy']}",
+        f"Python {m['python']}, numpy {m['numpy']}, load average at start {m['load_average_1min']}",
         "",
         "Kernel vs numpy baseline vs peers (x numpy = numpy median / this median; ours faster "
         "by = this median / kernel median; reach = mean final reach share; fair = reach within "
