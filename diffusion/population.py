@@ -1,0 +1,278 @@
+"""The synthetic population: per-agent arrays, the trust network and the viewing groups.
+
+``build_population`` draws one from a seed (see ``population_build`` for how); ``save`` and
+``Population.load`` keep it in one ``.npz`` file; ``summary`` describes it with igraph.
+
+Memory per agent (25 M country, defaults): region 2 B, household 4 B, cohort, trader and
+informant 1 B each, network offsets 8 B, group inverse offsets 8 B plus 4 B per group membership;
+per undirected tie 18 B (``Network``); per group 9 B and 4 B per member.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from diffusion import population_build, population_io, population_summary
+from diffusion.network import Network
+from diffusion.population_config import PopulationConfig
+
+FORMAT_VERSION = 1
+"""Version of the saved layout; a file of another version is refused rather than misread."""
+
+
+@dataclass(frozen=True, eq=False)
+class Groups:
+    """Households and viewing circles as a hypergraph in CSR form, with its inverse.
+
+    Group ``g`` has members ``members[offsets[g]:offsets[g + 1]]`` and kind ``kind[g]``
+    (1 = household, 2 = circle, as in ``EDGE_KINDS``). Households come first, so a household's
+    group id is its ``Population.household`` id. Agent ``i``'s groups, by increasing id, are
+    ``agent_groups[agent_offsets[i]:agent_offsets[i + 1]]``.
+    """
+
+    offsets: npt.NDArray[np.int64]
+    members: npt.NDArray[np.int32]
+    kind: npt.NDArray[np.uint8]
+    agent_offsets: npt.NDArray[np.int64]
+    agent_groups: npt.NDArray[np.int32]
+
+    @property
+    def n_groups(self) -> int:
+        """Number of groups (households and circles)."""
+        return len(self.offsets) - 1
+
+    def sizes(self) -> npt.NDArray[np.int64]:
+        """Members of every group."""
+        return np.diff(self.offsets)
+
+    def members_of(self, group: int) -> npt.NDArray[np.int32]:
+        """The members of one group."""
+        return self.members[self.offsets[group] : self.offsets[group + 1]]
+
+    def of_agent(self, agent: int) -> npt.NDArray[np.int32]:
+        """The groups one agent belongs to."""
+        return self.agent_groups[self.agent_offsets[agent] : self.agent_offsets[agent + 1]]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the arrays."""
+        return sum(getattr(self, f.name).nbytes for f in fields(self))
+
+
+@dataclass(frozen=True, eq=False)
+class Population:
+    """Agents ``0..n_agents-1``, numbered by region then household, their ties and groups."""
+
+    config: PopulationConfig
+    seed: int
+    network: Network
+    region: npt.NDArray[np.int16]
+    household: npt.NDArray[np.int32]
+    cohort: npt.NDArray[np.uint8]
+    """1 = market (Jangmadang) generation, 0 = older."""
+    trader: npt.NDArray[np.bool_]
+    informant: npt.NDArray[np.bool_]
+    border_regions: npt.NDArray[np.int16]
+    groups: Groups
+
+    @property
+    def n_agents(self) -> int:
+        """Number of agents."""
+        return len(self.region)
+
+    @property
+    def n_regions(self) -> int:
+        """Number of regions."""
+        return self.config.n_regions
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by all arrays: network, groups and per-agent attributes."""
+        return (
+            self.network.nbytes + self.groups.nbytes + sum(a.nbytes for a in self._agent_arrays())
+        )
+
+    def _agent_arrays(self) -> tuple[np.ndarray, ...]:
+        return (
+            self.region,
+            self.household,
+            self.cohort,
+            self.trader,
+            self.informant,
+            self.border_regions,
+        )
+
+    def save(self, path: str | Path) -> None:
+        """Write to one uncompressed ``.npz`` file, atomically (temporary file, then rename)."""
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "seed": self.seed,
+            "config": self.config.model_dump(mode="json"),
+        }
+        population_io.write(path, self._arrays(), meta)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Population:
+        """Read a file written by ``save``; a corrupt, truncated or foreign file is a ValueError."""
+        arrays, meta = population_io.read(path, _DTYPES)
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise ValueError(
+                f"{path}: population format version {meta.get('format_version')!r}, "
+                f"this version of diffusion reads {FORMAT_VERSION}"
+            )
+        try:
+            config = PopulationConfig.model_validate(meta["config"])
+            seed = int(meta["seed"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"{path}: invalid population metadata ({error})") from error
+        population = cls._from_arrays(config, seed, arrays)
+        try:
+            population.check()
+        except ValueError as error:
+            raise ValueError(f"{path}: inconsistent population file ({error})") from error
+        return population
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        net, groups = self.network, self.groups
+        arrays = {f"network_{a}": getattr(net, a) for a in Network.__slots__}
+        arrays.update({f"groups_{f.name}": getattr(groups, f.name) for f in fields(groups)})
+        arrays.update(
+            region=self.region,
+            household=self.household,
+            cohort=self.cohort,
+            trader=self.trader,
+            informant=self.informant,
+            border_regions=self.border_regions,
+        )
+        return arrays
+
+    @classmethod
+    def _from_arrays(cls, config: PopulationConfig, seed: int, a: dict) -> Population:
+        network = Network(*(a[f"network_{name}"] for name in Network.__slots__))
+        groups = Groups(**{f.name: a[f"groups_{f.name}"] for f in fields(Groups)})
+        return cls(
+            config=config,
+            seed=seed,
+            network=network,
+            region=a["region"],
+            household=a["household"],
+            cohort=a["cohort"],
+            trader=a["trader"],
+            informant=a["informant"],
+            border_regions=a["border_regions"],
+            groups=groups,
+        )
+
+    def check(self) -> None:
+        """Raise ``ValueError`` if the arrays do not fit together (used after loading)."""
+        n, net, groups = self.config.n_agents, self.network, self.groups
+        for name, array in (
+            ("region", self.region),
+            ("household", self.household),
+            ("cohort", self.cohort),
+            ("trader", self.trader),
+            ("informant", self.informant),
+        ):
+            if len(array) != n:
+                raise ValueError(f"{name} has {len(array)} entries for {n} agents")
+        _check_csr("network", net.offsets, net.neighbours, n, n)
+        for name in ("trust", "kind"):
+            if len(getattr(net, name)) != len(net.neighbours):
+                raise ValueError(f"network {name} has the wrong length")
+        if np.any(np.diff(self.region) < 0):
+            raise ValueError("agents are not ordered by region")
+        if len(self.region) and (self.region[0] < 0 or self.region[-1] >= self.n_regions):
+            raise ValueError(f"region ids must be in [0, {self.n_regions - 1}]")
+        n_groups = len(groups.offsets) - 1
+        _check_csr("groups", groups.offsets, groups.members, n_groups, n)
+        _check_csr("agent groups", groups.agent_offsets, groups.agent_groups, n, n_groups)
+        if len(groups.kind) != n_groups:
+            raise ValueError("groups kind has the wrong length")
+
+    def summary(self, sample: int = 2000, seed: int = 0) -> dict[str, Any]:
+        """Agents, ties by kind, degrees, clustering, cross-region share, components (igraph).
+
+        Clustering is exact with igraph on small networks and estimated from ``sample`` agents
+        on large ones; see ``population_summary``.
+        """
+        return population_summary.summarize(self, sample=sample, seed=seed)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Population):
+            return NotImplemented
+        mine, theirs = self._arrays(), other._arrays()
+        return (
+            self.config == other.config
+            and self.seed == other.seed
+            and all(
+                mine[k].dtype == theirs[k].dtype and np.array_equal(mine[k], theirs[k])
+                for k in mine
+            )
+        )
+
+    __hash__ = None  # mutable arrays: equality by content, not hashable
+
+    def __repr__(self) -> str:
+        return (
+            f"Population(n_agents={self.n_agents}, n_regions={self.n_regions}, "
+            f"n_edges={self.network.n_edges}, n_groups={self.groups.n_groups}, seed={self.seed})"
+        )
+
+
+_DTYPES: dict[str, np.dtype] = {
+    "network_offsets": np.dtype(np.int64),
+    "network_neighbours": np.dtype(np.int32),
+    "network_trust": np.dtype(np.float32),
+    "network_kind": np.dtype(np.uint8),
+    "groups_offsets": np.dtype(np.int64),
+    "groups_members": np.dtype(np.int32),
+    "groups_kind": np.dtype(np.uint8),
+    "groups_agent_offsets": np.dtype(np.int64),
+    "groups_agent_groups": np.dtype(np.int32),
+    "region": np.dtype(np.int16),
+    "household": np.dtype(np.int32),
+    "cohort": np.dtype(np.uint8),
+    "trader": np.dtype(np.bool_),
+    "informant": np.dtype(np.bool_),
+    "border_regions": np.dtype(np.int16),
+}
+"""Every array a population file holds, with its dtype."""
+
+
+def _check_csr(name: str, offsets: np.ndarray, targets: np.ndarray, rows: int, ids: int) -> None:
+    """CSR arrays of ``rows`` rows pointing at ids in ``[0, ids)``."""
+    if len(offsets) != rows + 1 or offsets[0] != 0 or offsets[-1] != len(targets):
+        raise ValueError(f"{name} offsets do not match {rows} rows and {len(targets)} entries")
+    if np.any(np.diff(offsets) < 0):
+        raise ValueError(f"{name} offsets decrease")
+    if len(targets) and (targets.min() < 0 or targets.max() >= ids):
+        raise ValueError(f"{name} ids must be in [0, {ids - 1}]")
+
+
+def build_population(n_agents: int, seed: int = 0, **options: Any) -> Population:
+    """Draw a population of ``n_agents`` from ``seed``; ``options`` are ``PopulationConfig`` fields.
+
+    The same seed and options give the same population, bit for bit.
+    """
+    config = PopulationConfig(n_agents=n_agents, **options)
+    if int(seed) != seed or seed < 0:
+        raise ValueError(f"seed: {seed} must be an integer >= 0")
+    built = population_build.build(config, int(seed))
+    agents = built.agents
+    return Population(
+        config=config,
+        seed=int(seed),
+        network=Network(*built.csr),
+        region=agents.region,
+        household=agents.household,
+        cohort=agents.cohort,
+        trader=agents.trader,
+        informant=agents.informant,
+        border_regions=agents.border_regions,
+        groups=Groups(*built.groups),
+    )

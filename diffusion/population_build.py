@@ -1,0 +1,446 @@
+"""Vectorised construction of the synthetic population: agents, groups and the trust network.
+
+Everything is numpy over whole arrays; the only Python loops run over streams, group sizes,
+circle layers and batches of regions, never over agents or groups. Agents are numbered by region,
+then household, so each household is a range of ids and most ties join nearby ids.
+
+Each part draws from its own child of ``SeedSequence(seed)``, so changing one option leaves the
+draws of unrelated parts unchanged (the ``travel`` knob only thins the same potential trade ties).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from diffusion.population_config import PopulationConfig
+
+HOUSEHOLD, CIRCLE, MARKET, TRADE = 1, 2, 3, 4
+"""Edge and group kinds, as indices into ``EDGE_KINDS``."""
+
+BATCH_AGENTS = 1 << 21
+"""Agents whose CSR rows are built together; bounds the sort buffer to about 0.5 GB."""
+
+_STREAMS = ("regions", "households", "attributes", "circles", "market", "trade")
+
+
+@dataclass
+class Agents:
+    """Per-agent arrays and the household layout they imply."""
+
+    region: npt.NDArray[np.int16]
+    household: npt.NDArray[np.int32]
+    household_start: npt.NDArray[np.int64]
+    """H + 1 entries: household ``h`` is agents ``household_start[h]:household_start[h + 1]``."""
+    region_start: npt.NDArray[np.int64]
+    """R + 1 entries: region ``r`` is agents ``region_start[r]:region_start[r + 1]``."""
+    region_household_start: npt.NDArray[np.int64]
+    """R + 1 entries: the households of region ``r``."""
+    cohort: npt.NDArray[np.uint8]
+    trader: npt.NDArray[np.bool_]
+    informant: npt.NDArray[np.bool_]
+    border_regions: npt.NDArray[np.int16]
+
+
+@dataclass
+class Circles:
+    """Viewing circles as CSR over member ids, ordered by region."""
+
+    offsets: npt.NDArray[np.int64]
+    members: npt.NDArray[np.int32]
+    region: npt.NDArray[np.int16]
+    layer: npt.NDArray[np.uint8]
+    """Which of the member's circles this is (0 = first); an agent is in each layer once."""
+
+
+@dataclass
+class Built:
+    """Everything ``build_population`` assembles into a ``Population``."""
+
+    agents: Agents
+    circles: Circles
+    csr: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    """(offsets, neighbours, trust, kind) of the trust network."""
+    groups: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    """(offsets, members, kind, agent_offsets, agent_groups) of households then circles."""
+
+
+def build(config: PopulationConfig, seed: int) -> Built:
+    """Draw agents, households, circles, market and trade ties and lay out the network."""
+    streams = dict(zip(_STREAMS, np.random.SeedSequence(seed).spawn(len(_STREAMS)), strict=True))
+    rngs = {name: np.random.default_rng(s) for name, s in streams.items()}
+    agents = draw_agents(config, rngs)
+    circles = draw_circles(config, agents, rngs["circles"])
+    market = draw_market_ties(config, agents, rngs["market"])
+    trade = draw_trade_ties(config, agents, rngs["trade"])
+    csr = lay_out_network(config, agents, circles, market, trade)
+    groups = lay_out_groups(config, agents, circles)
+    return Built(agents, circles, csr, groups)
+
+
+# --------------------------------------------------------------------------- agents
+def draw_agents(config: PopulationConfig, rngs: dict[str, np.random.Generator]) -> Agents:
+    """Households of binomial size in the configured range, grouped into unequal regions."""
+    n, n_regions = config.n_agents, config.n_regions
+    sizes = household_sizes(config, rngs["households"])
+    n_households = len(sizes)
+    rng = rngs["regions"]
+    weights = rng.lognormal(0.0, config.region_inequality, n_regions)
+    # Every region gets one household, the rest follow the weights (n >= R * max size).
+    per_region = 1 + rng.multinomial(n_households - n_regions, weights / weights.sum())
+    region_household_start = _exclusive_cumsum(per_region)
+    household_start = _exclusive_cumsum(sizes)
+    region_start = household_start[region_household_start]
+    household = np.repeat(np.arange(n_households, dtype=np.int32), sizes)
+    region = np.repeat(np.arange(n_regions, dtype=np.int16), np.diff(region_start))
+    border = np.sort(rng.choice(n_regions, size=config.border_regions, replace=False))
+    rng = rngs["attributes"]
+    cohort = (rng.random(n, dtype=np.float32) < config.market_generation_share).view(np.uint8)
+    trader = rng.random(n, dtype=np.float32) < config.trader_fraction
+    informant = rng.random(n, dtype=np.float32) < config.informant_fraction
+    return Agents(
+        region=region,
+        household=household,
+        household_start=household_start,
+        region_start=region_start,
+        region_household_start=region_household_start,
+        cohort=cohort,
+        trader=trader,
+        informant=informant,
+        border_regions=border.astype(np.int16),
+    )
+
+
+def household_sizes(config: PopulationConfig, rng: np.random.Generator) -> npt.NDArray[np.int64]:
+    """Sizes ``min + Binomial(max - min, p)`` with the configured mean, summing to ``n_agents``.
+
+    The last household takes the agents left over; if that is below the minimum it borrows one
+    member from each of the latest households above the minimum (when there are none, as with
+    min = max and a remainder, it stays smaller).
+    """
+    n, low, high = config.n_agents, config.household_size_min, config.household_size_max
+    p = 0.0 if high == low else (config.household_size - low) / (high - low)
+    batch = int(n / config.household_size * 1.01) + 64
+    sizes = low + rng.binomial(high - low, p, batch)
+    while sizes.sum() < n:  # almost never taken: the first batch has 1 % to spare
+        sizes = np.concatenate([sizes, low + rng.binomial(high - low, p, batch // 10 + 64)])
+    total = np.cumsum(sizes)
+    last = int(np.searchsorted(total, n))
+    sizes = sizes[: last + 1]
+    sizes[last] -= total[last] - n
+    deficit = low - sizes[last]
+    if deficit > 0:
+        donors = np.flatnonzero(sizes[:last] > low)[-deficit:]
+        sizes[donors] -= 1
+        sizes[last] += len(donors)
+    return sizes
+
+
+# --------------------------------------------------------------------------- circles
+def draw_circles(config: PopulationConfig, agents: Agents, rng: np.random.Generator) -> Circles:
+    """Viewing circles: per region and layer, shuffle the members and cut them into circles.
+
+    Each agent draws how many circles it joins; its k-th membership goes to layer k, and a
+    circle is cut from the memberships of one (region, layer, cohort block). An agent is in a
+    layer once, so no circle holds anyone twice. With probability ``circle_homophily`` a
+    membership goes to the block of the agent's own cohort, otherwise to a block drawn with the
+    population's cohort shares. A block too small for one circle is left without circles, and a
+    leftover too small to be a circle joins the previous circle, or splits with it, or (only
+    when the size range is narrower than that needs) is dropped: those agents lose one circle.
+    """
+    n = config.n_agents
+    low, high = config.circles_per_agent
+    layers = max(high, 1)
+    count = rng.integers(low, high + 1, n, dtype=np.uint8)
+    stub_agent = np.concatenate([np.flatnonzero(count > k).astype(np.int32) for k in range(layers)])
+    stub_layer = np.repeat(
+        np.arange(layers, dtype=np.uint8), [np.count_nonzero(count > k) for k in range(layers)]
+    )
+    del count
+    own = rng.random(len(stub_agent), dtype=np.float32) < config.circle_homophily
+    drawn = rng.random(len(stub_agent), dtype=np.float32) < config.market_generation_share
+    block_cohort = np.where(own, agents.cohort[stub_agent].astype(bool), drawn)
+    del own, drawn
+    # Blocks ordered by region, then layer, then cohort: circles come out in region order.
+    block = (agents.region[stub_agent].astype(np.int64) * layers + stub_layer) * 2 + block_cohort
+    del stub_layer, block_cohort
+    n_blocks = config.n_regions * layers * 2
+    block = block.astype(np.uint16 if n_blocks <= 1 << 16 else np.int32)
+    # A shuffle, then a stable (radix, for uint16) sort by block: each block in random order.
+    order = rng.permutation(len(block))
+    order = order[np.argsort(block[order], kind="stable")]
+    stub_agent = stub_agent[order]
+    block_size = np.bincount(block, minlength=n_blocks)
+    del block, order
+    start, size, circle_block = _cut_blocks(block_size, config.circle_size, rng)
+    start += _exclusive_cumsum(block_size)[:-1][circle_block]
+    members = stub_agent[ranges(start, size)]
+    return Circles(
+        offsets=_exclusive_cumsum(size),
+        members=members,
+        region=(circle_block // (2 * layers)).astype(np.int16),
+        layer=((circle_block // 2) % layers).astype(np.uint8),
+    )
+
+
+def _cut_blocks(
+    block_size: npt.NDArray[np.int64], size_range: tuple[int, int], rng: np.random.Generator
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Cut each block into consecutive circles of sizes drawn uniformly in ``size_range``.
+
+    Returns the start of each circle inside its block, its size and its block.
+    """
+    low, high = size_range
+    draws = np.where(block_size >= low, -(-block_size // low), 0)  # enough to cover any block
+    size = rng.integers(low, high + 1, int(draws.sum()), dtype=np.int64)
+    block = np.repeat(np.arange(len(block_size)), draws)
+    start = np.cumsum(size) - size
+    start -= start[_exclusive_cumsum(draws)[block]]
+    keep = start < block_size[block]
+    start, size, block = start[keep], size[keep], block[keep]
+    if len(size) == 0:
+        return start, size, block
+    last = np.flatnonzero(np.append(block[1:] != block[:-1], True))
+    size[last] = block_size[block[last]] - start[last]
+    # A leftover below the minimum always has a predecessor in its block (blocks >= low).
+    short = last[size[last] < low]
+    prev = short - 1
+    total = size[prev] + size[short]
+    merge = total <= high
+    split = ~merge & (total >= 2 * low)
+    size[prev[merge]] = total[merge]
+    half = total[split] // 2
+    size[prev[split]] = half
+    start[short[split]] = start[prev[split]] + half
+    size[short[split]] = total[split] - half
+    kept = np.ones(len(size), dtype=bool)
+    kept[short[~split]] = False  # merged into the previous circle, or dropped
+    return start[kept], size[kept], block[kept]
+
+
+# --------------------------------------------------------------------------- market, trade
+def draw_market_ties(
+    config: PopulationConfig, agents: Agents, rng: np.random.Generator
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+    """Each trader's ties to ``customers_per_trader`` agents drawn uniformly in its region.
+
+    Returns (trader, customer) sorted by trader; a trader drawing itself loses that tie.
+    """
+    traders = np.flatnonzero(agents.trader)
+    k = config.customers_per_trader
+    trader = np.repeat(traders, k)
+    region = agents.region[trader].astype(np.int64)
+    low = agents.region_start[region]
+    width = agents.region_start[region + 1] - low
+    customer = low + (rng.random(len(trader)) * width).astype(np.int64)
+    keep = customer != trader
+    return trader[keep].astype(np.int32), customer[keep].astype(np.int32)
+
+
+def draw_trade_ties(
+    config: PopulationConfig, agents: Agents, rng: np.random.Generator
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+    """Trade ties between traders of different regions, both directions, sorted by source.
+
+    Each trader has ``trade_ties_per_trader`` potential ties to traders drawn uniformly from
+    the other regions (so busier regions attract more), and each exists with probability
+    ``travel``. The potential ties are drawn whatever ``travel`` is, so raising it only adds ties.
+    """
+    traders = np.flatnonzero(agents.trader)
+    k = config.trade_ties_per_trader
+    per_region = np.bincount(agents.region[traders], minlength=config.n_regions)
+    first = _exclusive_cumsum(per_region)
+    source = np.repeat(np.arange(len(traders)), k)
+    region = agents.region[traders][source]
+    exists = rng.random(len(source)) < config.travel
+    others = len(traders) - per_region[region]
+    pick = (rng.random(len(source)) * others).astype(np.int64)
+    pick += np.where(pick >= first[region], per_region[region], 0)  # skip the own region
+    keep = exists & (others > 0)
+    u, v = traders[source[keep]], traders[pick[keep]]
+    src, dst = np.concatenate([u, v]), np.concatenate([v, u])
+    order = np.argsort(src, kind="stable")
+    return src[order].astype(np.int32), dst[order].astype(np.int32)
+
+
+# --------------------------------------------------------------------------- network
+def lay_out_network(
+    config: PopulationConfig,
+    agents: Agents,
+    circles: Circles,
+    market: tuple[np.ndarray, np.ndarray],
+    trade: tuple[np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """CSR arrays of all ties, built batch by batch of regions (see ``_batch_keys``).
+
+    Duplicate ties (e.g. household members who share a circle) are merged, keeping the kind
+    with the highest trust, as ``Network`` documents.
+    """
+    n = config.n_agents
+    levels = np.asarray(config.trust_levels, dtype=np.float32)
+    # Rank 0 = most trusted kind: a sorted key puts the tie to keep first among duplicates.
+    kind_of_rank = np.array(sorted(range(1, 5), key=lambda k: (-levels[k], k)), dtype=np.uint8)
+    rank_of_kind = np.zeros(5, dtype=np.uint64)
+    rank_of_kind[kind_of_rank] = np.arange(4, dtype=np.uint64)
+    hh_sizes = np.diff(agents.household_start)
+    c_sizes = np.diff(circles.offsets)
+    bound = int(
+        (hh_sizes * (hh_sizes - 1)).sum()
+        + (c_sizes * (c_sizes - 1)).sum()
+        + 2 * len(market[0])
+        + len(trade[0])
+    )
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    neighbours = np.empty(bound, dtype=np.int32)
+    kind = np.empty(bound, dtype=np.uint8)
+    shift = np.uint64(max(1, (n - 1).bit_length()) + 3)
+    circle_region_start = np.searchsorted(circles.region, np.arange(config.n_regions + 1))
+    filled = 0
+    for r0, r1 in _region_batches(agents.region_start):
+        a, b = int(agents.region_start[r0]), int(agents.region_start[r1])
+        h0, h1 = agents.region_household_start[r0], agents.region_household_start[r1]
+        keys = _batch_keys(
+            a,
+            b,
+            shift,
+            rank_of_kind,
+            agents.household_start[h0 : h1 + 1],
+            circles,
+            (int(circle_region_start[r0]), int(circle_region_start[r1])),
+            [_slice(ties, a, b) for ties in (market, trade)],
+        )
+        keys.sort()
+        pair = keys >> np.uint64(3)
+        first = np.ones(len(keys), dtype=bool)
+        first[1:] = pair[1:] != pair[:-1]
+        keys = keys[first]
+        del pair, first
+        m = len(keys)
+        offsets[a + 1 : b + 1] = np.bincount((keys >> shift).astype(np.int64), minlength=b - a)
+        neighbours[filled : filled + m] = (keys >> np.uint64(3)) & (
+            (np.uint64(1) << (shift - 3)) - 1
+        )
+        kind[filled : filled + m] = kind_of_rank[(keys & np.uint64(7)).astype(np.intp)]
+        filled += m
+        del keys
+    neighbours.resize(filled, refcheck=False)  # in place: no second copy of the big arrays
+    kind.resize(filled, refcheck=False)
+    np.cumsum(offsets, out=offsets)
+    return offsets, neighbours, levels[kind], kind
+
+
+def _batch_keys(
+    a: int,
+    b: int,
+    shift: np.uint64,
+    rank_of_kind: npt.NDArray[np.uint64],
+    household_start: npt.NDArray[np.int64],
+    circles: Circles,
+    circle_span: tuple[int, int],
+    market_trade: list[tuple[np.ndarray, np.ndarray]],
+) -> npt.NDArray[np.uint64]:
+    """Directed ties of agents ``a:b`` as keys ``(source - a, target, kind rank)`` in one uint64.
+
+    Sorting the keys orders the ties by row, then neighbour, then trust (highest first).
+    """
+    parts = []
+
+    def add(u: np.ndarray, v: np.ndarray, kind: int, both: bool = True) -> None:
+        u, v = u.astype(np.uint64).ravel(), v.astype(np.uint64).ravel()
+        ua, rank = u - np.uint64(a), rank_of_kind[kind]
+        three = np.uint64(3)
+        parts.append((ua << shift) | (v << three) | rank)
+        if both:
+            parts.append(((v - np.uint64(a)) << shift) | (u << three) | rank)
+
+    sizes = np.diff(household_start)
+    for s in range(2, int(sizes.max(initial=0)) + 1):
+        iu, ju = np.triu_indices(s, 1)
+        starts = household_start[:-1][sizes == s][:, None]
+        add(starts + iu, starts + ju, HOUSEHOLD)
+    c0, c1 = circle_span
+    c_off = circles.offsets[c0 : c1 + 1]
+    sizes = np.diff(c_off)
+    for s in range(2, int(sizes.max(initial=0)) + 1):
+        iu, ju = np.triu_indices(s, 1)
+        member = circles.members[c_off[:-1][sizes == s][:, None] + np.arange(s)]
+        add(member[:, iu], member[:, ju], CIRCLE)
+    (m_trader, m_customer), (t_src, t_dst) = market_trade
+    add(m_trader, m_customer, MARKET)
+    add(t_src, t_dst, TRADE, both=False)  # already stored in both directions
+    return np.concatenate(parts) if parts else np.empty(0, np.uint64)
+
+
+def _slice(ties: tuple[np.ndarray, np.ndarray], a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ties, sorted by source, whose source is in ``[a, b)``."""
+    lo, hi = np.searchsorted(ties[0], [a, b])
+    return ties[0][lo:hi], ties[1][lo:hi]
+
+
+def _region_batches(region_start: npt.NDArray[np.int64]) -> list[tuple[int, int]]:
+    """Consecutive regions grouped into batches of at most ``BATCH_AGENTS`` (or one region)."""
+    batches, r0, n_regions = [], 0, len(region_start) - 1
+    while r0 < n_regions:
+        r1 = int(np.searchsorted(region_start, region_start[r0] + BATCH_AGENTS, side="right")) - 1
+        r1 = min(max(r1, r0 + 1), n_regions)
+        batches.append((r0, r1))
+        r0 = r1
+    return batches
+
+
+# --------------------------------------------------------------------------- groups
+def lay_out_groups(
+    config: PopulationConfig, agents: Agents, circles: Circles
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Households (group ids ``0..H-1``, equal to ``household``) then circles, and the inverse.
+
+    The inverse lists each agent's groups by increasing id: its household, then its circles
+    layer by layer.
+    """
+    n = config.n_agents
+    n_households = len(agents.household_start) - 1
+    offsets = np.concatenate([agents.household_start, n + circles.offsets[1:]])
+    members = np.concatenate([np.arange(n, dtype=np.int32), circles.members])
+    kind = np.repeat(
+        np.array([HOUSEHOLD, CIRCLE], dtype=np.uint8),
+        [n_households, len(circles.offsets) - 1],
+    )
+    layer = np.repeat(circles.layer, np.diff(circles.offsets))
+    layers = int(circles.layer.max(initial=0)) + 1
+    in_layer = np.zeros((layers, n), dtype=np.uint8)
+    in_layer[layer, circles.members] = 1
+    count = 1 + in_layer.sum(axis=0, dtype=np.int64)
+    before = np.cumsum(in_layer, axis=0, dtype=np.uint8) - in_layer  # own circles in lower layers
+    del in_layer
+    agent_offsets = _exclusive_cumsum(count)
+    agent_groups = np.empty(int(agent_offsets[-1]), dtype=np.int32)
+    agent_groups[agent_offsets[:-1]] = agents.household
+    circle_id = np.repeat(
+        np.arange(len(circles.offsets) - 1, dtype=np.int32), np.diff(circles.offsets)
+    )
+    position = agent_offsets[circles.members] + 1 + before[layer, circles.members]
+    agent_groups[position] = n_households + circle_id
+    return offsets, members, kind, agent_offsets, agent_groups
+
+
+# --------------------------------------------------------------------------- helpers
+def _exclusive_cumsum(counts: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    """``[0, c0, c0 + c1, ...]``: CSR offsets from counts."""
+    counts = np.asarray(counts)
+    out = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=out[1:])
+    return out
+
+
+def ranges(start: npt.NDArray[np.int64], length: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Concatenation of ``arange(s, s + l)`` over all pairs, without a Python loop."""
+    total = int(length.sum())
+    step = np.ones(total, dtype=np.int64)
+    heads = _exclusive_cumsum(length)[:-1]
+    nonempty = length > 0
+    step[heads[nonempty]] = start[nonempty] - np.concatenate(
+        [[0], (start + length - 1)[nonempty][:-1]]
+    )
+    return np.cumsum(step)

@@ -1,0 +1,125 @@
+"""Options of the synthetic population (MODEL.md sections 2 and 7), their defaults and ranges.
+
+Defaults that come from the sources: 25 M people (source 000), about 200 city/county units and
+16 border trade zones (004), traders at ~2.4 % of people (000: about 600,000 market stalls for
+25 M). Household size, circle counts and sizes, trust levels, the informant fraction, the
+market-generation share and the default travel setting are modelling choices (MODEL.md section 7).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+if TYPE_CHECKING:
+    from diffusion.population import Population
+
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+Trust = Annotated[float, Field(gt=0.0, le=1.0)]
+CircleCount = Annotated[int, Field(ge=0, le=10)]
+GroupSize = Annotated[int, Field(ge=1, le=50)]
+
+MAX_AGENTS = 2**30
+"""Agent ids are int32, and the builder packs two of them and a kind into one uint64 sort key."""
+
+
+class PopulationConfig(BaseModel):
+    """Every option of the population builder; bad values raise ``ValueError`` naming the field.
+
+    ``border_regions`` defaults to 16 of the 200 regions, the number of border trade zones
+    source 004 counts (Sinuiju, Hyesan, Musan, Hoeryong, Namyang among them): those are where
+    goods, and smuggled media with them, cross from China. With another ``n_regions`` the default
+    keeps that share (8 %, at least one). ``travel`` is the share of potential trade ties between
+    traders of different regions that exist (0 = sealed regions, 1 = free movement); its default
+    0.5 stands for movement that permits restrict but bribes and trade get around.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    n_agents: int = Field(default=25_000_000, ge=1, le=MAX_AGENTS)
+    """Number of agents (source 000: 25 million people)."""
+    n_regions: int = Field(default=200, ge=1, le=32_767)
+    """City/county units (source 004: about 200); stored as int16 per agent."""
+    border_regions: int = Field(default=16, ge=0)
+    """How many regions are border regions, where smuggled media enters (source 004: 16)."""
+    region_inequality: float = Field(default=0.7, ge=0.0, le=3.0)
+    """Sigma of the log-normal weights of region sizes (0 = equal sizes)."""
+    household_size: float = Field(default=4.0, gt=0.0)
+    """Mean household size."""
+    household_size_min: GroupSize = 1
+    household_size_max: GroupSize = 8
+    circles_per_agent: tuple[CircleCount, CircleCount] = (1, 3)
+    """(min, max) viewing circles per agent, drawn uniformly."""
+    circle_size: tuple[GroupSize, GroupSize] = (3, 8)
+    """(min, max) members of a viewing circle, drawn uniformly."""
+    market_generation_share: Share = 0.4
+    """Share of agents in the market (Jangmadang) generation, born since about 1990."""
+    circle_homophily: Share = 0.8
+    """Probability that a circle membership is placed among the agent's own cohort."""
+    trader_fraction: Share = 0.024
+    """Share of agents who trade (source 000: ~600,000 stalls for 25 M people)."""
+    informant_fraction: Share = 0.01
+    """Share of agents who inform (about one per neighbourhood unit of ~30 households)."""
+    customers_per_trader: int = Field(default=30, ge=0, le=10_000)
+    """Market ties each trader draws to customers in its region."""
+    trade_ties_per_trader: int = Field(default=4, ge=0, le=1_000)
+    """Potential ties each trader has to traders in other regions."""
+    travel: Share = 0.5
+    """Share of potential trade ties that exist: 0 = sealed regions, 1 = free movement."""
+    trust_household: Trust = 1.0
+    trust_circle: Trust = 0.7
+    trust_market: Trust = 0.3
+    trust_trade: Trust = 0.2
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_border_regions(cls, data: Any) -> Any:
+        """Without ``border_regions``, keep source 004's share: 16 of 200 regions, at least 1."""
+        if isinstance(data, dict) and "border_regions" not in data:
+            regions = data.get("n_regions", 200)
+            if isinstance(regions, int) and regions >= 1:
+                data = {**data, "border_regions": max(1, round(regions * 16 / 200))}
+        return data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PopulationConfig:
+        """Cross-field checks; each message starts with the field to change."""
+        if self.border_regions > self.n_regions:
+            raise ValueError(
+                f"border_regions: {self.border_regions} is more than n_regions ({self.n_regions})"
+            )
+        if self.household_size_min > self.household_size_max:
+            raise ValueError(
+                f"household_size_min: {self.household_size_min} is above household_size_max "
+                f"({self.household_size_max})"
+            )
+        if not self.household_size_min <= self.household_size <= self.household_size_max:
+            raise ValueError(
+                f"household_size: mean {self.household_size} is not in [household_size_min, "
+                f"household_size_max] = [{self.household_size_min}, {self.household_size_max}]"
+            )
+        for name in ("circles_per_agent", "circle_size"):
+            low, high = getattr(self, name)
+            if low > high:
+                raise ValueError(f"{name}: min {low} is above max {high}")
+        if self.circle_size[0] < 2:
+            raise ValueError(f"circle_size: min {self.circle_size[0]} must be >= 2 (a circle ties)")
+        smallest = self.n_regions * self.household_size_max
+        if self.n_agents < smallest:
+            raise ValueError(
+                f"n_agents: {self.n_agents} is below n_regions * household_size_max = {smallest} "
+                "(every region needs at least one household); lower n_regions"
+            )
+        return self
+
+    @property
+    def trust_levels(self) -> tuple[float, float, float, float, float]:
+        """Trust of each edge kind, indexed like ``EDGE_KINDS`` ("other" is unused: 1)."""
+        return (1.0, self.trust_household, self.trust_circle, self.trust_market, self.trust_trade)
+
+    def build(self, seed: int = 0) -> Population:
+        """Build the population these options describe (see ``build_population``)."""
+        from diffusion.population import build_population
+
+        return build_population(seed=seed, **self.model_dump())
