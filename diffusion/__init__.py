@@ -4,6 +4,8 @@ from importlib.metadata import PackageNotFoundError, version
 
 from diffusion.network import EDGE_KINDS, Network
 from diffusion.params import Campaign, Params
+from diffusion.population import Population, build_population
+from diffusion.population_config import PopulationConfig
 from diffusion.results import STATES, Result
 from diffusion.simulate import simulate
 
@@ -18,7 +20,10 @@ __all__ = [
     "Campaign",
     "Network",
     "Params",
+    "Population",
+    "PopulationConfig",
     "Result",
+    "build_population",
     "simulate",
     "__version__",
 ]
