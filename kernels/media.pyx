@@ -42,6 +42,18 @@ cdef extern from *:
     """
     void DIFFUSION_PREFETCH(const void* p) noexcept nogil
 
+cdef extern from *:
+    """
+    #include <algorithm>
+    #include <vector>
+    #include <cstdint>
+    static void sort_merge_tail(std::vector<int32_t>& v, int64_t n_sorted) {
+        std::sort(v.begin() + n_sorted, v.end());
+        std::inplace_merge(v.begin(), v.begin() + n_sorted, v.end());
+    }
+    """
+    void sort_merge_tail(vector[int32_t]& v, int64_t n_sorted) noexcept nogil
+
 cdef enum:
     S = 0
     W = 1
@@ -246,6 +258,7 @@ cdef class _MediaRun:
         cdef uint8_t what, st
         cdef double p
         # 1. entry
+        n_active = self.active.size()
         for i in range(n_entrants):
             agent = entrants[i]
             st = self.state_of(agent)
@@ -253,8 +266,9 @@ cdef class _MediaRun:
                 self.start_holding(agent, st, entrant_media[i])
                 if entrant_media[i] == DVD:
                     self.discs += 1
-                self.slot[agent] = <int32_t>self.active.size()
                 self.active.push_back(agent)
+        if <size_t>n_active < self.active.size():
+            self.merge_new_holders(n_active)
         # 2. sharing
         n_active = self.active.size()
         self.exposed.clear()
@@ -296,7 +310,6 @@ cdef class _MediaRun:
             agent = self.active[i]
             if self.state_of(agent) == I:
                 self.active[n_active] = agent
-                self.slot[agent] = <int32_t>n_active
                 n_active += 1
         self.active.resize(n_active)
         for i in range(<int64_t>self.exposed.size()):
@@ -311,8 +324,19 @@ cdef class _MediaRun:
                 self.count_move(agent, S, W)
                 self.set_state(agent, W)
                 continue
-            self.slot[agent] = <int32_t>self.active.size()
             self.active.push_back(agent)
+        self.merge_new_holders(n_active)
+
+    cdef void merge_new_holders(self, int64_t n_sorted) noexcept nogil:
+        """Sort the holders appended after the first ``n_sorted`` into the sorted active list.
+
+        Agents are numbered by region and household, so walking holders in id order walks the
+        per-agent arrays and adjacency rows nearly sequentially instead of at random.
+        """
+        cdef int64_t i
+        sort_merge_tail(self.active, n_sorted)
+        for i in range(<int64_t>self.active.size()):
+            self.slot[self.active[i]] = <int32_t>i
 
     cdef void record(self, vector[int64_t]* series, vector[int64_t]* regions) noexcept nogil:
         cdef int k
@@ -420,8 +444,8 @@ def run_media(
             run.start_holding(agent, S, seed_media[i])
             if seed_media[i] == DVD:
                 run.discs += 1
-            run.slot[agent] = <int32_t>run.active.size()
             run.active.push_back(agent)
+        run.merge_new_holders(0)
         run.record(&series, &regions)
         while (horizon < 0 and not run.active.empty()) or t < horizon:
             t += 1
