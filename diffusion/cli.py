@@ -20,6 +20,7 @@ from diffusion import EDGE_KINDS, Network, __version__
 from diffusion.config import ConfigError, ExperimentConfig, load_config, read_network
 from diffusion.results import Result
 from diffusion.runner import Progress, run_scenario
+from diffusion.sweep_cli import sweep_command
 
 EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -139,8 +140,7 @@ def plot(folder: Path) -> None:
         click.echo(f"plot: {path}")
 
 
-# The parameter-sweep command (`diffusion sweep`) lives in diffusion/sweep_cli.py and is added to
-# this group with `main.add_command(...)`.
+main.add_command(sweep_command)  # `diffusion sweep`, in diffusion/sweep_cli.py
 
 
 def network_stats(graph: Network) -> dict[str, Any]:
