@@ -8,9 +8,7 @@ from pathlib import Path
 
 import click
 
-from diffusion.clusters import batch_system, open_client
 from diffusion.config import ConfigError, load_config
-from diffusion.sweep import Sweep, SweepError, finished_points, prepare, run_sweep
 
 
 class PointProgress:
@@ -77,6 +75,10 @@ def sweep_command(
     Each point's replicates run as one Dask task; a point's Parquet file appears in OUT/points
     when it finishes. Interrupt at any time: the same command resumes where it stopped.
     """
+    # Dask is imported here, not at the top, so that the other commands start faster.
+    from diffusion.clusters import batch_system, open_client
+    from diffusion.sweep import Sweep, SweepError, finished_points, prepare, run_sweep
+
     try:
         sweep = Sweep.from_config(load_config(config))
         batch_system(sweep.config.cluster, workers=workers, scheduler=scheduler, cluster=cluster)
