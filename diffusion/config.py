@@ -395,20 +395,30 @@ class ExperimentConfig(_Section):
 def with_value(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     """A copy of nested ``data`` with ``data[a][b][c] = value`` for ``path = "a.b.c"``.
 
-    Raises ``ConfigError`` when the path does not name an existing key.
+    A number in the path indexes a list (``model.campaigns.0.delta``). Raises ``ConfigError``
+    when the path does not name an existing entry.
     """
     *parents, leaf = path.split(".")
     copy = dict(data)
-    node = copy
-    for depth, key in enumerate(parents):
-        if not isinstance(node.get(key), dict):
-            raise ConfigError([f"{path}: no such parameter ({'.'.join(parents[: depth + 1])})"])
-        node[key] = dict(node[key])
-        node = node[key]
-    if leaf not in node:
-        raise ConfigError([f"{path}: no such parameter"])
-    node[leaf] = value
+    node: Any = copy
+    for key in parents:
+        index = _entry(node, key, path)
+        child = node[index]
+        if not isinstance(child, dict | list):
+            raise ConfigError([f"{path}: no such parameter"])
+        node[index] = dict(child) if isinstance(child, dict) else list(child)
+        node = node[index]
+    node[_entry(node, leaf, path)] = value
     return copy
+
+
+def _entry(node: Any, key: str, path: str) -> str | int:
+    """The dict key or list index that ``key`` names in ``node``."""
+    if isinstance(node, dict) and key in node:
+        return key
+    if isinstance(node, list) and key.isdigit() and int(key) < len(node):
+        return int(key)
+    raise ConfigError([f"{path}: no such parameter"])
 
 
 # ---------------------------------------------------------------------------------- loading

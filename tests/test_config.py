@@ -200,3 +200,37 @@ def test_cluster_for_slurm(tmp_path):
         8,
         "16GB",
     )
+
+
+def test_overrides_index_lists(tmp_path):
+    config = load_config(write(tmp_path, BASE))
+    changed = config.with_overrides({"model.campaigns.0.delta": 0.3})
+    assert changed.model.campaigns[0].delta == 0.3 and config.model.campaigns[0].delta == 0.1
+    with pytest.raises(ConfigError, match="model.campaigns.1.delta: no such parameter"):
+        config.with_overrides({"model.campaigns.1.delta": 0.3})
+
+
+EXPERIMENTS = sorted((Path(__file__).parents[1] / "experiments").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.name)
+def test_every_experiment_is_valid_and_says_what_it_asks(path):
+    config = load_config(path)
+    assert config.run.steps == 365
+    header = path.read_text().split("[network]")[0]
+    assert header.startswith("# ") and "Question:" in header
+    assert "../shared/seeds/" in header or "source documents" in header
+    for name, values in (config.sweep.parameters if config.sweep else {}).items():
+        for value in values:  # every grid value of the sweep makes a valid scenario
+            assert isinstance(config.with_overrides({name: value}), ExperimentConfig)
+
+
+def test_the_experiments_are_all_there():
+    names = {p.name for p in EXPERIMENTS}
+    assert {
+        "baseline.toml",
+        "crackdown.toml",
+        "travel-restriction.toml",
+        "usb-vs-dvd.toml",
+    } <= names
+    assert "country.toml" in names
