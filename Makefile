@@ -17,7 +17,9 @@ $(STAMP): pyproject.toml setup.py $(wildcard kernels/*.pyx kernels/*.pxd)
 	touch $@
 
 demo: install
-	$(BIN)/python -m diffusion.demo
+	$(BIN)/diffusion run experiments/baseline.toml --out demo-output
+	$(BIN)/diffusion plot demo-output
+	@echo "results (Parquet): demo-output/*.parquet; plots (PNG): demo-output/*.png"
 
 test: install
 	$(BIN)/python -m pytest
