@@ -272,6 +272,11 @@ NETWORKS = NetworkCache()
 """The cache of this process (each Dask worker process has its own)."""
 
 
+def network_builds() -> int:
+    """Networks this process has built for sweeps (``client.run(network_builds)`` per worker)."""
+    return NETWORKS.builds
+
+
 @lru_cache(maxsize=4)
 def _config(payload: str) -> ExperimentConfig:
     return validate_config(json.loads(payload))
