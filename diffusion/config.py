@@ -31,6 +31,8 @@ from pydantic import (
 
 from diffusion.network import Network
 from diffusion.params import Params, Probability
+from diffusion.population import Population
+from diffusion.population_config import PopulationConfig
 
 PositiveInt = Annotated[int, Field(ge=1)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
@@ -134,7 +136,7 @@ class FileNetwork(_Section):
     def size(self) -> int | None:
         return None
 
-    def build(self):  # -> Network | Population
+    def build(self) -> Network | Population:
         try:
             return read_network(self.path)
         except (ValueError, OSError) as exc:
@@ -149,49 +151,27 @@ class FileNetwork(_Section):
         return {"type": self.type, "suffix": self.path.suffix.lower(), "sha256": digest.hexdigest()}
 
 
-def read_network(path: str | Path):  # -> Network | Population
+def read_network(path: str | Path) -> Network | Population:
     """A population saved as ``.npz``, else a network file (GraphML or edge list)."""
     if Path(path).suffix.lower() == ".npz":
-        from diffusion.population import Population
-
         return Population.load(path)
     return Network.read(path)
 
 
-def _population_network() -> type[BaseModel]:
-    """The ``type = "population"`` section: the options of ``PopulationConfig`` plus a seed."""
-    try:
-        from diffusion.population_config import PopulationConfig
-    except ImportError:  # the population builder (issue 3) has not landed in this checkout
+class PopulationNetwork(PopulationConfig):
+    """A synthetic country (regions, households, circles, traders, informants) and its seed."""
 
-        class PopulationNetwork(_Section):
-            model_config = ConfigDict(extra="allow", frozen=True)
-            type: Literal["population"]
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    type: Literal["population"]
+    seed: NonNegativeInt = 0
 
-            @model_validator(mode="after")
-            def _unavailable(self) -> PopulationNetwork:
-                raise ValueError("the population builder (diffusion.population) is not installed")
+    def size(self) -> int:
+        return self.n_agents
 
-        return PopulationNetwork
+    def build(self) -> Population:
+        options = self.model_dump(exclude={"type", "seed"})
+        return PopulationConfig.model_validate(options).build(seed=self.seed)
 
-    class PopulationNetwork(PopulationConfig):
-        """A synthetic country (regions, households, circles, traders, informants)."""
-
-        model_config = ConfigDict(extra="forbid", frozen=True)
-        type: Literal["population"]
-        seed: NonNegativeInt = 0
-
-        def size(self) -> int:
-            return self.n_agents
-
-        def build(self):  # -> diffusion.population.Population
-            options = self.model_dump(exclude={"type", "seed"})
-            return PopulationConfig.model_validate(options).build(seed=self.seed)
-
-    return PopulationNetwork
-
-
-PopulationNetwork = _population_network()
 
 NetworkConfig = Annotated[
     PopulationNetwork | ErdosRenyiNetwork | BarabasiAlbertNetwork | SBMNetwork | FileNetwork,

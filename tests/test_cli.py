@@ -143,7 +143,6 @@ def test_network_build_then_info_and_reuse(config, tmp_path, suffix):
 
 
 def test_population_build_and_info(tmp_path):
-    pytest.importorskip("diffusion.population")
     path = tmp_path / "pop.toml"
     path.write_text(
         '[network]\ntype = "population"\nn_agents = 3000\nn_regions = 5\nborder_regions = 1\n'
@@ -192,3 +191,25 @@ def test_same_config_and_seed_give_identical_parquet_through_the_cli(config, tmp
     for name in ("timeseries.parquet", "summary.parquet"):
         a, b = (pq.read_table(tmp_path / d / name) for d in "ab")
         assert a.replace_schema_metadata(None).equals(b.replace_schema_metadata(None))
+
+
+def test_plot_of_a_sweep_folder(tmp_path):
+    """A real two-parameter sweep (one local Dask worker), then its heatmaps."""
+    path = tmp_path / "sweep.toml"
+    path.write_text(
+        CONFIG.replace("replicates = 3", "replicates = 2")
+        + '\n[sweep]\n[sweep.parameters]\n"model.delta" = [0.0, 0.05]\n'
+        '"model.usb.concealment" = [0.5, 1.0]\n'
+    )
+    out = tmp_path / "sweep"
+    sweep = subprocess.run(
+        [SCRIPT, "sweep", path, "--out", out, "--workers", "1", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert sweep.returncode == 0, sweep.stderr
+    result = invoke("plot", out)
+    assert result.exit_code == 0, result.output
+    for name in ("sweep-reach_share.png", "sweep-detected.png"):
+        assert (out / name).stat().st_size > 10_000

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pyarrow as pa
-import pytest
 from PIL import Image
 
 from diffusion import Network, Params, simulate
@@ -10,8 +9,6 @@ from diffusion.config import validate_config
 from diffusion.plots import plot_run, plot_sweep
 from diffusion.results_io import write_run
 from diffusion.runner import run_scenario
-
-pytest.importorskip("diffusion.population")  # the population builder (issue 3)
 
 
 def assert_png(path, min_size=(400, 300)):
@@ -100,7 +97,8 @@ def test_sweep_heatmap_for_two_parameters(tmp_path):
 
 
 def test_sweep_curves_for_one_parameter_from_pandas(tmp_path):
-    pandas = pytest.importorskip("pandas")
+    import pandas
+
     frame = sweep_table().to_pandas()
     assert isinstance(frame, pandas.DataFrame)
     for path in plot_sweep(frame, ["model.delta"], tmp_path / "one"):
