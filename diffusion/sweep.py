@@ -28,7 +28,6 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -36,7 +35,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 from distributed import Client, as_completed
 
 import diffusion
@@ -49,6 +47,7 @@ from diffusion.config import (
 )
 from diffusion.designs import Design, make_design
 from diffusion.results import STATES
+from diffusion.results_io import write_table_atomic
 from diffusion.simulate import simulate
 
 MANIFEST = "sweep.json"
@@ -200,16 +199,10 @@ def prepare(sweep: Sweep, out: str | Path) -> list[int]:
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a hidden temporary file and ``os.replace``."""
-    with _atomic(path) as handle:
-        handle.write(data)
-
-
-@contextmanager
-def _atomic(path: Path) -> Iterator[Any]:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as handle:
-            yield handle
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -432,6 +425,4 @@ def write_point(out: Path, sweep: Sweep, result: PointResult) -> None:
 
 
 def _write_table(path: Path, table: pa.Table, metadata: dict[bytes, bytes]) -> None:
-    table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
-    with _atomic(path) as handle:
-        pq.write_table(table, handle)
+    write_table_atomic(table.replace_schema_metadata(metadata), path)
