@@ -207,6 +207,8 @@ class _Reporter:
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
         self.tty = sys.stderr.isatty()
+        self.total = 0
+        self._bar: Any = None
 
     def line(self, text: str, result: bool = False) -> None:
         """Print a progress line (stderr) or a result line (stdout), unless quiet."""
@@ -214,17 +216,27 @@ class _Reporter:
             click.echo(text, err=not result)
 
     def network_built(self, built: Any, seconds: float) -> None:
+        """Report the network, then start the replicates' bar (on a terminal)."""
         self.line(f"network: {_describe(built)} ({seconds:.1f} s)")
+        if self.tty and not self.quiet:
+            self._bar = click.progressbar(length=self.total, label="replicates", file=sys.stderr)
+            self._bar.render_progress()
 
     @contextmanager
     def replicates(self, total: int) -> Iterator[Progress | None]:
-        if self.quiet:
-            yield None
-        elif self.tty:
-            with click.progressbar(length=total, label="replicates", file=sys.stderr) as bar:
-                yield lambda done, total, result: bar.update(1)
+        """The progress callback of ``run_scenario`` over ``total`` replicates."""
+        self.total = total
+        try:
+            yield None if self.quiet else self._advance
+        finally:
+            if self._bar is not None:
+                self._bar.render_finish()
+
+    def _advance(self, done: int, total: int, result: Result) -> None:
+        if self._bar is not None:
+            self._bar.update(1)
         else:
-            yield lambda done, total, result: self.line(
+            self.line(
                 f"replicate {done}/{total}: reach {result.summary()['reach_share']:.3f}, "
                 f"detected {result.final['D']}, {result.steps} steps"
             )
