@@ -21,12 +21,13 @@ a manifest ``DIR/sweep.json``. How it stays correct when things go wrong:
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import json
 import os
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -324,26 +325,26 @@ def run_sweep(
     """Run the unfinished points of ``sweep`` on ``client``'s cluster, writing each as it ends.
 
     At most a few tasks per worker thread are in flight, so a sweep of any size keeps the
-    scheduler's state small and an interrupt (Ctrl-C) cancels little work. Finished point files
-    are complete by construction; rerunning resumes.
+    scheduler's state small and an interrupt (Ctrl-C) cancels little work. Point files are
+    written by one background thread, so the next tasks are handed out while a file is synced;
+    on an interrupt the files already queued are finished, and rerunning resumes.
     """
     out = Path(out)
     pending = prepare(sweep, out)
     total = len(sweep.design)
-    done = total - len(pending)
-    skipped = done
+    skipped = total - len(pending)
     if progress:
-        progress(done, total)
-    payload, digest = sweep.task_payload(), _digest(sweep)
-    order = _by_network(sweep, pending)
-    queue = iter(order)
-    spec = sweep.config.sweep
+        progress(skipped, total)
+    payload, digest, spec = sweep.task_payload(), _digest(sweep), sweep.config.sweep
+    queue = iter(_by_network(sweep, pending))
+    window = _Window(client)
     in_flight = as_completed()
     futures = {}
-    task_seconds = 0.0
+    writes: deque[concurrent.futures.Future] = deque()
+    written, task_seconds = 0, 0.0
 
-    def submit(count: int) -> None:
-        for point, key in _take(queue, count):
+    def submit() -> None:
+        for point, key in _take(queue, window.size() - len(futures)):
             future = client.submit(
                 run_point,
                 payload,
@@ -358,26 +359,45 @@ def run_sweep(
             futures[point] = future
             in_flight.add(future)
 
-    try:
-        submit(_window(client))
-        for future in in_flight:
-            result = future.result()
-            write_point(out, sweep, result)
-            futures.pop(result.point).release()
-            task_seconds += result.seconds
-            done += 1
+    def reap(block: bool) -> None:
+        nonlocal written
+        while writes and (block or writes[0].done()):
+            writes.popleft().result()  # a failed write raises here
+            written += 1
             if progress:
-                progress(done, total)
-            submit(max(_window(client) - len(futures), 0))
-    finally:
-        if futures:
-            client.cancel(list(futures.values()))
-    return SweepOutcome(total=total, skipped=skipped, ran=done - skipped, task_seconds=task_seconds)
+                progress(skipped + written, total)
+
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sweep-writer") as writer:
+        try:
+            submit()
+            for future in in_flight:
+                result = future.result()
+                futures.pop(result.point).release()
+                task_seconds += result.seconds
+                writes.append(writer.submit(write_point, out, sweep, result))
+                submit()
+                reap(block=False)
+            reap(block=True)
+        finally:
+            if futures:
+                client.cancel(list(futures.values()))
+    return SweepOutcome(total, skipped, written, task_seconds)
 
 
-def _window(client: Client) -> int:
-    """Tasks to keep in flight: four per worker thread, and at least 16."""
-    return max(16, 4 * sum(client.nthreads().values()))
+class _Window:
+    """Tasks to keep in flight: four per worker thread (at least 16), rechecked every second."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self._size = 0
+        self._checked = -np.inf
+
+    def size(self) -> int:
+        now = time.monotonic()
+        if now - self._checked > 1.0:
+            self._size = max(16, 4 * sum(self.client.nthreads().values()))
+            self._checked = now
+        return self._size
 
 
 def _take(iterator: Iterator, count: int) -> list:
