@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         "kernels": run_kernels(QUICK if args.quick else FULL, log),
         "population": extras.population(POPULATION_SIZES[mode], log),
         "full_model": skip_full_model if args.quick else extras.full_model(log),
-        "sweep": extras.sweep(log),
+        "sweep": extras.sweep(args.quick, log),
     }
     results["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     results["seconds_total"] = time.perf_counter() - start

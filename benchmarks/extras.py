@@ -111,19 +111,10 @@ def full_model(log) -> dict[str, Any]:
     return guarded(measure)
 
 
-def sweep(log) -> dict[str, Any]:
-    """Sweep speed-up on 1 vs 2 workers, from ``diffusion.sweep.benchmark(workers)``."""
-    module = _optional_module("diffusion.sweep")
-    hook = getattr(module, "benchmark", None)
-    if hook is None:
-        return not_available("diffusion.sweep has no benchmark(workers) hook yet")
-
-    def measure() -> dict[str, Any]:
-        by_workers = {}
-        for workers in (1, 2):
-            log(f"sweep on {workers} worker(s)")
-            by_workers[str(workers)] = hook(workers=workers)
-        one, two = by_workers["1"]["seconds"], by_workers["2"]["seconds"]
-        return {"workers": by_workers, "speedup_2_vs_1": one / two}
-
-    return guarded(measure)
+def sweep(quick: bool, log) -> dict[str, Any]:
+    """Sweep speed-up on 1 vs 2 local Dask workers, from ``benchmarks/sweep_scaling.measure``."""
+    module = _optional_module("benchmarks.sweep_scaling")
+    if module is None:
+        return not_available("benchmarks/sweep_scaling.py (sweeps) not written yet")
+    log("sweep on 1 and 2 workers")
+    return guarded(lambda: module.measure(quick))
