@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from diffusion.config import ExperimentConfig
+from diffusion.config import ConfigError, ExperimentConfig
 from diffusion.results import Result
 from diffusion.simulate import simulate
 
@@ -45,6 +45,7 @@ def run_scenario(
     if network is None:
         network = config.network.build()
     built = time.perf_counter()
+    _check_seeds(config.run.seeds, getattr(network, "network", network).n_nodes)
     if on_built is not None:
         on_built(network, built - start)
     run = config.run
@@ -55,3 +56,11 @@ def run_scenario(
         if progress is not None:
             progress(i + 1, run.replicates, result)
     return ScenarioRun(config, results, built - start, time.perf_counter() - built)
+
+
+def _check_seeds(seeds: int | list[int], n_agents: int) -> None:
+    """Initial holders must exist: checked once a loaded network's size is known."""
+    if isinstance(seeds, int) and seeds > n_agents:
+        raise ConfigError([f"run.seeds: {seeds} is not in [0, {n_agents}] (the agents)"])
+    if isinstance(seeds, list) and seeds and max(seeds) >= n_agents:
+        raise ConfigError([f"run.seeds: agent id {max(seeds)} is not in [0, {n_agents - 1}]"])

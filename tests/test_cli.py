@@ -106,6 +106,19 @@ def test_an_unreadable_network_file_is_a_config_error(tmp_path):
     assert "network.path: cannot read" in result.stderr
 
 
+def test_more_initial_holders_than_agents_in_a_network_file(tmp_path):
+    (tmp_path / "g.txt").write_text("0 1\n1 2\n")
+    path = tmp_path / "small.toml"
+    path.write_text(
+        CONFIG.replace(
+            'type = "erdos_renyi"\nn = 1500\nmean_degree = 6', 'type = "file"\npath = "g.txt"'
+        ).replace("seed = 3\n", "", 1)
+    )
+    result = invoke("run", path, "--out", tmp_path / "out")
+    assert result.exit_code == 2
+    assert "run.seeds: 5 is not in [0, 3] (the agents)" in result.stderr
+
+
 def test_plot_draws_pngs_and_refuses_an_empty_folder(config, tmp_path):
     out = tmp_path / "out"
     assert invoke("run", config, "--out", out, "--quiet").exit_code == 0
