@@ -3,7 +3,9 @@
 ``open_client`` yields a ``distributed.Client`` and tears down what it started. Local workers are
 processes with one thread each (the kernel is single-threaded and holds the GIL). On SLURM and PBS
 (``dask-jobqueue``) each batch job of ``[cluster]`` ``cores`` cores runs ``cores`` single-threaded
-worker processes sharing ``memory``; ``jobs`` jobs are requested.
+worker processes sharing ``memory``; ``jobs`` jobs are kept queued or running (adaptive scaling
+with minimum = maximum), and workers retire at 90% of the walltime so that a job reaching its
+limit hands its tasks on instead of being killed mid-task (dask-jobqueue's documented recipe).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ def jobqueue_cluster(settings: ClusterConfig, kind: str | None = None):
     from dask_jobqueue import PBSCluster, SLURMCluster
 
     cls = SLURMCluster if kind == "slurm" else PBSCluster
+    lifetime = walltime_seconds(settings.walltime)
     options = {
         "queue": settings.queue,
         "account": settings.account,
@@ -45,8 +48,21 @@ def jobqueue_cluster(settings: ClusterConfig, kind: str | None = None):
         "processes": settings.cores,
         "memory": settings.memory,
         "walltime": settings.walltime,
-    }
+        # retire before the batch system kills the job, so its tasks move on cleanly
+        "worker_extra_args": [
+            "--lifetime", f"{int(0.9 * lifetime)}s",
+            "--lifetime-stagger", f"{int(0.02 * lifetime)}s",
+        ],
+    }  # fmt: skip
     return cls(**{k: v for k, v in options.items() if v is not None})
+
+
+def walltime_seconds(walltime: str) -> int:
+    """Seconds in a walltime ``[D-]HH:MM[:SS]``."""
+    days, _, clock = walltime.rpartition("-")
+    parts = [int(x) for x in clock.split(":")] + [0]
+    hours, minutes, seconds = parts[:3]
+    return ((int(days or 0) * 24 + hours) * 60 + minutes) * 60 + seconds
 
 
 def batch_system(
@@ -92,7 +108,8 @@ def open_client(
             yield client
     elif batch:
         with jobqueue_cluster(settings, batch) as jobs:
-            jobs.scale(jobs=settings.jobs)
+            # keeps ``jobs`` jobs queued or running: replaces those that end at their walltime
+            jobs.adapt(minimum_jobs=settings.jobs, maximum_jobs=settings.jobs)
             with Client(jobs) as client:
                 yield client
     else:

@@ -393,6 +393,8 @@ def test_slurm_job_script_requests_the_cluster_section() -> None:
     assert "#SBATCH -t 02:30:00" in script
     # one single-threaded worker process per core, sharing the job's memory
     assert "--nthreads 1 --memory-limit 1.86GiB --nworkers 4" in script
+    # workers retire at 90% of the walltime, before SLURM kills the job
+    assert "--lifetime 8100s --lifetime-stagger 180s" in script
 
 
 def test_pbs_job_script_requests_the_cluster_section() -> None:
@@ -402,6 +404,49 @@ def test_pbs_job_script_requests_the_cluster_section() -> None:
     assert "#PBS -A p1" in script
     assert "#PBS -l select=1:ncpus=4:mem=7630MB" in script  # 8 GB in MiB
     assert "#PBS -l walltime=02:30:00" in script
+
+
+FAKE_SBATCH = """#!/bin/sh
+# Stands in for SLURM's sbatch: runs the job script in the background on this machine.
+id=$$
+cp "$1" "$FAKE_SLURM/job-$id.sh"
+setsid sh "$FAKE_SLURM/job-$id.sh" > "$FAKE_SLURM/job-$id.log" 2>&1 < /dev/null &
+echo $! > "$FAKE_SLURM/job-$id.pid"
+echo "Submitted batch job $id"
+"""
+FAKE_SCANCEL = """#!/bin/sh
+kill -TERM -- -"$(cat "$FAKE_SLURM/job-$1.pid")"
+"""
+
+
+def test_cluster_slurm_runs_the_sweep_in_batch_jobs(tmp_path, monkeypatch) -> None:
+    """``--cluster slurm`` end to end, with sbatch/scancel stand-ins that run jobs locally."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, text in (("sbatch", FAKE_SBATCH), ("scancel", FAKE_SCANCEL)):
+        (bin_dir / name).write_text(text)
+        (bin_dir / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_SLURM", str(tmp_path))
+    config = write_config(tmp_path, replicates=3, series=False)
+    with open(config, "a") as handle:
+        handle.write('\n[cluster]\ncores = 1\nmemory = "1GB"\nwalltime = "00:10:00"\njobs = 2\n')
+    out = tmp_path / "out"
+    try:
+        result = CliRunner().invoke(
+            main, ["sweep", str(config), "--out", str(out), "--cluster", "slurm", "--quiet"]
+        )
+    finally:
+        for pid_file in tmp_path.glob("job-*.pid"):  # in case scancel was never called
+            try:
+                os.killpg(int(pid_file.read_text()), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    assert result.exit_code == 0, result.output
+    jobs = sorted(tmp_path.glob("job-*.sh"))
+    assert len(jobs) >= 2  # adaptive scaling with minimum = maximum = 2 jobs
+    assert "#SBATCH --mem=954M" in jobs[0].read_text()
+    pd.testing.assert_frame_equal(read(out), serial_summaries(config))
 
 
 def test_cluster_option_without_a_batch_system_is_a_clear_error(tmp_path) -> None:
