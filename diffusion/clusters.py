@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -121,7 +122,17 @@ def open_client(
                 processes=True,
                 dashboard_address=None,
                 silence_logs=logging.ERROR,
+                preload=[__name__],  # runs dask_setup below in each worker process
             ) as local,
             Client(local) as client,
         ):
             yield client
+
+
+def dask_setup(worker) -> None:
+    """Preload of local worker processes: they ignore Ctrl-C, which the sweep command handles.
+
+    A terminal sends Ctrl-C (SIGINT) to every process of the foreground job; the command then
+    cancels its tasks and closes the cluster, and the workers stop without a traceback each.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
