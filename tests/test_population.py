@@ -173,6 +173,15 @@ def test_ties_come_from_groups_markets_and_trade(pop):
     assert np.all(pop.region[trade[:, 0]] != pop.region[trade[:, 1]])
 
 
+def test_batches_of_regions_give_the_same_network(pop, monkeypatch):
+    """Rows laid out a few regions at a time (ties crossing batches included) match one batch."""
+    from diffusion import population_build
+
+    monkeypatch.setattr(population_build, "BATCH_AGENTS", 3_000)
+    assert len(population_build._region_batches(np.searchsorted(pop.region, range(11)))) > 3
+    assert build_population(N, seed=7, n_regions=REGIONS) == pop
+
+
 def test_travel_knob_sets_the_share_of_cross_region_ties():
     shares, trade_ties = [], []
     for travel in (0.0, 0.3, 0.6, 1.0):
@@ -340,6 +349,12 @@ def test_options_at_their_limits_build():
     fixed = build_population(5_000, seed=1, n_regions=5, circle_size=(5, 5), household_size=4.0)
     circles = fixed.groups.sizes()[fixed.groups.kind == 2]
     assert np.all(circles == 5)
+    # The smallest population 200 regions allow: regions of a few households, some too small
+    # for a circle in every layer; the arrays still fit together.
+    tiny = build_population(1_600, seed=1)
+    tiny.check()
+    assert set(np.unique(tiny.region)) == set(range(200))
+    assert np.all(tiny.groups.sizes()[tiny.groups.kind == 2] >= 3)
 
 
 def test_simulate_runs_on_a_built_population(pop):
