@@ -30,7 +30,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +68,7 @@ class SweepError(ValueError):
 # ---------------------------------------------------------------------------------- the plan
 @dataclass(frozen=True)
 class Sweep:
-    """A sweep ready to run: the validated config, its design, and the config of every point."""
+    """A sweep ready to run: the validated config, its design, and each point's network hash."""
 
     config: ExperimentConfig
     design: Design
@@ -107,6 +107,7 @@ class Sweep:
     def replicates(self) -> int:
         return self.config.sweep.replicates
 
+    @cached_property
     def identity(self) -> dict[str, Any]:
         """What must match for a folder to be resumed: everything that changes a result.
 
@@ -167,7 +168,7 @@ def prepare(sweep: Sweep, out: str | Path) -> list[int]:
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise SweepError(f"--out: {out} exists and is not a folder")
-    identity = sweep.identity()
+    identity = sweep.identity
     existing = read_manifest(out)
     if existing is None:
         if out.is_dir() and any(out.iterdir()):
@@ -406,7 +407,7 @@ def _take(iterator: Iterator, count: int) -> list:
 
 def _digest(sweep: Sweep) -> str:
     """A short hash of the sweep, to name its tasks on a shared scheduler."""
-    return hashlib.sha256(_canonical(sweep.identity()).encode()).hexdigest()[:12]
+    return hashlib.sha256(_canonical(sweep.identity).encode()).hexdigest()[:12]
 
 
 def _by_network(sweep: Sweep, pending: list[int]) -> list[tuple[int, str]]:
