@@ -206,6 +206,14 @@ def test_clustering_far_above_erdos_renyi_of_same_density(pop):
     assert summary["clustering"]["transitivity"] > 20 * er.transitivity_undirected()
 
 
+def test_components_of_a_split_population():
+    """Sealed regions (travel 0) fall apart into at least one component per region."""
+    pop = build_population(N, seed=2, n_regions=REGIONS, travel=0.0)
+    summary = pop.summary()
+    assert summary["components"]["count"] >= REGIONS
+    assert summary["components"]["count"] == len(pop.network.to_igraph().connected_components())
+
+
 def test_summary_counts_and_sampled_clustering(pop):
     summary = pop.summary()
     net = pop.network
@@ -213,8 +221,10 @@ def test_summary_counts_and_sampled_clustering(pop):
     assert sum(summary["edges_by_kind"].values()) == net.n_edges
     assert summary["degree"]["mean"] == pytest.approx(2 * net.n_edges / N)
     assert summary["households"] + summary["circles"] == pop.groups.n_groups
-    assert summary["components"]["count"] >= 1
-    assert summary["components"]["largest"] <= N
+    graph = net.to_igraph()
+    parts = graph.connected_components()
+    assert summary["components"]["count"] == len(parts)
+    assert summary["components"]["largest"] == max(parts.sizes())
     assert summary["bytes"] == pop.nbytes
     # A "sample" of every agent reproduces igraph's exact figures.
     from diffusion.population_summary import sampled_clustering
