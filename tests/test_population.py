@@ -37,12 +37,18 @@ def group_regions(pop: Population, kind: int) -> tuple[np.ndarray, np.ndarray]:
     return np.minimum.reduceat(regions, starts), np.maximum.reduceat(regions, starts)
 
 
-def same_cohort_pair_share(pop: Population) -> float:
-    """Share of pairs of circle co-members who are of the same cohort."""
+def same_cohort_pair_share(pop: Population) -> tuple[float, float]:
+    """Share of pairs of circle co-members of the same cohort, and its standard error.
+
+    Circles are independent given their sizes, so the ratio estimate's error comes from the
+    spread of the per-circle residuals.
+    """
     members, starts, sizes = members_of_kind(pop, kind=2)
     ones = np.add.reduceat(pop.cohort[members].astype(np.int64), starts)
     same = ones * (ones - 1) / 2 + (sizes - ones) * (sizes - ones - 1) / 2
-    return float(same.sum() / (sizes * (sizes - 1) / 2).sum())
+    pairs = sizes * (sizes - 1) / 2
+    share = same.sum() / pairs.sum()
+    return float(share), float(np.sqrt(((same - share * pairs) ** 2).sum()) / pairs.sum())
 
 
 # ------------------------------------------------------------------ agents and groups
@@ -111,7 +117,8 @@ def test_circles_are_mostly_one_cohort(homophily):
     # the cohort-1 blocks with probability `share`.
     q1, q0 = homophily + (1 - homophily) * share, homophily + (1 - homophily) * (1 - share)
     expected = share * (q1**2 + (1 - q1) ** 2) + (1 - share) * (q0**2 + (1 - q0) ** 2)
-    assert same_cohort_pair_share(pop) == pytest.approx(expected, abs=0.02)
+    share, error = same_cohort_pair_share(pop)
+    assert share == pytest.approx(expected, abs=5 * error + 1e-9)
 
 
 def test_roles_and_border_regions(pop):
