@@ -1,12 +1,14 @@
 """Timing with the standard library's ``timeit``, and the description of the machine.
 
-Why ``timeit.Timer.repeat``: the runs timed here take 0.01 s to a minute, so timer resolution
+Why ``timeit.Timer``: the runs timed here take 0.01 s to a minute, so timer resolution
 and loop overhead do not matter, while two things do: every figure must be a ratio to a
 baseline timed in the same process (``pyperf`` spawns worker processes and calibrates loops
 for microbenchmarks), and ``--quick`` must work with only the package's own dependencies
 (``pytest-benchmark`` would add pytest and its fixtures to the run path). ``timeit`` runs a
 setup callable outside the timed region, disables the garbage collector while timing and uses
-``time.perf_counter``; we take ``number=1`` and report the median of the repeats.
+``time.perf_counter``; we time each run once (``number=1``) and report the median of the
+repeats. Implementations are timed round-robin (``time_interleaved``), so that load from other
+processes on a shared machine hits them alike and the ratios of medians stay fair.
 """
 
 from __future__ import annotations
@@ -45,6 +47,11 @@ class Timing:
         return float(np.median(self.seconds))
 
     @property
+    def fastest(self) -> float:
+        """The least disturbed repeat (used for the scaling fit)."""
+        return float(min(self.seconds))
+
+    @property
     def reach_mean(self) -> float:
         return float(np.mean([o.reach for o in self.outcomes]))
 
@@ -71,20 +78,39 @@ class Timing:
         )
 
 
-def time_runs(prepare: Callable[[np.ndarray, int], Job], seed_sets: Sequence[np.ndarray]) -> Timing:
-    """Time one run per seed set; ``prepare(seeds, repeat)`` builds each run outside the timing."""
-    pending = iter(enumerate(seed_sets))
+@dataclass(frozen=True)
+class Series:
+    """The repeats of one implementation: ``prepare(seeds, repeat)`` builds a run, untimed."""
+
+    prepare: Callable[[np.ndarray, int], Job]
+    seed_sets: Sequence[np.ndarray]
+
+
+def time_one(prepare: Callable[[np.ndarray, int], Job], seeds: np.ndarray, repeat: int):
+    """Seconds and outcome of one run; the preparation is ``timeit``'s untimed setup."""
     job: list[Job] = []
-    outcomes: list[Outcome] = []
-
-    def setup() -> None:
-        repeat, seeds = next(pending)
-        job[:] = [prepare(seeds, repeat)]
-
-    seconds = timeit.Timer(lambda: outcomes.append(job[0]()), setup=setup).repeat(
-        repeat=len(seed_sets), number=1
+    outcome: list[Outcome] = []
+    timer = timeit.Timer(
+        lambda: outcome.append(job[0]()), setup=lambda: job.append(prepare(seeds, repeat))
     )
-    return Timing(seconds=seconds, outcomes=outcomes)
+    return timer.timeit(number=1), outcome[0]
+
+
+def time_interleaved(series: dict[str, Series]) -> dict[str, Timing]:
+    """Time every implementation, round-robin: repeat 0 of each, then repeat 1, and so on.
+
+    On a shared machine the background load drifts; interleaving spreads it over every
+    implementation alike, so the ratios of medians stay fair.
+    """
+    seconds: dict[str, list[float]] = {name: [] for name in series}
+    outcomes: dict[str, list[Outcome]] = {name: [] for name in series}
+    for repeat in range(max(len(s.seed_sets) for s in series.values())):
+        for name, s in series.items():
+            if repeat < len(s.seed_sets):
+                took, outcome = time_one(s.prepare, s.seed_sets[repeat], repeat)
+                seconds[name].append(took)
+                outcomes[name].append(outcome)
+    return {name: Timing(seconds[name], outcomes[name]) for name in series}
 
 
 def machine() -> dict[str, object]:
