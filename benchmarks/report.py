@@ -109,9 +109,15 @@ def full_model_table(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def section(title: str, data: dict[str, Any]) -> str:
-    """An optional benchmark: its status, and its figures as indented JSON."""
-    return f"{title}: {data.get('status')}\n" + json.dumps(data, indent=2, default=str)
+def sweep_summary(data: dict[str, Any]) -> str:
+    if data.get("status") != "ok":
+        return json.dumps(data)
+    return (
+        f"{data['runs']} runs ({data['points']} tasks, ER {data['agents']:,} agents): "
+        f"serial {data['serial_s']:.2f} s, 1 worker {data['median_wall_1_s']:.2f} s, "
+        f"2 workers {data['median_wall_2_s']:.2f} s; speed-up {data['speedup_2_vs_1']:.2f}x; "
+        f"overhead {data['overhead_per_task_ms']:.1f} ms per task"
+    )
 
 
 def render(results: dict[str, Any]) -> str:
@@ -141,7 +147,8 @@ def render(results: dict[str, Any]) -> str:
         "Full model, 25 M country, one year:",
         full_model_table(results["full_model"]),
         "",
-        section("Sweep scaling, 1 vs 2 workers", results["sweep"]),
+        "Sweep scaling, 1 vs 2 workers (benchmarks/sweep_scaling.py):",
+        sweep_summary(results["sweep"]),
     ]
     return "\n".join(parts)
 
