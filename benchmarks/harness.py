@@ -13,6 +13,7 @@ processes on a shared machine hits them alike and the ratios of medians stay fai
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import platform
 import subprocess
@@ -113,6 +114,16 @@ def time_interleaved(series: dict[str, Series]) -> dict[str, Timing]:
     return {name: Timing(seconds[name], outcomes[name]) for name in series}
 
 
+PACKAGES = ("diffusion", "numpy", "igraph", "networkx", "EoN", "ndlib", "cynetdiff")
+
+
+def _version(name: str) -> str | None:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
 def machine() -> dict[str, object]:
     """CPU model, cores and memory of this machine, and the versions that matter for speed."""
     info: dict[str, object] = {
@@ -123,6 +134,7 @@ def machine() -> dict[str, object]:
         "numpy": np.__version__,
         "platform": platform.platform(),
         "load_average_1min": round(os.getloadavg()[0], 2),  # other work competing for the cores
+        "packages": {name: _version(name) for name in PACKAGES},
     }
     try:
         lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout

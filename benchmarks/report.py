@@ -128,6 +128,8 @@ def render(results: dict[str, Any]) -> str:
         f"{results['seconds_total']:.0f} s",
         f"machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, "
         f"Python {m['python']}, numpy {m['numpy']}, load average at start {m['load_average_1min']}",
+        "packages: "
+        + ", ".join(f"{k} {v}" for k, v in m.get("packages", {}).items() if v is not None),
         "",
         "Kernel vs numpy baseline vs peers (x numpy = numpy median / this median; ours faster "
         "by = this median / event-kernel median; reach = mean final reach share; theory = "
