@@ -173,8 +173,7 @@ def prepare(sweep: Sweep, out: str | Path) -> list[int]:
     if existing is None:
         if out.is_dir() and any(out.iterdir()):
             raise SweepError(f"--out: {out} is not empty and holds no {MANIFEST}; use a new folder")
-        for kind in (POINTS, SERIES):
-            (out / kind).mkdir(parents=True, exist_ok=True)
+        out.mkdir(parents=True, exist_ok=True)
         manifest = {
             **identity,
             "version": diffusion.__version__,
@@ -191,10 +190,10 @@ def prepare(sweep: Sweep, out: str | Path) -> list[int]:
                 f"--out: {out} holds a different sweep (differs in {changed}); "
                 "use a new folder, or delete it to start again"
             )
-    for leftover in (out / POINTS).glob(".*.tmp"):  # an interrupted write
-        leftover.unlink()
-    for leftover in (out / SERIES).glob(".*.tmp"):
-        leftover.unlink()
+    for kind in (POINTS, SERIES) if sweep.config.sweep.time_series else (POINTS,):
+        (out / kind).mkdir(exist_ok=True)
+        for leftover in (out / kind).glob(".*.tmp"):  # an interrupted write
+            leftover.unlink()
     done = finished_points(out)
     return [i for i in range(len(sweep.design)) if i not in done]
 
