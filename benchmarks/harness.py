@@ -87,7 +87,9 @@ class Series:
     seed_sets: Sequence[np.ndarray]
 
 
-def time_one(prepare: Callable[[np.ndarray, int], Job], seeds: np.ndarray, repeat: int):
+def time_one(
+    prepare: Callable[[np.ndarray, int], Job], seeds: np.ndarray, repeat: int
+) -> tuple[float, Outcome]:
     """Seconds and outcome of one run; the preparation is ``timeit``'s untimed setup."""
     job: list[Job] = []
     outcome: list[Outcome] = []
