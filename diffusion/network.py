@@ -40,7 +40,10 @@ class Network:
     sorted by id, with the trust and kind of each tie. Build one with a ``from_*`` constructor.
     """
 
-    __slots__ = ("offsets", "neighbours", "trust", "kind")
+    ARRAYS: tuple[str, ...] = ("offsets", "neighbours", "trust", "kind")
+    """The CSR arrays, in constructor order (also the layout of saved populations)."""
+
+    __slots__ = (*ARRAYS, "_uniform_trust")
 
     def __init__(
         self,
@@ -53,6 +56,7 @@ class Network:
         self.neighbours = neighbours
         self.trust = trust
         self.kind = kind
+        self._uniform_trust: bool | None = None
 
     # ----------------------------------------------------------------- constructors
     @classmethod
@@ -214,7 +218,7 @@ class Network:
     @property
     def nbytes(self) -> int:
         """Bytes held by the CSR arrays."""
-        return sum(a.nbytes for a in (self.offsets, self.neighbours, self.trust, self.kind))
+        return sum(getattr(self, a).nbytes for a in self.ARRAYS)
 
     def degree(self) -> npt.NDArray[np.int64]:
         """Number of neighbours of every agent."""
@@ -228,8 +232,13 @@ class Network:
         return pairs, self.trust[once], self.kind[once]
 
     def uniform_trust(self) -> bool:
-        """True when every tie has trust 1 (the kernel then skips the trust draw)."""
-        return bool(np.all(self.trust == 1))
+        """True when every tie has trust 1 (the kernel then skips the trust draw).
+
+        Computed once: a network's arrays are not changed after construction.
+        """
+        if self._uniform_trust is None:
+            self._uniform_trust = bool(np.all(self.trust == 1))
+        return self._uniform_trust
 
     def to_igraph(self) -> igraph.Graph:
         """An undirected ``igraph.Graph`` with ``trust`` and ``kind`` edge attributes."""
@@ -242,7 +251,7 @@ class Network:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Network):
             return NotImplemented
-        return all(np.array_equal(getattr(self, a), getattr(other, a)) for a in self.__slots__)
+        return all(np.array_equal(getattr(self, a), getattr(other, a)) for a in self.ARRAYS)
 
     __hash__ = None  # mutable arrays: equality by content, not hashable
 

@@ -140,7 +140,7 @@ class Population:
 
     def _arrays(self) -> dict[str, np.ndarray]:
         net, groups = self.network, self.groups
-        arrays = {f"network_{a}": getattr(net, a) for a in Network.__slots__}
+        arrays = {f"network_{a}": getattr(net, a) for a in Network.ARRAYS}
         arrays.update({f"groups_{f.name}": getattr(groups, f.name) for f in fields(groups)})
         arrays.update(
             region=self.region,
@@ -154,7 +154,7 @@ class Population:
 
     @classmethod
     def _from_arrays(cls, config: PopulationConfig, seed: int, a: dict) -> Population:
-        network = Network(*(a[f"network_{name}"] for name in Network.__slots__))
+        network = Network(*(a[f"network_{name}"] for name in Network.ARRAYS))
         groups = Groups(**{f.name: a[f"groups_{f.name}"] for f in fields(Groups)})
         return cls(
             config=config,
