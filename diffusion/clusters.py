@@ -54,6 +54,11 @@ def jobqueue_cluster(settings: ClusterConfig, kind: str | None = None):
         "processes": settings.cores,
         "memory": settings.memory,
         "walltime": settings.walltime,
+        # the job's workers start without MALLOC_TRIM_THRESHOLD_ too (see LOCAL_WORKER_CONFIG)
+        "job_script_prologue": [
+            "export DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON="
+            "'{\"MALLOC_TRIM_THRESHOLD_\": None}'"
+        ],
         # retire before the batch system kills the job, so its tasks move on cleanly
         "worker_extra_args": [
             "--lifetime", f"{int(0.9 * lifetime)}s",

@@ -395,6 +395,7 @@ def test_slurm_job_script_requests_the_cluster_section() -> None:
     assert "--nthreads 1 --memory-limit 1.86GiB --nworkers 4" in script
     # workers retire at 90% of the walltime, before SLURM kills the job
     assert "--lifetime 8100s --lifetime-stagger 180s" in script
+    assert """PRE_SPAWN_ENVIRON='{"MALLOC_TRIM_THRESHOLD_": None}'""" in script
 
 
 def test_pbs_job_script_requests_the_cluster_section() -> None:
