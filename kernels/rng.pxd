@@ -50,31 +50,57 @@ cdef inline PowerTable* power_table_new(double p) noexcept nogil:
     return table
 
 
+cdef inline int64_t first_below(const double* pw, double v, int64_t stride, int64_t span) noexcept nogil:
+    """Smallest k in 1..span with pw[stride * k] < v, given that pw[stride * span] < v.
+
+    A galloping search (1, 2, 4, ... then bisection): O(log k) comparisons, and k is usually small.
+    """
+    cdef int64_t lo, hi = 1, mid
+    while pw[stride * hi] >= v:
+        hi = 2 * hi if 2 * hi < span else span
+    lo = (hi >> 1) + 1
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if pw[stride * mid] < v:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
 cdef inline int64_t first_success_within(bitgen_t* rng, PowerTable* table, int64_t n) noexcept nogil:
     """Index (1..n) of the first success in n Bernoulli(p) trials, or 0 if none succeeds.
 
-    One uniform v decides: the first success is the smallest k with (1 - p)**k < v. A galloping
-    search (1, 2, 4, ... then bisection) finds it in O(log k) comparisons, and k is usually small.
+    One uniform v decides: the first success is the smallest k with (1 - p)**k < v.
     """
-    cdef int64_t base = 0, span, lo, hi, mid
+    return first_success_of_blocks(rng, table, 1, n)
+
+
+cdef inline int64_t first_success_of_blocks(bitgen_t* rng, PowerTable* table, int64_t block,
+                                            int64_t n) noexcept nogil:
+    """Index (1..n) of the first of n blocks of ``block`` Bernoulli(p) trials holding a success,
+    or 0 if none does (a block succeeds with probability 1 - (1 - p)**block). ``block`` must be
+    at most TABLE_SPAN; longer runs of blocks restart with a fresh draw (memoryless, so exact).
+    """
+    cdef int64_t base = 0, span, most = TABLE_SPAN // block
     cdef double v
     if table.p <= 0.0:
         return 0
     while n > 0:
-        span = n if n < TABLE_SPAN else TABLE_SPAN
-        v = 1.0 - uniform(rng)  # in (0, 1]: P(first success <= k) = P(v > pw[k]) = 1 - pw[k]
-        if v > table.pw[span]:
-            hi = 1
-            while table.pw[hi] >= v:
-                hi = 2 * hi if 2 * hi < span else span
-            lo = (hi >> 1) + 1
-            while lo < hi:
-                mid = (lo + hi) >> 1
-                if table.pw[mid] < v:
-                    hi = mid
-                else:
-                    lo = mid + 1
-            return base + lo
+        span = n if n < most else most
+        v = 1.0 - uniform(rng)  # in (0, 1]: P(first success <= k) = 1 - pw[block * k]
+        if v > table.pw[block * span]:
+            return base + first_below(table.pw, v, block, span)
         base += span
         n -= span
     return 0
+
+
+cdef inline int64_t first_success_given_one(bitgen_t* rng, PowerTable* table, int64_t n) noexcept nogil:
+    """Index (1..n) of the first success in n Bernoulli(p) trials, given that one succeeds.
+
+    v is uniform on (pw[n], 1], the part of (0, 1] in which first_success_within succeeds.
+    Requires n <= TABLE_SPAN.
+    """
+    cdef double v = 1.0 - uniform(rng) * (1.0 - table.pw[n])
+    return first_below(table.pw, v, 1, n)

@@ -19,7 +19,14 @@ from libcpp.vector cimport vector
 from numpy.random cimport bitgen_t
 
 from rng cimport (
-    PowerTable, TABLE_SPAN, bernoulli, first_success_within, power_table_new, uniform,
+    PowerTable,
+    TABLE_SPAN,
+    bernoulli,
+    first_success_given_one,
+    first_success_of_blocks,
+    first_success_within,
+    power_table_new,
+    uniform,
 )
 
 import numpy as np
@@ -189,6 +196,26 @@ def run_sir(
                             limit = horizon - t
                         end = offsets[j + 1]
                         examined += end - offsets[j]
+                        if limit <= 0:
+                            continue  # became a holder in the last step of the horizon
+                        if uniform_trust and limit <= TABLE_SPAN:
+                            # Every tie shares within `limit` steps with the same probability:
+                            # skip geometrically from one such tie to the next, then draw the
+                            # step of sharing given that it happens. Only those ties are read.
+                            e = offsets[j]
+                            while e < end:
+                                shift = first_success_of_blocks(rng, sharing, limit, end - e)
+                                if shift == 0:
+                                    break
+                                e += shift - 1
+                                nb = neighbours[e]
+                                if is_susceptible(susceptible, nb):
+                                    k_step = t + first_success_given_one(rng, sharing, limit)
+                                    if <size_t>k_step >= buckets.size():
+                                        buckets.resize(2 * k_step + 2)
+                                    buckets[k_step].push_back(<int32_t>nb)
+                                e += 1
+                            continue
                         for e in range(offsets[j], end):
                             nb = neighbours[e]
                             if not is_susceptible(susceptible, nb):
