@@ -86,6 +86,8 @@ cdef inline int64_t first_success_of_blocks(bitgen_t* rng, PowerTable* table, in
     cdef double v
     if table.p <= 0.0:
         return 0
+    if table.p >= 1.0:
+        return 1 if n > 0 else 0
     while n > 0:
         span = n if n < most else most
         v = 1.0 - uniform(rng)  # in (0, 1]: P(first success <= k) = 1 - pw[block * k]

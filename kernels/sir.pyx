@@ -84,7 +84,7 @@ cdef inline int64_t removal_step(bitgen_t* rng, Schedule* sched, int64_t first, 
             step += k - 1
             delta = sched.delta[seg]
             q = sched.removal[seg].p
-            detected[0] = bernoulli(rng, delta / q)
+            detected[0] = delta > 0.0 and (delta >= q or bernoulli(rng, delta / q))
             return step
         step += span
         seg += 1
