@@ -175,15 +175,16 @@ def dask_processes(folder: Path, n_workers: int = 2) -> Iterator[tuple[str, dict
         with Client(address) as client:
             client.wait_for_workers(n_workers, timeout=60)
         yield address, {p.pid: p for p in procs[1:]}
-    finally:
-        for proc in reversed(procs):
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    finally:  # workers first, so that they can say goodbye to the scheduler
+        for group in (procs[1:], procs[:1]):
+            for proc in group:
+                proc.terminate()
+            for proc in group:
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
         log.close()
 
 
