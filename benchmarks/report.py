@@ -113,7 +113,7 @@ def sweep_summary(data: dict[str, Any]) -> str:
     if data.get("status") != "ok":
         return json.dumps(data)
     return (
-        f"{data['runs']} runs ({data['points']} tasks, ER {data['agents']:,} agents): "
+        f"{data['runs']} runs ({data['points']} tasks, baseline on {data['agents']:,} agents): "
         f"serial {data['serial_s']:.2f} s, 1 worker {data['median_wall_1_s']:.2f} s, "
         f"2 workers {data['median_wall_2_s']:.2f} s; speed-up {data['speedup_2_vs_1']:.2f}x; "
         f"overhead {data['overhead_per_task_ms']:.1f} ms per task"
