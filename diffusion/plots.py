@@ -168,7 +168,7 @@ def _media_figure(media: pa.Table, title: str) -> Figure:
     figure = Figure(figsize=(9, 4.5))
     ax = figure.subplots()
     for medium, colour in zip(MEDIA, ("tab:purple", "tab:brown"), strict=True):
-        _band(ax, steps, _by_replicate(media, medium), f"{medium.upper()} holders", colour)
+        _band(ax, steps, _by_replicate(media, f"{medium}_I"), f"{medium.upper()} holders", colour)
     ax.set(xlabel="step (day)", ylabel="agents holding a copy", title=f"Copies by medium\n{title}")
     ax.set_yscale("symlog", linthresh=10)  # lent DVDs stay few while USB copies multiply
     ax.set_ylim(bottom=0)

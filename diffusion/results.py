@@ -11,7 +11,7 @@ STATES: tuple[str, ...] = ("S", "W", "I", "R", "D")
 """State names, in the column order of ``Result.counts``."""
 
 MEDIA: tuple[str, ...] = ("usb", "dvd")
-"""Media names, in the column order of ``Result.medium_holders``."""
+"""Media names, in the order of ``Result.medium_counts``."""
 
 
 @dataclass(frozen=True)
@@ -28,8 +28,9 @@ class Result:
     """Ties the kernel looked at (a measure of work, for benchmarks)."""
     region_counts: npt.NDArray[np.int64] | None = None
     """Full model: shape (steps + 1, regions, 5), the state counts of each region."""
-    medium_holders: npt.NDArray[np.int64] | None = None
-    """Full model: shape (steps + 1, 2), holders of a USB copy and of a DVD after each step."""
+    medium_counts: npt.NDArray[np.int64] | None = None
+    """Full model: shape (steps + 1, 2, 5), informed agents by state and by the medium (USB,
+    DVD) of the copy they last watched or held; the S column is 0."""
     discs: npt.NDArray[np.int64] | None = None
     """Full model: DVDs not confiscated (held or shelved) after each step."""
 
@@ -37,6 +38,11 @@ class Result:
     def steps(self) -> int:
         """Number of simulated steps."""
         return len(self.counts) - 1
+
+    @property
+    def medium_holders(self) -> npt.NDArray[np.int64] | None:
+        """Full model: shape (steps + 1, 2), holders of a USB copy and of a DVD."""
+        return None if self.medium_counts is None else self.medium_counts[:, :, 2]
 
     @property
     def n_agents(self) -> int:

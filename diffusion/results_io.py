@@ -2,10 +2,10 @@
 
 A result folder holds ``timeseries.parquet`` (state counts per replicate and step),
 ``summary.parquet`` (one row per replicate) and, when the model records them,
-``regions.parquet`` (counts per region) and ``media.parquet`` (holders per medium). Every file
-carries the same JSON metadata under the key ``diffusion``: the resolved config, the seed, the
-package version, the run time and when it was written. ``summary.parquet`` is written last, so
-a folder with it holds a finished run.
+``regions.parquet`` (counts per region) and ``media.parquet`` (informed agents per medium and
+state). Every file carries the same JSON metadata under the key ``diffusion``: the resolved
+config, the seed, the package version, the run time and when it was written.
+``summary.parquet`` is written last, so a folder with it holds a finished run.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def run_tables(run: ScenarioRun) -> dict[str, pa.Table]:
     tables = {"timeseries": _timeseries(results)}
     if all(r.region_counts is not None for r in results):
         tables["regions"] = _regions(results)
-    if all(r.medium_holders is not None for r in results):
+    if all(r.medium_counts is not None for r in results):
         tables["media"] = _media(results)
     rows = [
         {"replicate": i, "seed": run.config.run.seed, **r.summary()} for i, r in enumerate(results)
@@ -162,8 +162,10 @@ def _regions(results: list[Result]) -> pa.Table:
 
 
 def _media(results: list[Result]) -> pa.Table:
+    """Columns ``usb_W`` ... ``dvd_D``: agents in each state by the medium they last saw."""
     replicate, step = _steps_and_replicates(results)
-    holders = np.concatenate([r.medium_holders for r in results])
+    counts = np.concatenate([r.medium_counts for r in results])
     columns = {"replicate": replicate, "step": step}
-    columns.update({m: holders[:, k].astype(np.int64) for k, m in enumerate(MEDIA)})
+    for k, medium in enumerate(MEDIA):
+        columns.update({f"{medium}_{s}": counts[:, k, j] for j, s in enumerate(STATES) if s != "S"})
     return pa.table(columns)

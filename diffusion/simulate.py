@@ -133,11 +133,11 @@ def _run_step(world, network, params, seed_ids, horizon, generator, label) -> Re
     )
     return Result(
         counts=series[:, :5],
-        new_detections=series[:, 7],
+        new_detections=series[:, 15],
         seed=label,
         region_counts=regions,
-        medium_holders=series[:, 5:7],
-        discs=series[:, 8],
+        medium_counts=series[:, 5:15].reshape(-1, 2, 5),
+        discs=series[:, 16],
     )
 
 

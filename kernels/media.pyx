@@ -73,7 +73,12 @@ cdef enum:
     PREFETCH_AHEAD = 8
 
 # Per-step columns of the scalar series returned to Python, after the 5 state counts.
-SERIES_COLUMNS = ("S", "W", "I", "R", "D", "usb", "dvd", "new_detections", "discs")
+SERIES_COLUMNS = (
+    "S", "W", "I", "R", "D",
+    "usb_S", "usb_W", "usb_I", "usb_R", "usb_D",
+    "dvd_S", "dvd_W", "dvd_I", "dvd_R", "dvd_D",
+    "new_detections", "discs",
+)
 
 
 cdef inline double clip(double p) noexcept nogil:
@@ -107,7 +112,7 @@ cdef class _MediaRun:
     cdef int32_t[::1] fear_until, slot
     cdef int64_t counts[5]
     cdef vector[int64_t] region_counts
-    cdef int64_t holders[2]
+    cdef int64_t by_medium[2][5]  # informed agents by the medium of the copy they last saw
     cdef int64_t discs, new_detections
     cdef vector[int32_t] active, exposed, queue
     cdef vector[int64_t] audience_end
@@ -128,23 +133,32 @@ cdef class _MediaRun:
         self.flags[agent] = (self.flags[agent] & ~STATE_MASK) | to
 
     cdef inline void count_move(self, int32_t agent, int frm, int to) noexcept nogil:
-        """Book a transition in the total and per-region counts."""
+        """Book a transition in the total, per-region and per-medium counts.
+
+        An informed agent is counted under ``medium[agent]``, the medium of the copy it last
+        watched or held, so that must be set before an agent leaves S.
+        """
         cdef int64_t base = <int64_t>self.region[agent] * 5
         self.counts[frm] -= 1
         self.counts[to] += 1
         self.region_counts[base + frm] -= 1
         self.region_counts[base + to] += 1
+        if frm != S:
+            self.by_medium[self.medium[agent]][frm] -= 1
+        if to != S:
+            self.by_medium[self.medium[agent]][to] += 1
 
     cdef inline void start_holding(self, int32_t agent, int frm, uint8_t what) noexcept nogil:
-        self.count_move(agent, frm, I)
-        self.set_state(agent, I)
+        """``agent`` (in S, W or R) now holds a copy of medium ``what``."""
+        if frm != S:  # informed before, maybe by the other medium: leave that count
+            self.count_move(agent, frm, S)
         self.medium[agent] = what
-        self.holders[what] += 1
+        self.count_move(agent, S, I)
+        self.set_state(agent, I)
 
     cdef inline void stop_holding(self, int32_t agent, int to) noexcept nogil:
         self.count_move(agent, I, to)
         self.set_state(agent, to)
-        self.holders[self.medium[agent]] -= 1
 
     cdef inline int64_t active_slot(self, int32_t agent) noexcept nogil:
         """Index of ``agent`` in this step's active list, or -1 if it did not hold at the start."""
@@ -159,6 +173,7 @@ cdef class _MediaRun:
         self.set_state(viewer, EXPOSED)
         self.exposed.push_back(viewer)
         self.offer[viewer] = OFFER_COPY if what == USB else OFFER_WATCH
+        self.medium[viewer] = what
         if self.flags[viewer] & INFORMANT_BIT:
             self.risky[slot] = 1
         if what == DVD:  # reservoir sampling: the disc goes to a uniform viewer
@@ -342,8 +357,10 @@ cdef class _MediaRun:
         cdef int k
         for k in range(5):
             series.push_back(self.counts[k])
-        series.push_back(self.holders[USB])
-        series.push_back(self.holders[DVD])
+        for k in range(5):
+            series.push_back(self.by_medium[USB][k])
+        for k in range(5):
+            series.push_back(self.by_medium[DVD][k])
         series.push_back(self.new_detections)
         series.push_back(self.discs)
         regions.insert(regions.end(), self.region_counts.begin(), self.region_counts.end())
@@ -433,7 +450,8 @@ def run_media(
     initial = np.zeros((run.n_regions, 5), dtype=np.int64)
     initial[:, S] = np.bincount(np.asarray(region), minlength=run.n_regions)
     run.region_counts = initial.ravel().tolist()
-    run.holders[0] = run.holders[1] = 0
+    for i in range(5):
+        run.by_medium[USB][i] = run.by_medium[DVD][i] = 0
     run.discs = 0
     run.new_detections = 0
     n_steps_entry = entry_offsets.shape[0] - 1

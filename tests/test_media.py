@@ -65,6 +65,8 @@ def test_counts_sum_to_n_and_media_add_up(net):
     assert np.all(res.counts.sum(axis=1) == net.n_nodes)
     assert np.array_equal(res.region_counts.sum(axis=1), res.counts)
     assert np.array_equal(res.medium_holders.sum(axis=1), res.counts[:, 2])
+    assert np.array_equal(res.medium_counts.sum(axis=1)[:, 1:], res.counts[:, 1:])
+    assert np.all(res.medium_counts[:, :, 0] == 0) and res.medium_counts[-1, 1].sum() > 0
     assert np.array_equal(np.cumsum(res.new_detections), res.counts[:, 4])
 
 

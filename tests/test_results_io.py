@@ -101,13 +101,14 @@ def two_region_run(config_data: dict, steps: int = 40) -> ScenarioRun:
             simulate(net, config.model, seeds=3, rng=s, steps=steps)
             for net, s in zip(regions, stream.spawn(2), strict=True)
         )
-        holders = np.column_stack([a.counts[:, 2] + b.counts[:, 2], np.zeros(steps + 1, int)])
+        by_medium = np.zeros((steps + 1, 2, 5), dtype=np.int64)
+        by_medium[:, 0, 1:] = a.counts[:, 1:] + b.counts[:, 1:]  # all informed by USB
         results.append(
             Result(
                 counts=a.counts + b.counts,
                 new_detections=a.new_detections + b.new_detections,
                 region_counts=np.stack([a.counts, b.counts], axis=1),
-                medium_holders=holders,
+                medium_counts=by_medium,
             )
         )
     return ScenarioRun(config, results, 0.0, 0.0)
@@ -124,8 +125,11 @@ def test_regions_and_media_tables_when_recorded(tmp_path):
     rows = regions.filter(mask)
     assert np.array_equal(rows["R"].to_numpy(), run.results[3].region_counts[:, 1, 3])
     media = pq.read_table(paths["media"])
-    assert media.column_names == ["replicate", "step", "usb", "dvd"]
-    assert np.array_equal(media["usb"].to_numpy()[:41], run.results[0].counts[:, 2])
+    assert media.column_names == ["replicate", "step"] + [
+        f"{m}_{s}" for m in ("usb", "dvd") for s in "WIRD"
+    ]
+    assert np.array_equal(media["usb_I"].to_numpy()[:41], run.results[0].counts[:, 2])
+    assert np.array_equal(media["usb_D"].to_numpy()[:41], run.results[0].counts[:, 4])
     # rewriting the folder with a run that has no regions removes the stale tables
     write_run(run_scenario(validate_config(CONFIG)), tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["summary.parquet", "timeseries.parquet"]
