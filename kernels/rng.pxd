@@ -104,5 +104,8 @@ cdef inline int64_t first_success_given_one(bitgen_t* rng, PowerTable* table, in
     v is uniform on (pw[n], 1], the part of (0, 1] in which first_success_within succeeds.
     Requires n <= TABLE_SPAN.
     """
-    cdef double v = 1.0 - uniform(rng) * (1.0 - table.pw[n])
+    cdef double v
+    if n == 1:
+        return 1
+    v = 1.0 - uniform(rng) * (1.0 - table.pw[n])
     return first_below(table.pw, v, 1, n)
