@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test bench clean
 
 install: $(STAMP)
 
@@ -24,6 +24,7 @@ demo: install
 test: install
 	$(BIN)/python -m pytest
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench: install
 	$(BIN)/python -m benchmarks
