@@ -13,9 +13,9 @@ Multiplier = Annotated[float, Field(ge=0.0)]
 
 
 class _Strict(BaseModel):
-    """Base for parameter models: unknown fields are errors, values are checked on assignment."""
+    """Base for parameter models: unknown fields are errors and values never change."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Campaign(_Strict):
