@@ -21,6 +21,7 @@ the agents that hold a copy (the active list), their ties and their groups, neve
 An informant who has watched is complicit: only a susceptible informant raises the risk.
 """
 
+from cpython.exc cimport PyErr_CheckSignals
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t
 from libcpp.vector cimport vector
@@ -476,6 +477,8 @@ def run_media(
             else:
                 run.step(t, segment_delta[seg], NULL, NULL, 0)
             run.record(&series, &regions)
+            with gil:
+                PyErr_CheckSignals()  # Ctrl-C stops a long run between steps
 
     n_cols = len(SERIES_COLUMNS)
     steps = t

@@ -11,6 +11,7 @@ order and a candidate that is no longer susceptible is skipped. Cost is proporti
 of agents that become holders: nothing scans all N agents.
 """
 
+from cpython.exc cimport PyErr_CheckSignals
 from cpython.mem cimport PyMem_Calloc, PyMem_Free
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from libc.stdint cimport int32_t, int64_t, uint64_t
@@ -244,6 +245,8 @@ def run_sir(
                     current.swap(buckets[t])
                     buckets[t].clear()
                     buckets[t].shrink_to_fit()
+                    with gil:
+                        PyErr_CheckSignals()  # Ctrl-C stops a long run between steps
     finally:
         free(sharing)
         for s in range(n_seg):

@@ -1,5 +1,10 @@
 """simulate(): invariants, reproducibility, edge cases and parameter validation."""
 
+import signal
+import subprocess
+import sys
+import time
+
 import numpy as np
 import pytest
 
@@ -119,3 +124,23 @@ def test_summary_figures(net):
     assert summary["peak_holders"] == res.counts[:, 2].max()
     assert res.reach[summary["steps_to_half_reach"]] >= summary["reach"] / 2
     assert diffusion.__version__
+
+
+def test_ctrl_c_stops_a_long_run():
+    """The kernels check for signals between steps, so Ctrl-C ends a long run promptly."""
+    code = (
+        "import diffusion\n"
+        "net = diffusion.Network.erdos_renyi(20_000, 10, seed=1)\n"
+        "params = diffusion.Params(beta=0.001, gamma=0.0)\n"
+        "print('ready', flush=True)\n"
+        "diffusion.simulate(net, params, seeds=10, rng=1, steps=10**8, engine='step')\n"
+        "print('finished', flush=True)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert proc.stdout.readline().strip() == "ready"
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert "KeyboardInterrupt" in err and "finished" not in out
