@@ -22,6 +22,9 @@ from diffusion import population_build, population_io, population_summary
 from diffusion.network import Network
 from diffusion.population_config import PopulationConfig
 
+AGENT_ARRAYS: tuple[str, ...] = ("region", "household", "cohort", "trader", "informant")
+"""The per-agent attribute arrays of a ``Population`` (one entry per agent)."""
+
 FORMAT_VERSION = 1
 """Version of the saved layout; a file of another version is refused rather than misread."""
 
@@ -95,17 +98,10 @@ class Population:
     def nbytes(self) -> int:
         """Bytes held by all arrays: network, groups and per-agent attributes."""
         return (
-            self.network.nbytes + self.groups.nbytes + sum(a.nbytes for a in self._agent_arrays())
-        )
-
-    def _agent_arrays(self) -> tuple[np.ndarray, ...]:
-        return (
-            self.region,
-            self.household,
-            self.cohort,
-            self.trader,
-            self.informant,
-            self.border_regions,
+            self.network.nbytes
+            + self.groups.nbytes
+            + self.border_regions.nbytes
+            + sum(getattr(self, name).nbytes for name in AGENT_ARRAYS)
         )
 
     def save(self, path: str | Path) -> None:
@@ -142,14 +138,8 @@ class Population:
         net, groups = self.network, self.groups
         arrays = {f"network_{a}": getattr(net, a) for a in Network.ARRAYS}
         arrays.update({f"groups_{f.name}": getattr(groups, f.name) for f in fields(groups)})
-        arrays.update(
-            region=self.region,
-            household=self.household,
-            cohort=self.cohort,
-            trader=self.trader,
-            informant=self.informant,
-            border_regions=self.border_regions,
-        )
+        arrays.update({name: getattr(self, name) for name in AGENT_ARRAYS})
+        arrays["border_regions"] = self.border_regions
         return arrays
 
     @classmethod
@@ -160,25 +150,16 @@ class Population:
             config=config,
             seed=seed,
             network=network,
-            region=a["region"],
-            household=a["household"],
-            cohort=a["cohort"],
-            trader=a["trader"],
-            informant=a["informant"],
             border_regions=a["border_regions"],
             groups=groups,
+            **{name: a[name] for name in AGENT_ARRAYS},
         )
 
     def check(self) -> None:
         """Raise ``ValueError`` if the arrays do not fit together (used after loading)."""
         n, net, groups = self.config.n_agents, self.network, self.groups
-        for name, array in (
-            ("region", self.region),
-            ("household", self.household),
-            ("cohort", self.cohort),
-            ("trader", self.trader),
-            ("informant", self.informant),
-        ):
+        for name in AGENT_ARRAYS:
+            array = getattr(self, name)
             if len(array) != n:
                 raise ValueError(f"{name} has {len(array)} entries for {n} agents")
         _check_csr("network", net.offsets, net.neighbours, n, n)
@@ -269,11 +250,7 @@ def build_population(n_agents: int, seed: int = 0, **options: Any) -> Population
         config=config,
         seed=int(seed),
         network=Network(*built.csr),
-        region=agents.region,
-        household=agents.household,
-        cohort=agents.cohort,
-        trader=agents.trader,
-        informant=agents.informant,
         border_regions=agents.border_regions,
         groups=Groups(*built.groups),
+        **{name: getattr(agents, name) for name in AGENT_ARRAYS},
     )
