@@ -24,24 +24,14 @@ An informant who has watched is complicit: only a susceptible informant raises t
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t
+from libc.stdlib cimport free
 from libcpp.vector cimport vector
 from numpy.random cimport bitgen_t
 
-from libc.stdlib cimport free
-
+from prefetch cimport DIFFUSION_PREFETCH
 from rng cimport PowerTable, bernoulli, first_success_within, power_table_new, uniform
 
 import numpy as np
-
-cdef extern from *:
-    """
-    #if defined(__GNUC__) || defined(__clang__)
-    #define DIFFUSION_PREFETCH(p) __builtin_prefetch((const void*)(p))
-    #else
-    #define DIFFUSION_PREFETCH(p) ((void)0)
-    #endif
-    """
-    void DIFFUSION_PREFETCH(const void* p) noexcept nogil
 
 cdef extern from *:
     """

@@ -19,6 +19,7 @@ from libc.stdlib cimport free
 from libcpp.vector cimport vector
 from numpy.random cimport bitgen_t
 
+from prefetch cimport DIFFUSION_PREFETCH
 from rng cimport (
     PowerTable,
     TABLE_SPAN,
@@ -31,16 +32,6 @@ from rng cimport (
 )
 
 import numpy as np
-
-cdef extern from *:
-    """
-    #if defined(__GNUC__) || defined(__clang__)
-    #define DIFFUSION_PREFETCH(p) __builtin_prefetch((const void*)(p))
-    #else
-    #define DIFFUSION_PREFETCH(p) ((void)0)
-    #endif
-    """
-    void DIFFUSION_PREFETCH(const void* p) noexcept nogil
 
 cdef enum:
     PREFETCH_AHEAD = 8
