@@ -83,6 +83,14 @@ cdef inline int64_t removal_step(bitgen_t* rng, Schedule* sched, int64_t first, 
     return NEVER
 
 
+cdef inline void queue_exposure(vector[vector[int32_t]]* buckets, int64_t step,
+                                int64_t agent) noexcept nogil:
+    """Queue ``agent`` as a candidate exposure of step ``step``, growing the bucket list."""
+    if <size_t>step >= buckets.size():
+        buckets.resize(2 * step + 2)
+    buckets[0][step].push_back(<int32_t>agent)
+
+
 cdef inline void count_event(vector[int64_t]* counts, int64_t step, int column) noexcept nogil:
     """Add one event to column ``column`` (see EVENT_COLUMNS) of step ``step``, growing the table."""
     if <size_t>(4 * step + 4) > counts.size():
@@ -120,7 +128,7 @@ def run_sir(
     cdef Schedule sched
     cdef PowerTable* sharing = power_table_new(beta)
     cdef int n_seg = segment_start.shape[0], s
-    cdef int64_t t, i, e, end, r, k_step, last_step = 0, examined = 0, limit, remaining, base
+    cdef int64_t t, i, e, end, r, last_step = 0, examined = 0, limit, remaining, base
     cdef int64_t n_current, n_new, j, nb, shift
     cdef bint detected = False, out_of_memory = sharing == NULL
     cdef double q
@@ -202,10 +210,9 @@ def run_sir(
                                 e += shift - 1
                                 nb = neighbours[e]
                                 if is_susceptible(susceptible, nb):
-                                    k_step = t + first_success_given_one(rng, sharing, limit)
-                                    if <size_t>k_step >= buckets.size():
-                                        buckets.resize(2 * k_step + 2)
-                                    buckets[k_step].push_back(<int32_t>nb)
+                                    queue_exposure(
+                                        &buckets, t + first_success_given_one(rng, sharing, limit), nb
+                                    )
                                 e += 1
                             continue
                         for e in range(offsets[j], end):
@@ -220,10 +227,7 @@ def run_sir(
                                     break
                                 base += shift
                                 if uniform_trust or bernoulli(rng, trust[e]):
-                                    k_step = t + base
-                                    if <size_t>k_step >= buckets.size():
-                                        buckets.resize(2 * k_step + 2)
-                                    buckets[k_step].push_back(<int32_t>nb)
+                                    queue_exposure(&buckets, t + base, nb)
                                     break
                                 remaining -= shift
                     # Move to the next step with candidates; done when none is queued.
