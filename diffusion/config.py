@@ -324,7 +324,8 @@ class ExperimentConfig(_Section):
     def _consistent(self) -> ExperimentConfig:
         if self.run.steps is None and (not self.model.holders_stop() or self.model.entry_rate > 0):
             raise ValueError(
-                "run.steps: required when holders never stop (gamma = 0 and delta = 0) "
+                "run.steps: required when holders never stop (gamma = 0 and a medium in use is "
+                "never detected) "
                 "or copies keep entering (entry_rate > 0)"
             )
         n = self.network.size()

@@ -7,9 +7,18 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+MAX_STEPS = 10_000_000
+"""Longest run and latest scheduled step: 27,000 years of days, and ``step + fear_steps`` stays
+far inside the kernels' 32-bit step counters."""
+MAX_FACTOR = 1000.0
+"""Upper bound of every multiplicative factor: products of factors stay finite, so every
+probability formed from them is a number that clipping to [0, 1] keeps meaningful."""
+MAX_ENTRY_RATE = 100_000.0
+"""Most copies smuggled in per step (Poisson mean); the entries of a run are drawn up front."""
+
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-Step = Annotated[int, Field(ge=1)]
-Multiplier = Annotated[float, Field(ge=0.0)]
+Step = Annotated[int, Field(ge=1, le=MAX_STEPS)]
+Multiplier = Annotated[float, Field(ge=0.0, le=MAX_FACTOR)]
 
 
 class _Strict(BaseModel):
@@ -70,7 +79,7 @@ class Params(_Strict):
     """Multiplier on sharing to agents of the market generation."""
     acceptance_older: Multiplier = 1.0
     """Multiplier on sharing to older agents."""
-    informant_risk: Annotated[float, Field(ge=1.0)] = 1.0
+    informant_risk: Annotated[float, Field(ge=1.0, le=MAX_FACTOR)] = 1.0
     """Multiplier on a holder's detection in a step it showed media to a non-complicit informant."""
     p_bribe: Probability = 0.0
     """Probability that a detection is bought off (the holder goes on as before)."""
@@ -78,9 +87,9 @@ class Params(_Strict):
     """Probability that a detected agent takes down each co-viewer and each holding neighbour."""
     fear_factor: Probability = 1.0
     """Multiplier on sharing by the neighbours of a detected agent while they are afraid."""
-    fear_steps: Annotated[int, Field(ge=0)] = 0
+    fear_steps: Annotated[int, Field(ge=0, le=MAX_STEPS)] = 0
     """Steps that fear lasts after a neighbour's detection (0: no fear)."""
-    entry_rate: Multiplier = 0.0
+    entry_rate: Annotated[float, Field(ge=0.0, le=MAX_ENTRY_RATE)] = 0.0
     """Expected number of copies smuggled into border regions per step (Poisson)."""
     entry_trader_share: Probability = 0.5
     """Share of smuggled copies that go to a trader rather than to any border-region agent."""
@@ -117,8 +126,10 @@ class Params(_Strict):
     def reduces_to_sir(self) -> bool:
         """True when only the mechanisms of the SIR reduction (MODEL.md section 6) are on.
 
-        USB sharing and concealment factors and bribes are constant multipliers, so they fold
-        into ``beta`` and ``delta``; anything else needs the full (step) kernel.
+        The USB share factor folds into ``beta`` (a tie of trust w shares with probability
+        ``min(1, beta * share * w)`` in both kernels), and concealment and bribes into ``delta``
+        (``min(1, delta * concealment * (1 - p_bribe))``): the same process exactly. Anything
+        else needs the full (step) kernel.
         """
         return (
             self.mode == "edge"
@@ -130,16 +141,44 @@ class Params(_Strict):
             and self.entry_rate == 0
         )
 
+    def media_in_use(self) -> tuple[str, ...]:
+        """The media that copies can be: USB unless every copy is a DVD, DVD if any is."""
+        return tuple(
+            name for name, used in (("usb", self.dvd_share < 1), ("dvd", self.dvd_share > 0)) if used
+        )
+
+    def sharing_probability(self, medium: str = "usb") -> float:
+        """Per-step sharing probability along a tie of trust 1, ``min(1, beta * share)``."""
+        return min(1.0, self.beta * getattr(self, medium).share)
+
+    def detection_probability(self, medium: str = "usb", delta: float | None = None) -> float:
+        """A holder's per-step detection probability, ``min(1, delta * concealment * (1 -
+        p_bribe))``, at the baseline ``delta`` or the one given (a campaign's)."""
+        delta = self.delta if delta is None else delta
+        return min(1.0, delta * getattr(self, medium).concealment * (1 - self.p_bribe))
+
     def holders_stop(self) -> bool:
-        """True when every holder eventually stops (so a run without a step limit ends)."""
-        return self.gamma > 0 or self.delta > 0
+        """True when every holder eventually stops (so a run without a step limit ends).
+
+        After the last campaign the baseline applies for good, so a holder of a medium in use
+        stops if it ceases (``gamma > 0``) or can be detected (its detection probability, after
+        concealment and bribes, is above 0).
+        """
+        return self.gamma > 0 or all(self.detection_probability(m) > 0 for m in self.media_in_use())
 
     def transmissibility(self) -> float:
-        """T: probability a holder ever shares along a tie of trust 1 (constant ``delta``)."""
-        keep = (1 - self.beta) * (1 - self.delta) * (1 - self.gamma)
-        return self.beta / (1 - keep) if keep < 1 else 1.0
+        """T: probability a USB holder ever shares along a tie of trust 1 (constant ``delta``).
+
+        ``T = b / (1 - (1 - b)(1 - d)(1 - gamma))`` with ``b = sharing_probability()`` and
+        ``d = detection_probability()`` (MODEL.md section 6).
+        """
+        b, d = self.sharing_probability(), self.detection_probability()
+        keep = (1 - b) * (1 - d) * (1 - self.gamma)
+        return b / (1 - keep) if keep < 1 else 1.0
 
     def detected_share(self) -> float:
-        """Share of removals that are detections, ``delta / (delta + gamma - delta * gamma)``."""
-        q = self.delta + self.gamma - self.delta * self.gamma
-        return self.delta / q if q > 0 else 0.0
+        """Share of removals that are detections, ``d / (d + gamma - d * gamma)``, with ``d``
+        the USB holders' detection probability after concealment and bribes."""
+        d = self.detection_probability()
+        q = d + self.gamma - d * self.gamma
+        return d / q if q > 0 else 0.0

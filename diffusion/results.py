@@ -33,6 +33,8 @@ class Result:
     DVD) of the copy they last watched or held; the S column is 0."""
     discs: npt.NDArray[np.int64] | None = None
     """Full model: DVDs not confiscated (held or shelved) after each step."""
+    entered: npt.NDArray[np.int64] | None = None
+    """Full model: smuggled copies that arrived in each step (row 0 is 0)."""
 
     @property
     def steps(self) -> int:

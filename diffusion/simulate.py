@@ -17,7 +17,7 @@ import numpy.typing as npt
 from diffusion._media import run_media
 from diffusion._sir import run_sir
 from diffusion.network import Network
-from diffusion.params import Params
+from diffusion.params import MAX_STEPS, Params
 from diffusion.results import Result
 
 if TYPE_CHECKING:
@@ -44,10 +44,13 @@ def simulate(
     default the run goes on until no holder remains. ``engine`` picks the kernel (see above).
     """
     network = world if isinstance(world, Network) else world.network
-    if steps is not None and (int(steps) != steps or steps < 0):
-        raise ValueError(f"steps: {steps} must be an integer >= 0")
+    if steps is not None and (int(steps) != steps or not 0 <= steps <= MAX_STEPS):
+        raise ValueError(f"steps: {steps} is not an integer in [0, {MAX_STEPS}]")
     if steps is None and not params.holders_stop():
-        raise ValueError("steps: required when gamma = 0 and delta = 0 (holders never stop)")
+        raise ValueError(
+            "steps: required when holders never stop (gamma = 0 and a medium in use is never "
+            "detected: delta * concealment * (1 - p_bribe) = 0)"
+        )
     if steps is None and params.entry_rate > 0:
         raise ValueError("steps: required when entry_rate > 0 (copies keep arriving)")
     if engine == "auto":
@@ -68,16 +71,17 @@ def simulate(
 
 
 def _run_event(network, params, seed_ids, horizon, bit_generator, label) -> Result:
-    """The edge-wise reduction; USB sharing, concealment and bribes fold into beta and delta."""
+    """The edge-wise reduction; USB sharing, concealment and bribes fold into beta and delta
+    exactly as the step kernel applies them (``Params.reduces_to_sir``)."""
     starts, deltas = params.delta_segments()
-    deltas = np.minimum(1.0, deltas * params.usb.concealment * (1 - params.p_bribe))
+    deltas = np.array([params.detection_probability("usb", d) for d in deltas])
     events, examined = run_sir(
         network.offsets,
         network.neighbours,
         network.trust,
         network.uniform_trust(),
         seed_ids,
-        min(1.0, params.beta * params.usb.share),
+        params.beta * params.usb.share,
         params.gamma,
         params.p_copy,
         starts,
@@ -131,6 +135,9 @@ def _run_step(world, network, params, seed_ids, horizon, generator, label) -> Re
         horizon,
         generator.bit_generator,
     )
+    entered = np.zeros(len(series), dtype=np.int64)
+    arrivals = np.diff(entry_offsets)
+    entered[1 : 1 + len(arrivals)] = arrivals
     return Result(
         counts=series[:, :5],
         new_detections=series[:, 15],
@@ -138,6 +145,7 @@ def _run_step(world, network, params, seed_ids, horizon, generator, label) -> Re
         region_counts=regions,
         medium_counts=series[:, 5:15].reshape(-1, 2, 5),
         discs=series[:, 16],
+        entered=entered,
     )
 
 
@@ -182,6 +190,11 @@ def _draw_entry(world, agents: dict, params: Params, horizon: int, generator: np
         traders = border[:0]
     else:
         border = np.flatnonzero(np.isin(agents["region"], world.border_regions))
+        if len(border) == 0:
+            raise ValueError(
+                "entry_rate: copies enter through border regions, and this population has none "
+                "(set border_regions >= 1, or entry_rate = 0)"
+            )
         traders = border[np.asarray(world.trader)[border]]
     total = int(per_step.sum())
     to_trader = generator.random(total) < params.entry_trader_share if len(traders) else False

@@ -107,7 +107,8 @@ cdef class _MediaRun:
     cdef int64_t discs, new_detections
     cdef vector[int32_t] active, exposed, queue
     cdef vector[int64_t] audience_end
-    cdef vector[uint8_t] risky, lent
+    cdef vector[uint8_t] risky
+    cdef vector[int32_t] lent_to  # per active slot: who receives its DVD this step, or -1
     cdef PowerTable* sharing[4]  # per medium and fear: trials at the highest sharing rate
 
     def __dealloc__(self):
@@ -158,8 +159,8 @@ cdef class _MediaRun:
             return s
         return -1
 
-    cdef inline void expose(self, int64_t slot, int32_t viewer, uint8_t what,
-                            int64_t* audience, int32_t* receiver) noexcept nogil:
+    cdef inline int expose(self, int64_t slot, int32_t viewer, uint8_t what,
+                           int64_t* audience, int32_t* receiver) except -1 nogil:
         """Holder at ``slot`` shows its medium to susceptible ``viewer``."""
         self.set_state(viewer, EXPOSED)
         self.exposed.push_back(viewer)
@@ -171,8 +172,9 @@ cdef class _MediaRun:
             audience[0] += 1
             if bernoulli(self.rng, 1.0 / audience[0]):
                 receiver[0] = viewer
+        return 0
 
-    cdef void share_from(self, int64_t slot, int64_t t) noexcept nogil:
+    cdef int share_from(self, int64_t slot, int64_t t) except -1 nogil:
         """Sharing by the holder at ``slot``: tie by tie, or a viewing in one of its groups.
 
         Tie by tie, trials run at the holder's highest possible rate ``table.p`` and each
@@ -212,13 +214,35 @@ cdef class _MediaRun:
         self.audience_end[slot] = self.exposed.size()
         if receiver >= 0:
             self.offer[receiver] = OFFER_DISC
-            self.lent[slot] = 1
+            self.lent_to[slot] = receiver
+        return 0
 
-    cdef void detect(self, int32_t agent, int64_t t) noexcept nogil:
+    cdef inline void seize(self, int32_t agent) noexcept nogil:
+        """Confiscate the copy of a holder being detected; a DVD leaves circulation.
+
+        A lender still held its disc during this step (the borrower takes it at the end of the
+        step), so a disc lent this step is seized too and its borrower has only watched.
+        """
+        cdef int64_t s
+        cdef int32_t borrower
+        if self.medium[agent] != DVD:
+            return
+        s = self.active_slot(agent)
+        if s < 0 or self.lent_to[s] < 0:
+            self.discs -= 1
+            return
+        borrower = self.lent_to[s]
+        if self.state_of(borrower) == EXPOSED and self.offer[borrower] == OFFER_DISC:
+            self.offer[borrower] = OFFER_WATCH
+            self.discs -= 1
+        # else the borrower was already detected with the disc, which was counted then
+
+    cdef int detect(self, int32_t agent, int64_t t) except -1 nogil:
         """Detect a holder and run the implication cascade and fear from it."""
         cdef int32_t a, other
         cdef int64_t s, e, start
         cdef double p_take = self.p_implicate * (1.0 - self.p_bribe)
+        self.seize(agent)
         self.stop_holding(agent, D)
         self.new_detections += 1
         self.queue.clear()
@@ -247,18 +271,15 @@ cdef class _MediaRun:
                 other = self.neighbours[e]
                 if self.state_of(other) != I:
                     continue
-                s = self.active_slot(other)
-                if s >= 0 and self.lent[s]:
-                    continue  # lent its disc away this step: holds nothing
                 if bernoulli(self.rng, p_take):
-                    if self.medium[other] == DVD:
-                        self.discs -= 1
+                    self.seize(other)
                     self.stop_holding(other, D)
                     self.new_detections += 1
                     self.queue.push_back(other)
+        return 0
 
-    cdef void step(self, int64_t t, double delta, const int32_t* entrants,
-                   const uint8_t* entrant_media, int64_t n_entrants) noexcept nogil:
+    cdef int step(self, int64_t t, double delta, const int32_t* entrants,
+                  const uint8_t* entrant_media, int64_t n_entrants) except -1 nogil:
         cdef int64_t i, n_active
         cdef int32_t agent
         cdef uint8_t what, st
@@ -280,7 +301,7 @@ cdef class _MediaRun:
         self.exposed.clear()
         self.audience_end.assign(n_active, 0)
         self.risky.assign(n_active, 0)
-        self.lent.assign(n_active, 0)
+        self.lent_to.assign(n_active, -1)
         self.new_detections = 0
         for i in range(n_active):
             if i + 2 * PREFETCH_AHEAD < n_active:
@@ -290,25 +311,24 @@ cdef class _MediaRun:
                 DIFFUSION_PREFETCH(&self.neighbours[self.offsets[agent]])
                 DIFFUSION_PREFETCH(&self.fear_until[agent])
             self.share_from(i, t)
-        # 3. detection (with implication and fear)
+        # 3. detection (with implication and fear) of everyone who held a copy when the step began,
+        # lenders included
         for i in range(n_active):
             agent = self.active[i]
-            if self.state_of(agent) != I or self.lent[i]:
+            if self.state_of(agent) != I:
                 continue
             what = self.medium[agent]
             p = delta * self.conceal[what] * (1.0 - self.p_bribe)
             if self.risky[i]:
                 p *= self.informant_risk
             if bernoulli(self.rng, clip(p)):
-                if what == DVD:
-                    self.discs -= 1
                 self.detect(agent, t)
         # 4. ceasing; lenders stop holding
         for i in range(n_active):
             agent = self.active[i]
             if self.state_of(agent) != I:
                 continue
-            if self.lent[i] or bernoulli(self.rng, self.gamma):
+            if self.lent_to[i] >= 0 or bernoulli(self.rng, self.gamma):
                 self.stop_holding(agent, R)
         # 5. exposed agents resolve; the active list keeps those still holding
         n_active = 0
@@ -332,8 +352,9 @@ cdef class _MediaRun:
                 continue
             self.active.push_back(agent)
         self.merge_new_holders(n_active)
+        return 0
 
-    cdef void merge_new_holders(self, int64_t n_sorted) noexcept nogil:
+    cdef int merge_new_holders(self, int64_t n_sorted) except -1 nogil:
         """Sort the holders appended after the first ``n_sorted`` into the sorted active list.
 
         Agents are numbered by region and household, so walking holders in id order walks the
@@ -343,8 +364,10 @@ cdef class _MediaRun:
         sort_merge_tail(self.active, n_sorted)
         for i in range(<int64_t>self.active.size()):
             self.slot[self.active[i]] = <int32_t>i
+        return 0
 
-    cdef void record(self, vector[int64_t]* series, vector[int64_t]* regions) noexcept nogil:
+    cdef int record(self, vector[int64_t]* series, vector[int64_t]* regions) except -1 nogil:
+        """Append this step's counts to the series (growing them can fail: MemoryError)."""
         cdef int k
         for k in range(5):
             series.push_back(self.counts[k])
@@ -355,6 +378,7 @@ cdef class _MediaRun:
         series.push_back(self.new_detections)
         series.push_back(self.discs)
         regions.insert(regions.end(), self.region_counts.begin(), self.region_counts.end())
+        return 0
 
 
 def run_media(

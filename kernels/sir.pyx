@@ -83,19 +83,28 @@ cdef inline int64_t removal_step(bitgen_t* rng, Schedule* sched, int64_t first, 
     return NEVER
 
 
-cdef inline void queue_exposure(vector[vector[int32_t]]* buckets, int64_t step,
-                                int64_t agent) noexcept nogil:
-    """Queue ``agent`` as a candidate exposure of step ``step``, growing the bucket list."""
+cdef inline int queue_exposure(vector[vector[int32_t]]* buckets, int64_t step,
+                               int64_t agent) except -1 nogil:
+    """Queue ``agent`` as a candidate exposure of step ``step``, growing the bucket list.
+
+    Growing can fail: C++'s bad_alloc becomes a Python MemoryError and the run stops.
+    """
     if <size_t>step >= buckets.size():
         buckets.resize(2 * step + 2)
     buckets[0][step].push_back(<int32_t>agent)
+    return 0
 
 
-cdef inline void count_event(vector[int64_t]* counts, int64_t step, int column) noexcept nogil:
-    """Add one event to column ``column`` (see EVENT_COLUMNS) of step ``step``, growing the table."""
+cdef inline int count_event(vector[int64_t]* counts, int64_t step, int column,
+                            int64_t* last_step) except -1 nogil:
+    """Add one event to column ``column`` (see EVENT_COLUMNS) of step ``step``, growing the table
+    (which can fail with MemoryError), and keep ``last_step`` at the latest step with an event."""
     if <size_t>(4 * step + 4) > counts.size():
         counts.resize(8 * step + 8, 0)
     counts[0][4 * step + column] += 1
+    if step > last_step[0]:
+        last_step[0] = step
+    return 0
 
 
 def run_sir(
@@ -114,7 +123,10 @@ def run_sir(
 ):
     """Run one realisation; return (events: (steps + 1, 4) int64 per EVENT_COLUMNS, ties examined).
 
-    ``horizon`` is the number of steps to simulate, or -1 to run until no holder remains.
+    A tie of trust w shares with probability ``min(1, beta * w)`` per step (``beta`` may exceed 1).
+    ``horizon`` is the number of steps to simulate, or -1 to run until no holder remains (every
+    holder must then be removed eventually: ``gamma > 0`` or ``delta > 0`` after the last segment).
+    Running out of memory raises MemoryError.
     """
     cdef int64_t n = offsets.shape[0] - 1
     # Only "still susceptible?" matters to the kernel (the other states are counted as events), so
@@ -126,7 +138,10 @@ def run_sir(
     cdef vector[vector[int32_t]] buckets
     cdef vector[int32_t] current
     cdef Schedule sched
-    cdef PowerTable* sharing = power_table_new(beta)
+    # A tie of trust w shares with probability min(1, beta * w) per step (beta may exceed 1 when a
+    # medium's share factor is folded in): trials run at min(1, beta), the rate of a tie of trust
+    # 1, and each success is kept with the tie's own rate over that (exact thinning).
+    cdef PowerTable* sharing = power_table_new(beta if beta < 1.0 else 1.0)
     cdef int n_seg = segment_start.shape[0], s
     cdef int64_t t, i, e, end, r, last_step = 0, examined = 0, limit, remaining, base
     cdef int64_t n_current, n_new, j, nb, shift
@@ -167,11 +182,9 @@ def run_sir(
                                 continue
                             inform(susceptible, j)
                             if p_copy < 1.0 and not bernoulli(rng, p_copy):
-                                count_event(&events, t, 1)
-                                if t > last_step:
-                                    last_step = t
+                                count_event(&events, t, 1, &last_step)
                                 continue
-                            count_event(&events, t, 0)
+                            count_event(&events, t, 0, &last_step)
                             current[n_new] = <int32_t>j
                             n_new += 1
                     # Phase 2: each new holder draws its removal step and, per susceptible
@@ -188,9 +201,7 @@ def run_sir(
                         j = current[i]
                         r = removal_step(rng, &sched, t + 1, horizon, &detected)
                         if r != NEVER:
-                            count_event(&events, r, 3 if detected else 2)
-                            if r > last_step:
-                                last_step = r
+                            count_event(&events, r, 3 if detected else 2, &last_step)
                             limit = r - t
                         else:
                             limit = horizon - t
@@ -226,7 +237,8 @@ def run_sir(
                                 if shift == 0:
                                     break
                                 base += shift
-                                if uniform_trust or bernoulli(rng, trust[e]):
+                                if uniform_trust or bernoulli(
+                                        rng, trust[e] if beta <= 1.0 else beta * trust[e]):
                                     queue_exposure(&buckets, t + base, nb)
                                     break
                                 remaining -= shift

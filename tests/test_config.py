@@ -66,7 +66,10 @@ def test_a_valid_config_resolves_every_section(tmp_path):
         (("replicates = 3", "replicates = -3"), "run.replicates: -3 must be >= 1"),
         (("[run]", "[run]\nsteps = 'ten'"), "run.steps: 'ten' is not an integer"),
         (("gamma = 0.2", "gamma = 0.2\nfoo = 1"), "model.foo: unknown key"),
-        (("concealment = 0.5", "concealment = -0.5"), "model.usb.concealment: -0.5 must be >= 0"),
+        (
+            ("concealment = 0.5", "concealment = -0.5"),
+            "model.usb.concealment: -0.5 is not in [0, 1000]",
+        ),
         (("n = 500", "n = -500"), "network.n: -500 must be >= 1"),
         (("end = 9, delta = 0.1", "end = 9, delta = 2"), "model.campaigns.0.delta: 2 is not in"),
         (("end = 9", "end = 3"), "model.campaigns.0: end (3) must be >= start (5)"),

@@ -8,6 +8,7 @@ mechanism does not act as specified (or with probability ~1e-5 by chance, fixed 
 import numpy as np
 import pytest
 
+import diffusion
 from diffusion import Network, Params, simulate
 
 Z = 4.0
@@ -23,6 +24,7 @@ BASE = {"beta": 0.08, "gamma": 0.2, "delta": 0.02}
 
 
 def replicate(net, metric, steps=None, seeds=10, **changes):
+    """``metric`` of REPLICATES step-kernel runs of BASE with ``changes``."""
     params = Params(**{**BASE, **changes})
     return np.array(
         [
@@ -31,6 +33,13 @@ def replicate(net, metric, steps=None, seeds=10, **changes):
         ],
         dtype=float,
     )
+
+
+def assert_same(a, b):
+    """Two settings that are the same process: their means differ by less than Z standard errors
+    of the difference (two-sided, so a parameter dropped on one side shows as a difference)."""
+    se = np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
+    assert abs(a.mean() - b.mean()) < Z * se, (a.mean(), b.mean(), se)
 
 
 def assert_greater(a, b):
@@ -142,3 +151,53 @@ def test_step_kernel_is_reproducible(net):
     a = simulate(net, params, seeds=10, rng=77, engine="step")
     b = simulate(net, params, seeds=10, rng=77, engine="step")
     assert np.array_equal(a.counts, b.counts) and np.array_equal(a.discs, b.discs)
+
+
+def test_bribes_fold_into_detection_and_implication(net):
+    """A bribe buys off a detection and an implication alike: (delta / (1 - b), p_implicate /
+    (1 - b), b) is the same process as (delta, p_implicate, 0) (compared on reach and on
+    detections, which implication drives here)."""
+    b = 0.5
+    bribed = {"delta": 0.04 / (1 - b), "p_implicate": 0.4 / (1 - b), "p_bribe": b}
+    plain = {"delta": 0.04, "p_implicate": 0.4}
+    for metric in (detected, reach):
+        assert_same(replicate(net, metric, **bribed), replicate(net, metric, **plain))
+
+
+def test_dvd_share_factor_multiplies_sharing(net):
+    """A DVD's share factor multiplies beta exactly: share 0.5 at beta 0.16 is share 1 at 0.08."""
+    discs_only = {"dvd_share": 1.0, "steps": 60}
+    halved = replicate(net, reach, beta=0.16, dvd={"share": 0.5}, **discs_only)
+    assert_same(halved, replicate(net, reach, **discs_only))
+    assert_greater(replicate(net, reach, beta=0.16, **discs_only), halved)
+
+
+def test_usb_share_factor_multiplies_sharing_in_group_mode():
+    """In viewings the share factor multiplies the hosting probability (fear and share act on
+    how often a holder hosts): host_prob 0.04 with share 2 is host_prob 0.08 (beta = 0 leaves only
+    viewings, no tie-by-tie sharing on market and trade ties)."""
+    pop = diffusion.build_population(20_000, seed=2, n_regions=10)
+    base = {"beta": 0.0, "gamma": 0.15, "delta": 0.01, "mode": "group"}
+
+    def reached(**changes):
+        params = Params(**{**base, **changes})
+        return np.array(
+            [simulate(pop, params, seeds=50, rng=i).reach[-1] for i in range(REPLICATES)], float
+        )
+
+    doubled = reached(host_prob=0.04, usb={"share": 2.0})
+    assert_same(doubled, reached(host_prob=0.08))
+    assert_greater(doubled, reached(host_prob=0.04))
+
+
+def test_informants_raise_a_dvd_lenders_risk():
+    """A DVD host that shows its disc to an informant faces informant_risk in that step too."""
+    watched = diffusion.build_population(20_000, seed=6, n_regions=20, informant_fraction=0.1)
+    base = {"beta": 0.1, "gamma": 0.15, "delta": 0.01, "mode": "group", "dvd_share": 1.0}
+
+    def caught(**changes):
+        params = Params(**{**base, **changes})
+        runs = [simulate(watched, params, seeds=40, rng=i, steps=120) for i in range(REPLICATES)]
+        return np.array([r.final["D"] / max(r.counts[:-1, 2].sum(), 1) for r in runs])
+
+    assert_greater(caught(informant_risk=20.0), caught())

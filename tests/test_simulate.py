@@ -133,7 +133,7 @@ def test_ctrl_c_stops_a_long_run():
         "net = diffusion.Network.erdos_renyi(20_000, 10, seed=1)\n"
         "params = diffusion.Params(beta=0.001, gamma=0.0)\n"
         "print('ready', flush=True)\n"
-        "diffusion.simulate(net, params, seeds=10, rng=1, steps=10**8, engine='step')\n"
+        "diffusion.simulate(net, params, seeds=10, rng=1, steps=10**7, engine='step')\n"
         "print('finished', flush=True)\n"
     )
     proc = subprocess.Popen(

@@ -80,12 +80,23 @@ def test_detected_share_of_removals(graphs, beta, gamma, delta, engine):
     assert abs(detected / removed - share) < tolerance
 
 
-def test_trust_scales_sharing(graphs):
-    """Trust 0.5 on every tie with beta 0.1 is the same process as trust 1 with beta 0.05."""
-    params = diffusion.Params(beta=0.1, gamma=0.2, delta=0.02)
-    finals = large_outbreaks(graphs, params, trust=lambda net: np.full(len(net.neighbours), 0.5))
+@pytest.mark.parametrize(
+    ("beta", "share", "trust", "gamma", "equivalent_beta"),
+    [
+        (0.1, 1.0, 0.5, 0.2, 0.05),
+        # beta * share > 1: a tie of trust w shares with min(1, beta * share * w) = 0.16
+        (0.8, 2.0, 0.1, 0.9, 0.16),
+    ],
+)
+@pytest.mark.parametrize("engine", ["event", "step"])
+def test_trust_scales_sharing(graphs, engine, beta, share, trust, gamma, equivalent_beta):
+    """Trust w on every tie is the same process as trust 1 with sharing min(1, beta share w)."""
+    params = diffusion.Params(beta=beta, gamma=gamma, delta=0.02, usb={"share": share})
+    finals = large_outbreaks(
+        graphs, params, trust=lambda net: np.full(len(net.neighbours), trust), engine=engine
+    )
     reach = (N - finals[:, 0]) / N
-    equivalent = diffusion.Params(beta=0.05, gamma=0.2, delta=0.02)
+    equivalent = diffusion.Params(beta=equivalent_beta, gamma=gamma, delta=0.02)
     expected = er_final_size(MEAN_DEGREE, equivalent.transmissibility())
     tolerance = Z * reach.std(ddof=1) / np.sqrt(len(reach)) + SEEDS / N
     assert abs(reach.mean() - expected) < tolerance, (reach.mean(), expected, tolerance)
@@ -98,3 +109,30 @@ def test_below_threshold_outbreaks_stay_small(graphs):
     for i, net in enumerate(graphs[:8]):
         res = diffusion.simulate(net, params, seeds=SEEDS, rng=i)
         assert res.final["S"] > N * (1 - LARGE)
+
+
+FOLDED = [
+    # (parameters with a medium factor or bribes, the plain parameters they fold into)
+    ({"beta": 0.025, "usb": {"share": 2.0}}, {"beta": 0.05}),
+    ({"beta": 0.05, "delta": 0.08, "usb": {"concealment": 0.5}, "p_bribe": 0.5}, {"beta": 0.05}),
+]
+
+
+@pytest.mark.parametrize(("factors", "plain"), FOLDED)
+@pytest.mark.parametrize("engine", ["event", "step"])
+def test_medium_factors_and_bribes_fold_into_beta_and_delta(graphs, engine, factors, plain):
+    """The USB share multiplies beta; concealment and bribes multiply delta: same final size and
+    detected share as the plain parameters (here beta 0.05, gamma 0.2, delta 0.02)."""
+    base = {"gamma": 0.2, "delta": 0.02}
+    params = diffusion.Params(**{**base, **factors})
+    equivalent = diffusion.Params(**{**base, **plain})
+    assert params.transmissibility() == pytest.approx(equivalent.transmissibility())
+    assert params.detected_share() == pytest.approx(equivalent.detected_share())
+    finals = large_outbreaks(graphs, params, engine=engine)
+    reach = (N - finals[:, 0]) / N
+    expected = er_final_size(MEAN_DEGREE, equivalent.transmissibility())
+    tolerance = Z * reach.std(ddof=1) / np.sqrt(len(reach)) + SEEDS / N
+    assert abs(reach.mean() - expected) < tolerance, (reach.mean(), expected, tolerance)
+    detected, removed = finals[:, 4].sum(), finals[:, 3].sum() + finals[:, 4].sum()
+    share = equivalent.detected_share()
+    assert abs(detected / removed - share) < Z * np.sqrt(share * (1 - share) / removed)

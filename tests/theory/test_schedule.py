@@ -7,6 +7,7 @@ the crackdown schedule is tested step by step against those distributions.
 """
 
 import numpy as np
+import pytest
 
 import diffusion
 
@@ -14,7 +15,8 @@ N = 1_000_000
 Z = 5.0  # per-step z-scores over ~60 steps: a 5-sigma bound keeps the family-wise error < 1e-4
 
 
-def test_detections_follow_the_crackdown_schedule():
+@pytest.mark.parametrize("engine", ["event", "step"])
+def test_detections_follow_the_crackdown_schedule(engine):
     params = diffusion.Params(
         beta=0.0,
         gamma=0.02,
@@ -22,7 +24,7 @@ def test_detections_follow_the_crackdown_schedule():
         campaigns=[{"start": 10, "end": 19, "delta": 0.05}, {"start": 30, "end": 30, "delta": 0.2}],
     )
     net = diffusion.Network.from_edges(N, np.empty((0, 2), dtype=np.int64))
-    res = diffusion.simulate(net, params, seeds=N, rng=42, steps=60)
+    res = diffusion.simulate(net, params, seeds=N, rng=42, steps=60, engine=engine)
     holders_before = res.counts[:-1, 2].astype(float)
     delta = params.delta_at(np.arange(1, 61))
     new_d = res.new_detections[1:]
@@ -38,11 +40,12 @@ def test_detections_follow_the_crackdown_schedule():
     assert rate[9:19].mean() > 5 * rate[:9].mean()
 
 
-def test_copy_share_among_exposed():
+@pytest.mark.parametrize("engine", ["event", "step"])
+def test_copy_share_among_exposed(engine):
     """A fraction p_copy of exposed agents become holders, the rest have only watched (W)."""
     params = diffusion.Params(beta=0.2, gamma=0.2, p_copy=0.7)
     net = diffusion.Network.erdos_renyi(200_000, 10, seed=5)
-    res = diffusion.simulate(net, params, seeds=20, rng=9)
+    res = diffusion.simulate(net, params, seeds=20, rng=9, engine=engine)
     watched, exposed = res.final["W"], res.reach[-1] - 20
     share = 1 - params.p_copy
     assert exposed > 10_000
