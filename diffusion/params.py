@@ -143,9 +143,8 @@ class Params(_Strict):
 
     def media_in_use(self) -> tuple[str, ...]:
         """The media that copies can be: USB unless every copy is a DVD, DVD if any is."""
-        return tuple(
-            name for name, used in (("usb", self.dvd_share < 1), ("dvd", self.dvd_share > 0)) if used
-        )
+        used = {"usb": self.dvd_share < 1, "dvd": self.dvd_share > 0}
+        return tuple(name for name, in_use in used.items() if in_use)
 
     def sharing_probability(self, medium: str = "usb") -> float:
         """Per-step sharing probability along a tie of trust 1, ``min(1, beta * share)``."""
