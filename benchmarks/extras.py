@@ -27,7 +27,7 @@ FULL_MODEL = Params(
     campaigns=(Campaign(start=120, end=180, delta=0.02),),
     mode="group",
     host_prob=0.3,
-    dvd_share=0.3,
+    mix={"usb": 0.7, "dvd": 0.3},
     acceptance_market=1.5,
     acceptance_older=0.7,
     informant_risk=3.0,

@@ -2,12 +2,13 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
-from diffusion.network import EDGE_KINDS, Network
+from diffusion.network import Network
 from diffusion.params import Campaign, Params
 from diffusion.population import Population, build_population
 from diffusion.population_config import PopulationConfig
 from diffusion.results import STATES, Result
 from diffusion.simulate import simulate
+from diffusion.ties import EDGE_KINDS, TIE_KINDS
 
 try:
     __version__ = version("diffusion")
@@ -17,6 +18,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 __all__ = [
     "EDGE_KINDS",
     "STATES",
+    "TIE_KINDS",
     "Campaign",
     "Network",
     "Params",

@@ -534,6 +534,9 @@ def _constraints(loc: tuple) -> list[Any]:
             args = typing.get_args(_strip_annotated(annotation))
             annotation, found = (args[0] if args else None), []
             continue
+        if typing.get_origin(_strip_annotated(annotation)) is dict:  # a key of a table
+            annotation, found = typing.get_args(_strip_annotated(annotation))[1], []
+            continue
         members = _union_members(annotation)
         tagged = [m for m in members if part in typing.get_args(_type_field(m))]
         if tagged:  # a discriminated-union tag in the location

@@ -5,7 +5,7 @@ Memory layout, chosen for the 25-million-agent country (about 10^8 undirected ed
 * ``offsets``    int64, N + 1 entries (8 bytes per agent);
 * ``neighbours`` int32, one entry per direction of each edge (4 bytes);
 * ``trust``      float32 in (0, 1], per direction (4 bytes);
-* ``kind``       uint8 edge kind (see ``EDGE_KINDS``), per direction (1 byte).
+* ``kind``       uint8 tie kind (index into ``diffusion.ties.TIE_KINDS``), per direction (1 B).
 
 That is 9 bytes per direction, so **18 bytes per undirected edge** plus 8 bytes per agent:
 10^8 edges and 2.5 x 10^7 agents take about 2 GB.
@@ -26,8 +26,7 @@ import igraph
 import numpy as np
 import numpy.typing as npt
 
-EDGE_KINDS: tuple[str, ...] = ("other", "household", "circle", "market", "trade")
-"""Names of the edge kinds; ``Network.kind`` stores the index into this tuple."""
+from diffusion.ties import EDGE_KINDS
 
 BYTES_PER_EDGE = 2 * (4 + 4 + 1)
 """Bytes per undirected edge: both directions of neighbour id, trust and kind."""

@@ -1,11 +1,22 @@
-"""Model parameters and their validation: the one place that knows ranges and defaults."""
+"""Model parameters and their validation: the one place that knows ranges and defaults.
+
+The model's vocabulary is data here: media are a table (``Params.media``, any number, each
+copied or lent), the mix of media among initial holders and smuggled copies is a schedule
+(``mix`` and ``entry``), and schedules may be written with dates once ``start`` sets the
+calendar (``diffusion.calendar``).
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from diffusion import calendar
 
 MAX_STEPS = 10_000_000
 """Longest run and latest scheduled step: 27,000 years of days, and ``step + fear_steps`` stays
@@ -15,10 +26,18 @@ MAX_FACTOR = 1000.0
 probability formed from them is a number that clipping to [0, 1] keeps meaningful."""
 MAX_ENTRY_RATE = 100_000.0
 """Most copies smuggled in per step (Poisson mean); the entries of a run are drawn up front."""
+MAX_MEDIA = 32
+"""Most media in one model (the kernels store an agent's medium in one byte)."""
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Step = Annotated[int, Field(ge=1, le=MAX_STEPS)]
 Multiplier = Annotated[float, Field(ge=0.0, le=MAX_FACTOR)]
+When = Step | dt.date
+"""A step number, or a calendar date (which needs ``Params.start``)."""
+Mix = dict[str, Multiplier]
+"""Relative weights of media, e.g. ``{"dvd": 3, "usb": 1}``."""
+EntryRate = Annotated[float, Field(ge=0.0, le=MAX_ENTRY_RATE)]
+_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 
 class _Strict(BaseModel):
@@ -28,26 +47,56 @@ class _Strict(BaseModel):
 
 
 class Campaign(_Strict):
-    """A crackdown: detection probability ``delta`` from step ``start`` to ``end`` inclusive."""
+    """A crackdown: detection probability ``delta`` from ``start`` to ``end`` inclusive (steps or
+    dates)."""
 
-    start: Step
-    end: Step
+    start: When
+    end: When
     delta: Probability
 
     @model_validator(mode="after")
     def _ordered(self) -> Campaign:
-        if self.end < self.start:
+        if type(self.start) is type(self.end) and self.end < self.start:
             raise ValueError(f"end ({self.end}) must be >= start ({self.start})")
         return self
 
 
 class Medium(_Strict):
-    """How one medium spreads and hides: multipliers on sharing and on detection."""
+    """How one medium spreads and hides.
 
+    A *copied* medium (USB drive, microSD card) stays with its holder and a viewer keeps a copy
+    with probability ``p_copy``; a *lent* one (DVD, VCR tape) is an object: a holder that shows
+    it hands it to one of its viewers, who becomes the holder, and the others have only watched.
+    """
+
+    spread: Literal["copied", "lent"] = "copied"
     share: Multiplier = 1.0
-    """Multiplier on the sharing probability ``beta``."""
+    """Multiplier on sharing (``beta`` tie by tie, ``host_prob`` in viewings)."""
     concealment: Multiplier = 1.0
     """Multiplier on the detection probability (below 1: easier to hide)."""
+    p_copy: Probability = 1.0
+    """Copied media: probability that a viewer keeps a copy (else it has only watched)."""
+
+    @property
+    def lent(self) -> bool:
+        return self.spread == "lent"
+
+
+DEFAULT_MEDIA: dict[str, Medium] = {
+    "usb": Medium(spread="copied"),
+    "dvd": Medium(spread="lent"),
+    "microsd": Medium(spread="copied"),
+}
+"""The shipped media; a config's ``[model.media.<name>]`` changes them or adds others."""
+
+
+class EntryChange(_Strict):
+    """From ``start`` on, copies are smuggled in at ``rate`` per step and/or in the media ``mix``
+    (what is not given stays as before)."""
+
+    start: When
+    rate: EntryRate | None = None
+    mix: Mix | None = None
 
 
 class Params(_Strict):
@@ -55,8 +104,9 @@ class Params(_Strict):
 
     Per step, each holder shares with each susceptible neighbour with probability
     ``beta * trust`` (times the medium's ``share``, the neighbour's cohort ``acceptance`` and
-    ``fear_factor`` while afraid); an exposed agent becomes a holder with probability ``p_copy``
-    (else it has only watched); each holder is then detected with probability ``delta`` (the
+    ``fear_factor`` while afraid); an exposed agent becomes a holder with its medium's
+    ``p_copy`` (copied media) or by receiving the object (lent media), else it has only
+    watched; each holder is then detected with probability ``delta`` (the
     ``delta`` of a campaign during its window, times the medium's concealment, times
     ``informant_risk`` after showing media to an informant, times ``1 - p_bribe``) and, if not
     detected, stops sharing with probability ``gamma``.
@@ -65,16 +115,15 @@ class Params(_Strict):
     beta: Probability
     gamma: Probability
     delta: Probability = 0.0
-    p_copy: Probability = 1.0
     campaigns: tuple[Campaign, ...] = ()
     mode: Literal["edge", "group"] = "edge"
     """``edge``: sharing tie by tie; ``group``: holders host viewings in their groups."""
     host_prob: Probability = 0.5
     """Group mode: probability per step that a holder hosts a viewing in one of its groups."""
-    usb: Medium = Medium()
-    dvd: Medium = Medium()
-    dvd_share: Probability = 0.0
-    """Share of initial and entering copies that are DVDs (lent on) rather than USB drives."""
+    media: dict[str, Medium] = DEFAULT_MEDIA
+    """The media, by name: the shipped ``usb``, ``dvd`` and ``microsd`` and any added."""
+    mix: Mix = {"usb": 1.0}
+    """Weights of the media among initial holders and smuggled copies (changed by ``entry``)."""
     acceptance_market: Multiplier = 1.0
     """Multiplier on sharing to agents of the market generation."""
     acceptance_older: Multiplier = 1.0
@@ -89,32 +138,128 @@ class Params(_Strict):
     """Multiplier on sharing by the neighbours of a detected agent while they are afraid."""
     fear_steps: Annotated[int, Field(ge=0, le=MAX_STEPS)] = 0
     """Steps that fear lasts after a neighbour's detection (0: no fear)."""
-    entry_rate: Annotated[float, Field(ge=0.0, le=MAX_ENTRY_RATE)] = 0.0
+    entry_rate: EntryRate = 0.0
     """Expected number of copies smuggled into border regions per step (Poisson)."""
+    entry: tuple[EntryChange, ...] = ()
+    """Dated changes of the entry rate and the media mix, in order."""
+    start: dt.date | None = None
+    """Calendar date of step 1: steps are days from it, and schedules may use dates."""
     entry_trader_share: Probability = 0.5
     """Share of smuggled copies that go to a trader rather than to any border-region agent."""
 
+    @field_validator("media", mode="before")
+    @classmethod
+    def _over_defaults(cls, media: Any) -> Any:
+        """Declared media change the shipped ones field by field, or add new ones."""
+        if not isinstance(media, dict):
+            return media
+        merged: dict[str, Any] = dict(DEFAULT_MEDIA)
+        for name, spec in media.items():
+            if isinstance(spec, dict) and name in DEFAULT_MEDIA:
+                spec = {**DEFAULT_MEDIA[name].model_dump(), **spec}
+            merged[name] = spec
+        return merged
+
     @model_validator(mode="after")
-    def _campaigns_disjoint(self) -> Params:
-        ordered = sorted(self.campaigns, key=lambda c: c.start)
-        for before, after in zip(ordered, ordered[1:], strict=False):
-            if after.start <= before.end:
+    def _consistent(self) -> Params:
+        bad = [name for name in self.media if not _NAME.fullmatch(name)]
+        if bad:
+            raise ValueError(f"media.{bad[0]}: a medium's name is lower-case letters, digits, _")
+        if len(self.media) > MAX_MEDIA:
+            raise ValueError(f"media: {len(self.media)} media, at most {MAX_MEDIA}")
+        mixes = [("mix", self.mix)]
+        mixes += [(f"entry.{i}.mix", c.mix) for i, c in enumerate(self.entry) if c.mix is not None]
+        for where, mix in mixes:
+            unknown = sorted(set(mix) - set(self.media))
+            if unknown:
                 raise ValueError(
-                    f"campaigns: steps {before.start}-{before.end} and "
-                    f"{after.start}-{after.end} overlap"
+                    f"{where}: {unknown[0]!r} is not a medium ({', '.join(self.media)})"
+                )
+            if sum(mix.values()) <= 0:
+                raise ValueError(f"{where}: the weights must not all be 0")
+        for where, when in self._dated():
+            if isinstance(when, dt.date) and self.start is None:
+                raise ValueError(f"{where}: a date needs the calendar: set start (the first day)")
+            if self.step_of(when) < 1:
+                raise ValueError(f"{where}: {when} is before start ({self.start})")
+        starts = [self.step_of(c.start) for c in self.entry]
+        if any(b <= a for a, b in zip(starts, starts[1:], strict=False)):
+            raise ValueError("entry: changes must come in order of their start, one per day")
+        ordered = sorted(self.campaigns, key=lambda c: self.step_of(c.start))
+        for c in ordered:
+            if self.step_of(c.end) < self.step_of(c.start):
+                raise ValueError(f"campaigns: end ({c.end}) must be >= start ({c.start})")
+        for before, after in zip(ordered, ordered[1:], strict=False):
+            if self.step_of(after.start) <= self.step_of(before.end):
+                raise ValueError(
+                    f"campaigns: {before.start}-{before.end} and {after.start}-{after.end} overlap"
                 )
         return self
 
+    def _dated(self) -> list[tuple[str, When]]:
+        """Every scheduled moment, with the field it comes from."""
+        found: list[tuple[str, When]] = []
+        for i, c in enumerate(self.campaigns):
+            found += [(f"campaigns.{i}.start", c.start), (f"campaigns.{i}.end", c.end)]
+        found += [(f"entry.{i}.start", c.start) for i, c in enumerate(self.entry)]
+        return found
+
+    # ---------------------------------------------------------------------- the calendar
+    def step_of(self, when: When) -> int:
+        """The step of a scheduled moment: a step number as it is, a date through ``start``."""
+        if isinstance(when, dt.date):
+            if self.start is None:
+                raise ValueError(f"{when}: a date needs the calendar (Params.start)")
+            return calendar.step_of(self.start, when)
+        return int(when)
+
+    # ---------------------------------------------------------------------- media
+    @property
+    def media_names(self) -> tuple[str, ...]:
+        """Names of the media, in the order of the kernels' medium index."""
+        return tuple(self.media)
+
+    def media_in_use(self) -> tuple[str, ...]:
+        """The media that initial holders or smuggled copies can have (weight above 0)."""
+        mixes = [self.mix, *(c.mix for c in self.entry if c.mix is not None)]
+        return tuple(m for m in self.media if any(mix.get(m, 0) > 0 for mix in mixes))
+
+    def mix_weights(self, mix: Mix) -> npt.NDArray[np.float64]:
+        """A mix as probabilities over ``media_names``."""
+        weights = np.array([mix.get(name, 0.0) for name in self.media], dtype=np.float64)
+        return weights / weights.sum()
+
+    def entry_segments(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], np.ndarray]:
+        """The entry schedule as segments: (first step, rate, media probabilities per segment)."""
+        starts, rates, mixes = [1], [self.entry_rate], [self.mix_weights(self.mix)]
+        for change in self.entry:
+            step = self.step_of(change.start)
+            rate = rates[-1] if change.rate is None else change.rate
+            mix = mixes[-1] if change.mix is None else self.mix_weights(change.mix)
+            if step == 1:
+                rates[-1], mixes[-1] = rate, mix
+            else:
+                starts.append(step)
+                rates.append(rate)
+                mixes.append(mix)
+        return np.asarray(starts, np.int64), np.asarray(rates, np.float64), np.vstack(mixes)
+
+    def has_entry(self) -> bool:
+        """True when copies can be smuggled in at some step."""
+        return self.entry_rate > 0 or any(c.rate for c in self.entry)
+
+    # ---------------------------------------------------------------------- detection schedule
     def delta_segments(self) -> tuple[np.ndarray, np.ndarray]:
         """The detection schedule as piecewise-constant segments ``(first step, delta)``."""
         starts, deltas = [1], [self.delta]
-        for campaign in sorted(self.campaigns, key=lambda c: c.start):
-            if campaign.start == starts[-1]:
+        for campaign in sorted(self.campaigns, key=lambda c: self.step_of(c.start)):
+            first, last = self.step_of(campaign.start), self.step_of(campaign.end)
+            if first == starts[-1]:
                 deltas[-1] = campaign.delta
             else:
-                starts.append(campaign.start)
+                starts.append(first)
                 deltas.append(campaign.delta)
-            starts.append(campaign.end + 1)
+            starts.append(last + 1)
             deltas.append(self.delta)
         return np.asarray(starts, dtype=np.int64), np.asarray(deltas, dtype=np.float64)
 
@@ -123,38 +268,42 @@ class Params(_Strict):
         starts, deltas = self.delta_segments()
         return deltas[np.searchsorted(starts, steps, side="right") - 1]
 
+    # ---------------------------------------------------------------------- the reduction
+    def sir_medium(self) -> str:
+        """The one medium of the SIR reduction: the only medium in use."""
+        used = self.media_in_use()
+        return used[0] if used else self.media_names[0]
+
     def reduces_to_sir(self) -> bool:
         """True when only the mechanisms of the SIR reduction (MODEL.md section 6) are on.
 
-        The USB share factor folds into ``beta`` (a tie of trust w shares with probability
-        ``min(1, beta * share * w)`` in both kernels), and concealment and bribes into ``delta``
-        (``min(1, delta * concealment * (1 - p_bribe))``): the same process exactly. Anything
-        else needs the full (step) kernel.
+        One copied medium is in use; its share factor folds into ``beta`` (a tie of trust w
+        shares with probability ``min(1, beta * share * w)`` in both kernels), and its
+        concealment and bribes into ``delta`` (``min(1, delta * concealment * (1 - p_bribe))``):
+        the same process exactly. Anything else needs the full (step) kernel.
         """
+        used = self.media_in_use()
         return (
             self.mode == "edge"
-            and self.dvd_share == 0
+            and len(used) <= 1
+            and not self.media[self.sir_medium()].lent
             and self.acceptance_market == self.acceptance_older == 1
             and self.informant_risk == 1
             and self.p_implicate == 0
             and (self.fear_steps == 0 or self.fear_factor == 1)
-            and self.entry_rate == 0
+            and not self.has_entry()
         )
 
-    def media_in_use(self) -> tuple[str, ...]:
-        """The media that copies can be: USB unless every copy is a DVD, DVD if any is."""
-        used = {"usb": self.dvd_share < 1, "dvd": self.dvd_share > 0}
-        return tuple(name for name, in_use in used.items() if in_use)
-
-    def sharing_probability(self, medium: str = "usb") -> float:
+    def sharing_probability(self, medium: str | None = None) -> float:
         """Per-step sharing probability along a tie of trust 1, ``min(1, beta * share)``."""
-        return min(1.0, self.beta * getattr(self, medium).share)
+        return min(1.0, self.beta * self.media[medium or self.sir_medium()].share)
 
-    def detection_probability(self, medium: str = "usb", delta: float | None = None) -> float:
+    def detection_probability(self, medium: str | None = None, delta: float | None = None) -> float:
         """A holder's per-step detection probability, ``min(1, delta * concealment * (1 -
         p_bribe))``, at the baseline ``delta`` or the one given (a campaign's)."""
         delta = self.delta if delta is None else delta
-        return min(1.0, delta * getattr(self, medium).concealment * (1 - self.p_bribe))
+        concealment = self.media[medium or self.sir_medium()].concealment
+        return min(1.0, delta * concealment * (1 - self.p_bribe))
 
     def holders_stop(self) -> bool:
         """True when every holder eventually stops (so a run without a step limit ends).
@@ -166,7 +315,7 @@ class Params(_Strict):
         return self.gamma > 0 or all(self.detection_probability(m) > 0 for m in self.media_in_use())
 
     def transmissibility(self) -> float:
-        """T: probability a USB holder ever shares along a tie of trust 1 (constant ``delta``).
+        """T: probability a holder ever shares along a tie of trust 1 (constant ``delta``).
 
         ``T = b / (1 - (1 - b)(1 - d)(1 - gamma))`` with ``b = sharing_probability()`` and
         ``d = detection_probability()`` (MODEL.md section 6).
@@ -177,7 +326,7 @@ class Params(_Strict):
 
     def detected_share(self) -> float:
         """Share of removals that are detections, ``d / (d + gamma - d * gamma)``, with ``d``
-        the USB holders' detection probability after concealment and bribes."""
+        the holders' detection probability after concealment and bribes."""
         d = self.detection_probability()
         q = d + self.gamma - d * self.gamma
         return d / q if q > 0 else 0.0

@@ -23,7 +23,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from diffusion.results import MEDIA, STATES
+from diffusion.results import STATES
 from diffusion.results_io import read_run
 
 BAND = (10, 50, 90)
@@ -167,7 +167,8 @@ def _media_figure(media: pa.Table, title: str) -> Figure:
     steps = _steps(media)
     figure = Figure(figsize=(9, 4.5))
     ax = figure.subplots()
-    for medium, colour in zip(MEDIA, ("tab:purple", "tab:brown"), strict=True):
+    names = [c.removesuffix("_I") for c in media.column_names if c.endswith("_I")]
+    for medium, colour in zip(names, [f"C{i}" for i in range(len(names))], strict=True):
         _band(ax, steps, _by_replicate(media, f"{medium}_I"), f"{medium.upper()} holders", colour)
     ax.set(xlabel="step (day)", ylabel="agents holding a copy", title=f"Copies by medium\n{title}")
     ax.set_yscale("symlog", linthresh=10)  # lent DVDs stay few while USB copies multiply

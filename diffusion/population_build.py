@@ -22,9 +22,10 @@ import numpy as np
 import numpy.typing as npt
 
 from diffusion.population_config import PopulationConfig
+from diffusion.ties import KIND
 
-HOUSEHOLD, CIRCLE, MARKET, TRADE = 1, 2, 3, 4
-"""Edge and group kinds, as indices into ``EDGE_KINDS``."""
+HOUSEHOLD, CIRCLE, MARKET, TRADE = (KIND[k] for k in ("household", "circle", "market", "trade"))
+"""Tie and group kinds, as indices into ``diffusion.ties.TIE_KINDS``."""
 
 BATCH_AGENTS = 1 << 21
 """Agents whose rows are laid out together: bounds the padded row buffer (~25 slots per agent,
@@ -288,10 +289,11 @@ def lay_out_network(
     n = config.n_agents
     levels = np.asarray(config.trust_levels, dtype=np.float32)
     # Rank 0 = most trusted kind: sorting a row puts the tie to keep first among duplicates.
-    kind_of_rank = np.array(sorted(range(1, 5), key=lambda k: (-levels[k], k)), dtype=np.uint8)
+    built = (HOUSEHOLD, CIRCLE, MARKET, TRADE)
+    kind_of_rank = np.array(sorted(built, key=lambda k: (-levels[k], k)), dtype=np.uint8)
     value = np.uint32 if (n - 1).bit_length() + 3 <= 32 else np.uint64
-    rank_of_kind = np.zeros(5, dtype=value)
-    rank_of_kind[kind_of_rank] = np.arange(4, dtype=value)
+    rank_of_kind = np.zeros(len(levels), dtype=value)
+    rank_of_kind[kind_of_rank] = np.arange(len(built), dtype=value)
     hh_sizes = np.diff(agents.household_start)
     c_sizes = np.diff(circles.offsets)
     bound = int(

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from diffusion.ties import TIE_KINDS
+
 if TYPE_CHECKING:
     from diffusion.population import Population
 
@@ -19,6 +21,8 @@ Share = Annotated[float, Field(ge=0.0, le=1.0)]
 Trust = Annotated[float, Field(gt=0.0, le=1.0)]
 CircleCount = Annotated[int, Field(ge=0, le=10)]
 GroupSize = Annotated[int, Field(ge=1, le=50)]
+
+KIND_TRUST = {kind.name: kind.trust for kind in TIE_KINDS}
 
 MAX_AGENTS = 2**30
 """Agent ids are int32, and the builder packs two of them and a kind into one uint64 sort key."""
@@ -67,10 +71,10 @@ class PopulationConfig(BaseModel):
     """Potential ties each trader has to traders in other regions."""
     travel: Share = 0.5
     """Share of potential trade ties that exist: 0 = sealed regions, 1 = free movement."""
-    trust_household: Trust = 1.0
-    trust_circle: Trust = 0.7
-    trust_market: Trust = 0.3
-    trust_trade: Trust = 0.2
+    trust_household: Trust = KIND_TRUST["household"]
+    trust_circle: Trust = KIND_TRUST["circle"]
+    trust_market: Trust = KIND_TRUST["market"]
+    trust_trade: Trust = KIND_TRUST["trade"]
 
     @model_validator(mode="before")
     @classmethod
@@ -114,9 +118,10 @@ class PopulationConfig(BaseModel):
         return self
 
     @property
-    def trust_levels(self) -> tuple[float, float, float, float, float]:
-        """Trust of each edge kind, indexed like ``EDGE_KINDS`` ("other" is unused: 1)."""
-        return (1.0, self.trust_household, self.trust_circle, self.trust_market, self.trust_trade)
+    def trust_levels(self) -> tuple[float, ...]:
+        """Trust of each tie kind, indexed like ``diffusion.ties.TIE_KINDS`` (the table's trust
+        where this config has no ``trust_<kind>`` option)."""
+        return tuple(getattr(self, f"trust_{kind.name}", kind.trust) for kind in TIE_KINDS)
 
     def build(self, seed: int = 0) -> Population:
         """Build the population these options describe (see ``build_population``)."""

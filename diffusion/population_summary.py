@@ -16,8 +16,9 @@ import numpy as np
 import scipy.sparse
 from scipy.sparse.csgraph import connected_components
 
-from diffusion.network import EDGE_KINDS, Network
+from diffusion.network import Network
 from diffusion.population_build import ranges
+from diffusion.ties import EDGE_KINDS
 
 if TYPE_CHECKING:
     from diffusion.population import Population

@@ -1,17 +1,31 @@
-"""The result of one run: state counts per step and the summary figures derived from them."""
+"""The result of one run: state counts per step, how each person was reached, and the summary
+figures derived from them."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from diffusion import calendar
+from diffusion.ties import CHANNELS
+
 STATES: tuple[str, ...] = ("S", "W", "I", "R", "D")
 """State names, in the column order of ``Result.counts``."""
 
-MEDIA: tuple[str, ...] = ("usb", "dvd")
-"""Media names, in the order of ``Result.medium_counts``."""
+
+@dataclass(frozen=True)
+class Reached:
+    """How each agent was first reached (6 bytes per agent)."""
+
+    step: npt.NDArray[np.int32]
+    """The step it first saw media (0: an initial holder), or -1 if never."""
+    channel: npt.NDArray[np.uint8]
+    """Through what, an index into ``diffusion.ties.CHANNELS`` (tie or group kind, entry, seed)."""
+    medium: npt.NDArray[np.uint8]
+    """The medium it first saw, an index into ``Result.media``."""
 
 
 @dataclass(frozen=True)
@@ -28,13 +42,20 @@ class Result:
     """Ties the kernel looked at (a measure of work, for benchmarks)."""
     region_counts: npt.NDArray[np.int64] | None = None
     """Full model: shape (steps + 1, regions, 5), the state counts of each region."""
+    media: tuple[str, ...] = ("usb",)
+    """Names of the media, in the order of ``medium_counts`` and ``Reached.medium``."""
     medium_counts: npt.NDArray[np.int64] | None = None
-    """Full model: shape (steps + 1, 2, 5), informed agents by state and by the medium (USB,
-    DVD) of the copy they last watched or held; the S column is 0."""
-    discs: npt.NDArray[np.int64] | None = None
-    """Full model: DVDs not confiscated (held or shelved) after each step."""
+    """Full model: shape (steps + 1, media, 5), informed agents by state and by the medium of
+    the copy they last watched or held; the S column is 0."""
+    lent_copies: npt.NDArray[np.int64] | None = None
+    """Full model: shape (steps + 1, media), objects of each lent medium (DVDs) in circulation
+    (held or shelved, not confiscated); 0 for copied media."""
     entered: npt.NDArray[np.int64] | None = None
     """Full model: smuggled copies that arrived in each step (row 0 is 0)."""
+    reached: Reached | None = None
+    """How each agent was first reached."""
+    start: dt.date | None = None
+    """Calendar date of step 1, when the run had a calendar."""
 
     @property
     def steps(self) -> int:
@@ -43,8 +64,29 @@ class Result:
 
     @property
     def medium_holders(self) -> npt.NDArray[np.int64] | None:
-        """Full model: shape (steps + 1, 2), holders of a USB copy and of a DVD."""
+        """Full model: shape (steps + 1, media), holders of a copy of each medium."""
         return None if self.medium_counts is None else self.medium_counts[:, :, 2]
+
+    def dates(self) -> npt.NDArray[np.datetime64] | None:
+        """The date of each row (the end of its step's day), when the run had a calendar."""
+        return None if self.start is None else calendar.row_dates(self.start, self.steps)
+
+    def channel_counts(
+        self, by: npt.NDArray[np.integer] | None = None, groups: int = 1
+    ) -> npt.NDArray[np.int64]:
+        """Agents first reached per step, by group, channel and medium: shape (steps + 1,
+        groups, channels, media), channels and media indexed like ``diffusion.ties.CHANNELS``
+        and ``media``. ``by`` gives each agent's group (e.g. its province), else one group."""
+        if self.reached is None:
+            raise ValueError("this result has no record of how agents were reached")
+        shape = (self.steps + 1, groups, len(CHANNELS), len(self.media))
+        hit = self.reached.step >= 0
+        group = np.zeros(np.count_nonzero(hit), np.int64) if by is None else by[hit]
+        key = np.ravel_multi_index(
+            (self.reached.step[hit], group, self.reached.channel[hit], self.reached.medium[hit]),
+            shape,
+        )
+        return np.bincount(key, minlength=int(np.prod(shape))).reshape(shape)
 
     @property
     def n_agents(self) -> int:

@@ -1,9 +1,10 @@
 """A run's results as Parquet files that describe themselves, each written atomically.
 
-A result folder holds ``timeseries.parquet`` (state counts per replicate and step),
-``summary.parquet`` (one row per replicate) and, when the model records them,
-``regions.parquet`` (counts per region) and ``media.parquet`` (informed agents per medium and
-state). Every file carries the same JSON metadata under the key ``diffusion``: the resolved
+A result folder holds ``timeseries.parquet`` (state counts per replicate and step, with dates
+when the model has a calendar), ``summary.parquet`` (one row per replicate) and, when the model
+records them, ``regions.parquet`` (counts per region), ``media.parquet`` (informed agents per
+medium and state) and ``channels.parquet`` (people first reached per step, by province, channel
+and medium). Every file carries the same JSON metadata under the key ``diffusion``: the resolved
 config, the seed, the package version, the run time and when it was written.
 ``summary.parquet`` is written last, so a folder with it holds a finished run.
 """
@@ -22,11 +23,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from diffusion.results import MEDIA, STATES, Result
+from diffusion.results import STATES, Result
 from diffusion.runner import ScenarioRun
+from diffusion.ties import CHANNELS
+from diffusion.world import World
 
 METADATA_KEY = b"diffusion"
-TABLES: tuple[str, ...] = ("timeseries", "regions", "media", "summary")
+TABLES: tuple[str, ...] = ("timeseries", "regions", "media", "channels", "summary")
 """The tables of a run folder, in the order they are written (``summary`` last)."""
 
 
@@ -65,7 +68,10 @@ def run_tables(run: ScenarioRun) -> dict[str, pa.Table]:
     if all(r.region_counts is not None for r in results):
         tables["regions"] = _regions(results)
     if all(r.medium_counts is not None for r in results):
-        tables["media"] = _media(results)
+        lent = tuple(name for name, m in run.config.model.media.items() if m.lent)
+        tables["media"] = _media(results, lent)
+    if run.world is not None and all(r.reached is not None for r in results):
+        tables["channels"] = _channels(results, run.world)
     rows = [
         {"replicate": i, "seed": run.config.run.seed, **r.summary()} for i, r in enumerate(results)
     ]
@@ -139,12 +145,21 @@ def _steps_and_replicates(results: list[Result]) -> tuple[np.ndarray, np.ndarray
     return replicate, step
 
 
+def _dates(results: list[Result]) -> dict[str, np.ndarray]:
+    """A ``date`` column (each row's day) when the runs have a calendar."""
+    if results[0].start is None:
+        return {}
+    return {"date": np.concatenate([r.dates() for r in results])}
+
+
 def _timeseries(results: list[Result]) -> pa.Table:
     replicate, step = _steps_and_replicates(results)
     counts = np.concatenate([r.counts for r in results])
-    columns = {"replicate": replicate, "step": step}
+    columns = {"replicate": replicate, "step": step, **_dates(results)}
     columns.update({s: counts[:, k].astype(np.int64) for k, s in enumerate(STATES)})
     columns["new_detections"] = np.concatenate([r.new_detections for r in results]).astype(np.int64)
+    if all(r.entered is not None for r in results):
+        columns["entered"] = np.concatenate([r.entered for r in results])
     return pa.table(columns)
 
 
@@ -161,11 +176,39 @@ def _regions(results: list[Result]) -> pa.Table:
     return pa.table(columns)
 
 
-def _media(results: list[Result]) -> pa.Table:
-    """Columns ``usb_W`` ... ``dvd_D``: agents in each state by the medium they last saw."""
+def _media(results: list[Result], lent: tuple[str, ...]) -> pa.Table:
+    """Columns ``<medium>_W`` ... ``<medium>_D`` per medium (agents in each state by the medium
+    they last saw) and ``<medium>_copies`` for lent media (objects in circulation)."""
     replicate, step = _steps_and_replicates(results)
     counts = np.concatenate([r.medium_counts for r in results])
-    columns = {"replicate": replicate, "step": step}
-    for k, medium in enumerate(MEDIA):
+    copies = np.concatenate([r.lent_copies for r in results])
+    columns = {"replicate": replicate, "step": step, **_dates(results)}
+    for k, medium in enumerate(results[0].media):
         columns.update({f"{medium}_{s}": counts[:, k, j] for j, s in enumerate(STATES) if s != "S"})
+        if medium in lent:
+            columns[f"{medium}_copies"] = copies[:, k]
     return pa.table(columns)
+
+
+def _channels(results: list[Result], world: World) -> pa.Table:
+    """People first reached in each step, by province, channel and medium (non-zero rows)."""
+    province_of_agent = world.region_province[world.agents["region"]]
+    names = world.province_names
+    parts = []
+    for replicate, result in enumerate(results):
+        counts = result.channel_counts(by=province_of_agent, groups=len(names))
+        step, province, channel, medium = np.nonzero(counts)
+        part = {
+            "replicate": np.full(len(step), replicate, dtype=np.int32),
+            "step": step.astype(np.int32),
+        }
+        if result.start is not None:
+            part["date"] = result.dates()[step]
+        part.update(
+            province=np.asarray(names, dtype=object)[province],
+            channel=np.asarray(CHANNELS, dtype=object)[channel],
+            medium=np.asarray(result.media, dtype=object)[medium],
+            reached=counts[step, province, channel, medium],
+        )
+        parts.append(pa.table(part))
+    return pa.concat_tables(parts)

@@ -12,6 +12,7 @@ import numpy as np
 from diffusion.config import ConfigError, ExperimentConfig
 from diffusion.results import Result
 from diffusion.simulate import simulate
+from diffusion.world import World
 
 Progress = Callable[[int, int, Result], None]
 """Called after each replicate with (replicates done, replicates in all, its result)."""
@@ -27,6 +28,8 @@ class ScenarioRun:
     results: list[Result]
     build_seconds: float
     run_seconds: float
+    world: World | None = None
+    """What the replicates ran on (regions and provinces for the result tables)."""
 
 
 def replicate_seeds(seed: int, replicates: int) -> list[np.random.SeedSequence]:
@@ -55,7 +58,9 @@ def run_scenario(
         results.append(result)
         if progress is not None:
             progress(i + 1, run.replicates, result)
-    return ScenarioRun(config, results, built - start, time.perf_counter() - built)
+    return ScenarioRun(
+        config, results, built - start, time.perf_counter() - built, World.of(network)
+    )
 
 
 def _check_seeds(seeds: int | list[int], n_agents: int) -> None:

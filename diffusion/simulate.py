@@ -14,14 +14,19 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import numpy.typing as npt
 
-from diffusion._media import run_media
+from diffusion._media import MEDIUM_COLUMNS, SERIES_COLUMNS, run_media
 from diffusion._sir import run_sir
 from diffusion.network import Network
 from diffusion.params import MAX_STEPS, Params
-from diffusion.results import Result
+from diffusion.results import Reached, Result
+from diffusion.ties import ENTRY_CHANNEL, SEED_CHANNEL, grouped_flags
+from diffusion.world import World
 
 if TYPE_CHECKING:
     from diffusion.population import Population
+
+MEDIUM_DTYPE = np.dtype([("share", "<f8"), ("conceal", "<f8"), ("p_copy", "<f8"), ("lent", "u1")])
+"""The medium table's row, as ``kernels/model.pxd`` declares ``MediumSpec``."""
 
 SeedSpec = int | npt.ArrayLike
 RngSpec = int | np.random.SeedSequence | np.random.Generator | np.random.BitGenerator | None
@@ -29,7 +34,7 @@ Engine = Literal["auto", "event", "step"]
 
 
 def simulate(
-    world: Network | Population,
+    world: Network | Population | World,
     params: Params,
     seeds: SeedSpec = 1,
     rng: RngSpec = None,
@@ -43,7 +48,7 @@ def simulate(
     a seed makes the run reproducible bit for bit. ``steps`` fixes the number of steps; by
     default the run goes on until no holder remains. ``engine`` picks the kernel (see above).
     """
-    network = world if isinstance(world, Network) else world.network
+    world = World.of(world)
     if steps is not None and (int(steps) != steps or not 0 <= steps <= MAX_STEPS):
         raise ValueError(f"steps: {steps} is not an integer in [0, {MAX_STEPS}]")
     if steps is None and not params.holders_stop():
@@ -51,10 +56,10 @@ def simulate(
             "steps: required when holders never stop (gamma = 0 and a medium in use is never "
             "detected: delta * concealment * (1 - p_bribe) = 0)"
         )
-    if steps is None and params.entry_rate > 0:
-        raise ValueError("steps: required when entry_rate > 0 (copies keep arriving)")
+    if steps is None and params.has_entry():
+        raise ValueError("steps: required when copies keep entering (entry)")
     if engine == "auto":
-        engine = "event" if isinstance(world, Network) and params.reduces_to_sir() else "step"
+        engine = "event" if not world.is_population and params.reduces_to_sir() else "step"
     if engine == "event" and not params.reduces_to_sir():
         raise ValueError("engine: 'event' runs only the edge-wise reduction (MODEL.md section 6)")
     if engine not in ("event", "step"):
@@ -62,58 +67,98 @@ def simulate(
 
     bit_generator = _bit_generator(rng)
     generator = np.random.Generator(bit_generator)
-    seed_ids = choose_seeds(network.n_nodes, seeds, generator)
+    seed_ids = choose_seeds(world.n_agents, seeds, generator)
     horizon = -1 if steps is None else int(steps)
     label = int(rng) if isinstance(rng, int | np.integer) else None
     if engine == "event":
-        return _run_event(network, params, seed_ids, horizon, bit_generator, label)
-    return _run_step(world, network, params, seed_ids, horizon, generator, label)
+        return _run_event(world, params, seed_ids, horizon, bit_generator, label)
+    return _run_step(world, params, seed_ids, horizon, generator, label)
 
 
-def _run_event(network, params, seed_ids, horizon, bit_generator, label) -> Result:
-    """The edge-wise reduction; USB sharing, concealment and bribes fold into beta and delta
-    exactly as the step kernel applies them (``Params.reduces_to_sir``)."""
+def _new_reached(n_agents: int, seed_ids: np.ndarray, seed_media: np.ndarray) -> Reached:
+    """Per-agent records of how each was reached, the initial holders filled in (step 0)."""
+    reached = Reached(
+        step=np.full(n_agents, -1, dtype=np.int32),
+        channel=np.zeros(n_agents, dtype=np.uint8),
+        medium=np.zeros(n_agents, dtype=np.uint8),
+    )
+    reached.step[seed_ids] = 0
+    reached.channel[seed_ids] = SEED_CHANNEL
+    reached.medium[seed_ids] = seed_media
+    return reached
+
+
+def _run_event(world: World, params, seed_ids, horizon, bit_generator, label) -> Result:
+    """The edge-wise reduction; the medium's share, concealment and bribes fold into beta and
+    delta exactly as the step kernel applies them (``Params.reduces_to_sir``)."""
+    network = world.network
+    medium = params.sir_medium()
     starts, deltas = params.delta_segments()
-    deltas = np.array([params.detection_probability("usb", d) for d in deltas])
+    deltas = np.array([params.detection_probability(medium, d) for d in deltas])
+    kinds = network.kind
+    track_kinds = bool(len(kinds)) and not np.all(kinds == kinds[0])
+    medium_index = params.media_names.index(medium)
+    reached = _new_reached(network.n_nodes, seed_ids, np.uint8(medium_index))
     events, examined = run_sir(
         network.offsets,
         network.neighbours,
         network.trust,
         network.uniform_trust(),
+        kinds,
+        track_kinds,
         seed_ids,
-        params.beta * params.usb.share,
+        params.beta * params.media[medium].share,
         params.gamma,
-        params.p_copy,
+        params.media[medium].p_copy,
         starts,
         deltas,
         horizon,
+        reached.step,
+        reached.channel,
         bit_generator,
     )
+    informed = reached.step > 0
+    if not track_kinds:
+        reached.channel[informed] = kinds[0] if len(kinds) else 0
+    reached.medium[informed] = medium_index
     return Result.from_events(
-        network.n_nodes, len(seed_ids), events, seed=label, edges_examined=examined
+        network.n_nodes,
+        len(seed_ids),
+        events,
+        seed=label,
+        edges_examined=examined,
+        reached=reached,
+        media=params.media_names,
+        start=params.start,
     )
 
 
-def _run_step(world, network, params, seed_ids, horizon, generator, label) -> Result:
+def _run_step(world: World, params, seed_ids, horizon, generator, label) -> Result:
     """The full model, stepped day by day."""
-    agents = _agent_arrays(world, network.n_nodes)
-    if params.mode == "group" and len(agents["group_members"]) == 0:
+    network = world.network
+    if params.mode == "group" and len(world.agents["group_members"]) == 0:
         raise ValueError("mode: 'group' needs groups (viewing circles): simulate a population")
-    seed_media = (generator.random(len(seed_ids)) < params.dvd_share).astype(np.uint8)
-    entry_offsets, entrants, entrant_media = _draw_entry(world, agents, params, horizon, generator)
+    names = params.media_names
+    _, _, mixes = params.entry_segments()
+    seed_media = generator.choice(len(names), size=len(seed_ids), p=mixes[0]).astype(np.uint8)
+    entry_offsets, entrants, entrant_media = draw_entry(world, params, horizon, generator)
+    reached = _new_reached(network.n_nodes, seed_ids, seed_media)
+    media = np.array(
+        [(m.share, m.concealment, m.p_copy, m.lent) for m in params.media.values()],
+        dtype=MEDIUM_DTYPE,
+    )
     starts, deltas = params.delta_segments()
-    series, regions = run_media(
+    out = run_media(
         {
             "offsets": network.offsets,
             "neighbours": network.neighbours,
             "trust": network.trust,
             "kind": network.kind,
         },
-        agents,
+        world.agents,
         {
             "beta": params.beta,
             "gamma": params.gamma,
-            "p_copy": params.p_copy,
             "host_prob": params.host_prob,
             "informant_risk": params.informant_risk,
             "p_bribe": params.p_bribe,
@@ -121,10 +166,10 @@ def _run_step(world, network, params, seed_ids, horizon, generator, label) -> Re
             "fear_factor": params.fear_factor,
             "fear_steps": params.fear_steps,
             "group_mode": params.mode == "group",
-            "share": (params.usb.share, params.dvd.share),
-            "conceal": (params.usb.concealment, params.dvd.concealment),
             "accept": (params.acceptance_older, params.acceptance_market),
         },
+        media,
+        grouped_flags(),
         seed_ids,
         seed_media,
         entry_offsets,
@@ -133,69 +178,52 @@ def _run_step(world, network, params, seed_ids, horizon, generator, label) -> Re
         starts,
         deltas,
         horizon,
+        {
+            "step": reached.step,
+            "channel": reached.channel,
+            "medium": reached.medium,
+            "entry_channel": ENTRY_CHANNEL,
+        },
         generator.bit_generator,
     )
+    series, by_medium = out["series"], out["media"]
     entered = np.zeros(len(series), dtype=np.int64)
     arrivals = np.diff(entry_offsets)
     entered[1 : 1 + len(arrivals)] = arrivals
+    column = SERIES_COLUMNS.index
     return Result(
-        counts=series[:, :5],
-        new_detections=series[:, 15],
+        counts=series[:, : column("D") + 1],
+        new_detections=series[:, column("new_detections")],
         seed=label,
-        region_counts=regions,
-        medium_counts=series[:, 5:15].reshape(-1, 2, 5),
-        discs=series[:, 16],
+        region_counts=out["regions"],
+        media=names,
+        medium_counts=by_medium[:, :, : MEDIUM_COLUMNS.index("D") + 1],
+        lent_copies=by_medium[:, :, MEDIUM_COLUMNS.index("copies")],
         entered=entered,
+        reached=reached,
+        start=params.start,
     )
 
 
-def _agent_arrays(world, n_agents: int) -> dict:
-    """Per-agent attributes and groups for the step kernel; a bare network is one region."""
-    if isinstance(world, Network):
-        return {
-            "region": np.zeros(n_agents, dtype=np.int16),
-            "n_regions": 1,
-            "cohort": np.ones(n_agents, dtype=np.uint8),
-            "informant": np.zeros(n_agents, dtype=np.uint8),
-            "group_offsets": np.zeros(1, dtype=np.int64),
-            "group_members": np.zeros(0, dtype=np.int32),
-            "agent_group_offsets": np.zeros(n_agents + 1, dtype=np.int64),
-            "agent_groups": np.zeros(0, dtype=np.int32),
-        }
-    groups = world.groups
-    return {
-        "region": np.ascontiguousarray(world.region, dtype=np.int16),
-        "n_regions": int(world.n_regions),
-        "cohort": np.ascontiguousarray(world.cohort, dtype=np.uint8),
-        "informant": np.ascontiguousarray(world.informant, dtype=np.uint8),
-        "group_offsets": np.ascontiguousarray(groups.offsets, dtype=np.int64),
-        "group_members": np.ascontiguousarray(groups.members, dtype=np.int32),
-        "agent_group_offsets": np.ascontiguousarray(groups.agent_offsets, dtype=np.int64),
-        "agent_groups": np.ascontiguousarray(groups.agent_groups, dtype=np.int32),
-    }
-
-
-def _draw_entry(world, agents: dict, params: Params, horizon: int, generator: np.random.Generator):
-    """Smuggled copies per step (Poisson), their recipients in border regions and their media.
+def draw_entry(world: World, params: Params, horizon: int, generator: np.random.Generator):
+    """Smuggled copies per step (Poisson at the scheduled rate), their recipients in border
+    regions and their media (drawn from the scheduled mix).
 
     A share ``entry_trader_share`` of copies goes to border-region traders (when there are any),
-    the rest to any border-region agent. A bare network counts as one border region.
+    the rest to any border-region agent. Returns CSR offsets by step, recipients and media.
     """
     steps = max(horizon, 0)
-    per_step = generator.poisson(params.entry_rate, size=steps) if params.entry_rate else None
+    starts, rates, mixes = params.entry_segments()
+    segment = np.searchsorted(starts, np.arange(1, steps + 1), side="right") - 1
+    per_step = generator.poisson(rates[segment]) if params.has_entry() and steps else None
     if per_step is None or per_step.sum() == 0:
         return np.zeros(steps + 1, dtype=np.int64), np.zeros(0, np.int32), np.zeros(0, np.uint8)
-    if isinstance(world, Network):
-        border = np.arange(world.n_nodes)
-        traders = border[:0]
-    else:
-        border = np.flatnonzero(np.isin(agents["region"], world.border_regions))
-        if len(border) == 0:
-            raise ValueError(
-                "entry_rate: copies enter through border regions, and this population has none "
-                "(set border_regions >= 1, or entry_rate = 0)"
-            )
-        traders = border[np.asarray(world.trader)[border]]
+    border, traders = world.border, world.traders
+    if len(border) == 0:
+        raise ValueError(
+            "entry_rate: copies enter through border regions, and this population has none "
+            "(set border_regions >= 1, or entry_rate = 0)"
+        )
     total = int(per_step.sum())
     to_trader = generator.random(total) < params.entry_trader_share if len(traders) else False
     entrants = np.where(
@@ -203,10 +231,14 @@ def _draw_entry(world, agents: dict, params: Params, horizon: int, generator: np
         traders[generator.integers(len(traders), size=total)] if len(traders) else 0,
         border[generator.integers(len(border), size=total)],
     ).astype(np.int32)
-    media = (generator.random(total) < params.dvd_share).astype(np.uint8)
+    # each copy's medium: inverse CDF of its segment's mix
+    cumulative = np.cumsum(mixes, axis=1)
+    cumulative[:, -1] = 1.0
+    copy_segment = np.repeat(segment, per_step)
+    media = (generator.random(total)[:, None] >= cumulative[copy_segment]).sum(axis=1)
     offsets = np.zeros(steps + 1, dtype=np.int64)
     np.cumsum(per_step, out=offsets[1:])
-    return offsets, entrants, media
+    return offsets, entrants, media.astype(np.uint8)
 
 
 def choose_seeds(n_agents: int, seeds: SeedSpec, generator: np.random.Generator) -> np.ndarray:

@@ -7,16 +7,23 @@ the agents that hold a copy (the active list), their ties and their groups, neve
 
 1. entry: smuggled copies reach their (pre-drawn) recipients in border regions;
 2. sharing: every holder shares tie by tie (edge mode) or hosts a viewing in one of its groups
-   with probability ``host_prob`` (group mode; market and trade ties still share tie by tie).
-   Exposed agents are marked and resolved at the end of the step. A DVD moves: one viewer
-   (chosen uniformly among those the lender exposed) receives it and the lender stops holding;
-3. detection of the holders that still hold: delta(t) times the medium's concealment, times
-   ``informant_risk`` if a non-complicit informant watched, times ``1 - p_bribe``. A detection
-   implicates, each with probability ``p_implicate``, the detected agent's audience of the step
-   and its holding neighbours, who implicate in turn (a cascade); neighbours of every detected
-   agent become afraid for ``fear_steps`` steps (sharing times ``fear_factor``);
-4. ceasing: each remaining holder stops with probability ``gamma``; a DVD is then shelved;
-5. exposed agents become holders (USB: with ``p_copy``; DVD: the receiver) or watchers.
+   with probability ``host_prob`` (group mode; ties of kinds that are not grouped, such as
+   market and trade ties, still share tie by tie). Exposed agents are marked and resolved at
+   the end of the step. A lent medium (a DVD) moves: one viewer (chosen uniformly among those
+   the lender exposed) receives it at the end of the step and the lender stops holding;
+3. detection of every agent that held a copy when the step began, lenders included: delta(t)
+   times the medium's concealment, times ``informant_risk`` if a non-complicit informant
+   watched, times ``1 - p_bribe``. A detection seizes the copy (a disc being lent too) and
+   implicates, each with probability ``p_implicate * (1 - p_bribe)``, the detected agent's
+   audience of the step and its holding neighbours, who implicate in turn (a cascade);
+   neighbours of every detected agent become afraid for ``fear_steps`` steps;
+4. ceasing: each remaining holder stops with probability ``gamma``; a lent object is shelved;
+5. exposed agents become holders (copied media: with the medium's ``p_copy``; lent: the
+   receiver) or watchers.
+
+The media are a table (``model.pxd``'s ``MediumSpec``): the kernel reads a medium's fields,
+never its name. Every informed agent's first step, channel (the kind of tie or group, entry or
+seed) and medium are written to per-agent arrays.
 
 An informant who has watched is complicit: only a susceptible informant raises the risk.
 """
@@ -28,6 +35,7 @@ from libc.stdlib cimport free
 from libcpp.vector cimport vector
 from numpy.random cimport bitgen_t
 
+from model cimport D, I, MediumSpec, N_STATES, R, S, W
 from prefetch cimport DIFFUSION_PREFETCH
 from rng cimport PowerTable, bernoulli, first_success_within, power_table_new, uniform
 
@@ -46,30 +54,19 @@ cdef extern from *:
     void sort_merge_tail(vector[int32_t]& v, int64_t n_sorted) noexcept nogil
 
 cdef enum:
-    S = 0
-    W = 1
-    I = 2
-    R = 3
-    D = 4
     EXPOSED = 5     # transient: exposed during the current step, still counted as S
-    USB = 0
-    DVD = 1
-    OFFER_WATCH = 0  # watched a DVD it did not receive
-    OFFER_COPY = 1   # watched from a USB drive: keeps a copy with probability p_copy
-    OFFER_DISC = 2   # received the DVD itself
-    KIND_MARKET = 3  # edge kinds >= this share tie by tie even in group mode
+    OFFER_WATCH = 0  # watched an object it did not receive
+    OFFER_COPY = 1   # watched a copied medium: keeps a copy with the medium's p_copy
+    OFFER_OBJECT = 2  # received the lent object itself
     STATE_MASK = 7   # per-agent flags byte: bits 0-2 state, bit 3 cohort, bit 4 informant,
     COHORT_SHIFT = 3  # so the hot loop reads one byte per neighbour
     INFORMANT_BIT = 16
     PREFETCH_AHEAD = 8
+    PER_MEDIUM = N_STATES + 1  # per medium and step: informed agents by state, lent copies
 
-# Per-step columns of the scalar series returned to Python, after the 5 state counts.
-SERIES_COLUMNS = (
-    "S", "W", "I", "R", "D",
-    "usb_S", "usb_W", "usb_I", "usb_R", "usb_D",
-    "dvd_S", "dvd_W", "dvd_I", "dvd_R", "dvd_D",
-    "new_detections", "discs",
-)
+# Per-step columns of the series returned to Python.
+SERIES_COLUMNS = ("S", "W", "I", "R", "D", "new_detections")
+MEDIUM_COLUMNS = ("S", "W", "I", "R", "D", "copies")
 
 
 cdef inline double clip(double p) noexcept nogil:
@@ -88,32 +85,36 @@ cdef class _MediaRun:
     cdef const int32_t* group_members
     cdef const int64_t* agent_group_offsets
     cdef const int32_t* agent_groups
+    cdef const uint8_t* group_kind
     cdef const int16_t* region
     cdef int n_regions
+    cdef uint8_t grouped[256]  # per tie kind: 1 if group mode shares along it only in viewings
     # parameters
-    cdef double beta, gamma, p_copy, host_prob, informant_risk, p_bribe, p_implicate, fear_factor
-    cdef double share[2]
-    cdef double conceal[2]
+    cdef double beta, gamma, host_prob, informant_risk, p_bribe, p_implicate, fear_factor
+    cdef const MediumSpec* media
+    cdef int n_media
     cdef double accept[2]
     cdef int64_t fear_steps
     cdef bint group_mode
     # state
     cdef bitgen_t* rng
-    cdef uint8_t[::1] flags, medium, offer
-    cdef int32_t[::1] fear_until, slot
-    cdef int64_t counts[5]
+    cdef uint8_t[::1] flags, medium, offer, channel, first_medium
+    cdef uint8_t entry_channel
+    cdef int32_t[::1] fear_until, slot, reached
+    cdef int64_t counts[N_STATES]
     cdef vector[int64_t] region_counts
-    cdef int64_t by_medium[2][5]  # informed agents by the medium of the copy they last saw
-    cdef int64_t discs, new_detections
+    cdef vector[int64_t] by_medium  # per medium: informed agents by state (of the medium they
+                                    # last saw), then copies of a lent medium in circulation
+    cdef int64_t new_detections
     cdef vector[int32_t] active, exposed, queue
     cdef vector[int64_t] audience_end
     cdef vector[uint8_t] risky
-    cdef vector[int32_t] lent_to  # per active slot: who receives its DVD this step, or -1
-    cdef PowerTable* sharing[4]  # per medium and fear: trials at the highest sharing rate
+    cdef vector[int32_t] lent_to  # per active slot: who receives its lent object this step, or -1
+    cdef vector[PowerTable*] sharing  # per medium and fear: trials at the highest sharing rate
 
     def __dealloc__(self):
-        for k in range(4):
-            free(self.sharing[k])
+        for table in self.sharing:
+            free(table)
 
     cdef inline int state_of(self, int32_t agent) noexcept nogil:
         return self.flags[agent] & STATE_MASK
@@ -130,23 +131,34 @@ cdef class _MediaRun:
         An informed agent is counted under ``medium[agent]``, the medium of the copy it last
         watched or held, so that must be set before an agent leaves S.
         """
-        cdef int64_t base = <int64_t>self.region[agent] * 5
+        cdef int64_t base = <int64_t>self.region[agent] * N_STATES
+        cdef int64_t mine = <int64_t>self.medium[agent] * PER_MEDIUM
         self.counts[frm] -= 1
         self.counts[to] += 1
         self.region_counts[base + frm] -= 1
         self.region_counts[base + to] += 1
         if frm != S:
-            self.by_medium[self.medium[agent]][frm] -= 1
+            self.by_medium[mine + frm] -= 1
         if to != S:
-            self.by_medium[self.medium[agent]][to] += 1
+            self.by_medium[mine + to] += 1
+
+    cdef inline void reach(self, int32_t agent, int64_t t, uint8_t channel,
+                           uint8_t what) noexcept nogil:
+        """Record how a susceptible ``agent`` was first reached: step, channel and medium."""
+        self.reached[agent] = <int32_t>t
+        self.channel[agent] = channel
+        self.first_medium[agent] = what
+        self.medium[agent] = what
 
     cdef inline void start_holding(self, int32_t agent, int frm, uint8_t what) noexcept nogil:
-        """``agent`` (in S, W or R) now holds a copy of medium ``what``."""
-        if frm != S:  # informed before, maybe by the other medium: leave that count
+        """``agent`` (in S, W or R) now holds a copy of medium ``what`` (counted under it)."""
+        if frm != S:  # informed before, maybe by another medium: leave that count
             self.count_move(agent, frm, S)
         self.medium[agent] = what
         self.count_move(agent, S, I)
         self.set_state(agent, I)
+        if self.media[what].lent:
+            self.by_medium[<int64_t>what * PER_MEDIUM + N_STATES] += 1
 
     cdef inline void stop_holding(self, int32_t agent, int to) noexcept nogil:
         self.count_move(agent, I, to)
@@ -159,16 +171,17 @@ cdef class _MediaRun:
             return s
         return -1
 
-    cdef inline int expose(self, int64_t slot, int32_t viewer, uint8_t what,
-                           int64_t* audience, int32_t* receiver) except -1 nogil:
-        """Holder at ``slot`` shows its medium to susceptible ``viewer``."""
+    cdef inline int expose(self, int64_t slot, int32_t viewer, uint8_t what, uint8_t channel,
+                           int64_t t, int64_t* audience, int32_t* receiver) except -1 nogil:
+        """Holder at ``slot`` shows its medium to susceptible ``viewer`` through ``channel``."""
+        cdef bint lent = self.media[what].lent
         self.set_state(viewer, EXPOSED)
         self.exposed.push_back(viewer)
-        self.offer[viewer] = OFFER_COPY if what == USB else OFFER_WATCH
-        self.medium[viewer] = what
+        self.offer[viewer] = OFFER_WATCH if lent else OFFER_COPY
+        self.reach(viewer, t, channel, what)
         if self.flags[viewer] & INFORMANT_BIT:
             self.risky[slot] = 1
-        if what == DVD:  # reservoir sampling: the disc goes to a uniform viewer
+        if lent:  # reservoir sampling: the object goes to a uniform viewer
             audience[0] += 1
             if bernoulli(self.rng, 1.0 / audience[0]):
                 receiver[0] = viewer
@@ -184,7 +197,7 @@ cdef class _MediaRun:
         cdef int32_t holder = self.active[slot], viewer, receiver = -1
         cdef uint8_t what = self.medium[holder]
         cdef bint afraid = self.fear_until[holder] >= t
-        cdef double factor = self.share[what] * (self.fear_factor if afraid else 1.0)
+        cdef double factor = self.media[what].share * (self.fear_factor if afraid else 1.0)
         cdef PowerTable* table = self.sharing[2 * what + afraid]
         cdef int64_t e, end, k, g, n_groups, audience = 0
         cdef double p
@@ -197,7 +210,8 @@ cdef class _MediaRun:
                     viewer = self.group_members[e]
                     if self.state_of(viewer) == S and bernoulli(
                             self.rng, clip(self.accept[self.cohort_of(viewer)])):
-                        self.expose(slot, viewer, what, &audience, &receiver)
+                        self.expose(slot, viewer, what, self.group_kind[g], t, &audience,
+                                    &receiver)
         e = self.offsets[holder]
         end = self.offsets[holder + 1]
         while e < end:
@@ -206,36 +220,40 @@ cdef class _MediaRun:
                 break
             e += k - 1
             viewer = self.neighbours[e]
-            if self.state_of(viewer) == S and not (self.group_mode and self.kind[e] < KIND_MARKET):
+            if self.state_of(viewer) == S and not (self.group_mode and self.grouped[self.kind[e]]):
                 p = clip(self.beta * factor * self.trust[e] * self.accept[self.cohort_of(viewer)])
                 if p >= table.p or bernoulli(self.rng, p / table.p):
-                    self.expose(slot, viewer, what, &audience, &receiver)
+                    self.expose(slot, viewer, what, self.kind[e], t, &audience, &receiver)
             e += 1
         self.audience_end[slot] = self.exposed.size()
         if receiver >= 0:
-            self.offer[receiver] = OFFER_DISC
+            self.offer[receiver] = OFFER_OBJECT
             self.lent_to[slot] = receiver
         return 0
 
-    cdef inline void seize(self, int32_t agent) noexcept nogil:
-        """Confiscate the copy of a holder being detected; a DVD leaves circulation.
+    cdef inline void lose_object(self, uint8_t what) noexcept nogil:
+        self.by_medium[<int64_t>what * PER_MEDIUM + N_STATES] -= 1
 
-        A lender still held its disc during this step (the borrower takes it at the end of the
-        step), so a disc lent this step is seized too and its borrower has only watched.
+    cdef inline void seize(self, int32_t agent) noexcept nogil:
+        """Confiscate the copy of a holder being detected; a lent object leaves circulation.
+
+        A lender still held its object during this step (the borrower takes it at the end of
+        the step), so an object lent this step is seized too and its borrower has only watched.
         """
         cdef int64_t s
         cdef int32_t borrower
-        if self.medium[agent] != DVD:
+        cdef uint8_t what = self.medium[agent]
+        if not self.media[what].lent:
             return
         s = self.active_slot(agent)
         if s < 0 or self.lent_to[s] < 0:
-            self.discs -= 1
+            self.lose_object(what)
             return
         borrower = self.lent_to[s]
-        if self.state_of(borrower) == EXPOSED and self.offer[borrower] == OFFER_DISC:
+        if self.state_of(borrower) == EXPOSED and self.offer[borrower] == OFFER_OBJECT:
             self.offer[borrower] = OFFER_WATCH
-            self.discs -= 1
-        # else the borrower was already detected with the disc, which was counted then
+            self.lose_object(what)
+        # else the borrower was already detected with the object, which was counted then
 
     cdef int detect(self, int32_t agent, int64_t t) except -1 nogil:
         """Detect a holder and run the implication cascade and fear from it."""
@@ -261,8 +279,8 @@ cdef class _MediaRun:
                 for e in range(start, self.audience_end[s]):
                     other = self.exposed[e]
                     if self.state_of(other) == EXPOSED and bernoulli(self.rng, p_take):
-                        if self.offer[other] == OFFER_DISC:
-                            self.discs -= 1
+                        if self.offer[other] == OFFER_OBJECT:
+                            self.lose_object(self.medium[other])
                         self.count_move(other, S, D)
                         self.set_state(other, D)
                         self.new_detections += 1
@@ -289,10 +307,10 @@ cdef class _MediaRun:
         for i in range(n_entrants):
             agent = entrants[i]
             st = self.state_of(agent)
+            if st == S:
+                self.reach(agent, t, self.entry_channel, entrant_media[i])
             if st == S or st == W or st == R:
                 self.start_holding(agent, st, entrant_media[i])
-                if entrant_media[i] == DVD:
-                    self.discs += 1
                 self.active.push_back(agent)
         if <size_t>n_active < self.active.size():
             self.merge_new_holders(n_active)
@@ -318,7 +336,7 @@ cdef class _MediaRun:
             if self.state_of(agent) != I:
                 continue
             what = self.medium[agent]
-            p = delta * self.conceal[what] * (1.0 - self.p_bribe)
+            p = delta * self.media[what].conceal * (1.0 - self.p_bribe)
             if self.risky[i]:
                 p *= self.informant_risk
             if bernoulli(self.rng, clip(p)):
@@ -342,10 +360,12 @@ cdef class _MediaRun:
             agent = self.exposed[i]
             if self.state_of(agent) != EXPOSED:
                 continue
-            if self.offer[agent] == OFFER_DISC:
-                self.start_holding(agent, S, DVD)
-            elif self.offer[agent] == OFFER_COPY and bernoulli(self.rng, self.p_copy):
-                self.start_holding(agent, S, USB)
+            what = self.medium[agent]
+            if self.offer[agent] == OFFER_OBJECT:
+                self.start_holding(agent, S, what)
+                self.lose_object(what)  # the object moved: it was counted with its lender
+            elif self.offer[agent] == OFFER_COPY and bernoulli(self.rng, self.media[what].p_copy):
+                self.start_holding(agent, S, what)
             else:
                 self.count_move(agent, S, W)
                 self.set_state(agent, W)
@@ -366,17 +386,14 @@ cdef class _MediaRun:
             self.slot[self.active[i]] = <int32_t>i
         return 0
 
-    cdef int record(self, vector[int64_t]* series, vector[int64_t]* regions) except -1 nogil:
-        """Append this step's counts to the series (growing them can fail: MemoryError)."""
+    cdef int record(self, vector[int64_t]* series, vector[int64_t]* media,
+                    vector[int64_t]* regions) except -1 nogil:
+        """Append this step's counts to the outputs (growing them can fail: MemoryError)."""
         cdef int k
-        for k in range(5):
+        for k in range(N_STATES):
             series.push_back(self.counts[k])
-        for k in range(5):
-            series.push_back(self.by_medium[USB][k])
-        for k in range(5):
-            series.push_back(self.by_medium[DVD][k])
         series.push_back(self.new_detections)
-        series.push_back(self.discs)
+        media.insert(media.end(), self.by_medium.begin(), self.by_medium.end())
         regions.insert(regions.end(), self.region_counts.begin(), self.region_counts.end())
         return 0
 
@@ -385,6 +402,8 @@ def run_media(
     dict network,
     dict agents,
     dict params,
+    const MediumSpec[::1] media,
+    const uint8_t[::1] grouped,
     const int32_t[::1] seeds,
     const uint8_t[::1] seed_media,
     const int64_t[::1] entry_offsets,
@@ -393,17 +412,23 @@ def run_media(
     const int64_t[::1] segment_start,
     const double[::1] segment_delta,
     int64_t horizon,
+    dict reached,
     object bit_generator,
 ):
-    """Run one realisation of the full model.
+    """Run one realisation of the full model; return its outputs by name.
 
     ``network``: CSR arrays ``offsets, neighbours, trust, kind``; ``agents``: ``region`` (int16),
     ``n_regions``, ``cohort`` and ``informant`` (uint8), groups as CSR (``group_offsets``,
-    ``group_members``) and their inverse (``agent_group_offsets``, ``agent_groups``);
-    ``params``: the scalars of ``Params`` (media as ``share``, ``conceal``, ``accept`` pairs).
-    Entrants of step t are ``entrants[entry_offsets[t - 1]:entry_offsets[t]]``. ``horizon`` is
-    the number of steps, or -1 to run until no holder remains (only without entry).
-    Returns (series (steps + 1, len(SERIES_COLUMNS)), regions (steps + 1, n_regions, 5)).
+    ``group_members``, ``group_kind``) and their inverse (``agent_group_offsets``,
+    ``agent_groups``); ``params``: the scalars of ``Params`` and ``accept`` (older, market);
+    ``media``: the medium table; ``grouped``: per tie kind, 1 if group mode shares along it only
+    in viewings. Entrants of step t are ``entrants[entry_offsets[t - 1]:entry_offsets[t]]``.
+    ``horizon`` is the number of steps, or -1 to run until no holder remains (only without
+    entry). ``reached`` holds per-agent output arrays the kernel fills: ``step`` (int32, -1 for
+    never reached; seeds are written by the caller), ``channel`` and ``medium`` (uint8), and the
+    channel codes ``entry_channel`` and ``seed_channel``.
+    Returns ``{"series": (steps + 1, SERIES_COLUMNS), "media": (steps + 1, n_media,
+    MEDIUM_COLUMNS), "regions": (steps + 1, n_regions, 5)}``. Out of memory raises MemoryError.
     """
     cdef _MediaRun run = _MediaRun()
     cdef const int64_t[::1] offsets = network["offsets"]
@@ -412,14 +437,17 @@ def run_media(
     cdef const uint8_t[::1] kind = network["kind"]
     cdef const int64_t[::1] group_offsets = agents["group_offsets"]
     cdef const int32_t[::1] group_members = agents["group_members"]
+    cdef const uint8_t[::1] group_kind = agents["group_kind"]
     cdef const int64_t[::1] agent_group_offsets = agents["agent_group_offsets"]
     cdef const int32_t[::1] agent_groups = agents["agent_groups"]
     cdef const int16_t[::1] region = agents["region"]
     cdef const uint8_t[::1] cohort = agents["cohort"]
     cdef const uint8_t[::1] informant = agents["informant"]
     cdef int64_t n = offsets.shape[0] - 1, i, t = 0, seg = 0, n_steps_entry
-    cdef vector[int64_t] series, regions
+    cdef int n_media = media.shape[0]
+    cdef vector[int64_t] series, by_medium, regions
     cdef int32_t agent
+    cdef double top_accept
 
     run.offsets = &offsets[0]
     run.neighbours = &neighbours[0] if neighbours.shape[0] else NULL
@@ -427,13 +455,15 @@ def run_media(
     run.kind = &kind[0] if kind.shape[0] else NULL
     run.group_offsets = &group_offsets[0]
     run.group_members = &group_members[0] if group_members.shape[0] else NULL
+    run.group_kind = &group_kind[0] if group_kind.shape[0] else NULL
     run.agent_group_offsets = &agent_group_offsets[0]
     run.agent_groups = &agent_groups[0] if agent_groups.shape[0] else NULL
     run.region = &region[0]
     run.n_regions = agents["n_regions"]
+    for i in range(256):
+        run.grouped[i] = grouped[i] if i < grouped.shape[0] else 0
     run.beta = params["beta"]
     run.gamma = params["gamma"]
-    run.p_copy = params["p_copy"]
     run.host_prob = params["host_prob"]
     run.informant_risk = params["informant_risk"]
     run.p_bribe = params["p_bribe"]
@@ -441,16 +471,16 @@ def run_media(
     run.fear_factor = params["fear_factor"]
     run.fear_steps = params["fear_steps"]
     run.group_mode = params["group_mode"]
+    run.media = &media[0]
+    run.n_media = n_media
+    run.entry_channel = reached["entry_channel"]
     for i in range(2):
-        run.share[i] = params["share"][i]
-        run.conceal[i] = params["conceal"][i]
         run.accept[i] = params["accept"][i]
     top_accept = max(params["accept"])
-    for i in range(4):
-        afraid_factor = params["fear_factor"] if i % 2 else 1.0
-        run.sharing[i] = power_table_new(
-            min(1.0, params["beta"] * params["share"][i // 2] * afraid_factor * top_accept))
-        if run.sharing[i] == NULL:
+    for i in range(2 * n_media):  # per medium: calm, then afraid
+        run.sharing.push_back(power_table_new(min(
+            1.0, run.beta * media[i // 2].share * (run.fear_factor if i % 2 else 1.0) * top_accept)))
+        if run.sharing.back() == NULL:
             raise MemoryError("kernel tables could not be allocated")
     run.rng = <bitgen_t*> PyCapsule_GetPointer(bit_generator.capsule, "BitGenerator")
     run.flags = ((np.asarray(cohort) != 0).astype(np.uint8) << COHORT_SHIFT) | (
@@ -459,15 +489,16 @@ def run_media(
     run.offer = np.zeros(n, dtype=np.uint8)
     run.fear_until = np.zeros(n, dtype=np.int32)
     run.slot = np.full(n, -1, dtype=np.int32)
-    for i in range(5):
+    run.reached = reached["step"]
+    run.channel = reached["channel"]
+    run.first_medium = reached["medium"]
+    for i in range(N_STATES):
         run.counts[i] = 0
     run.counts[S] = n
-    initial = np.zeros((run.n_regions, 5), dtype=np.int64)
+    initial = np.zeros((run.n_regions, N_STATES), dtype=np.int64)
     initial[:, S] = np.bincount(np.asarray(region), minlength=run.n_regions)
     run.region_counts = initial.ravel().tolist()
-    for i in range(5):
-        run.by_medium[USB][i] = run.by_medium[DVD][i] = 0
-    run.discs = 0
+    run.by_medium.assign(n_media * PER_MEDIUM, 0)
     run.new_detections = 0
     n_steps_entry = entry_offsets.shape[0] - 1
 
@@ -475,11 +506,9 @@ def run_media(
         for i in range(seeds.shape[0]):
             agent = seeds[i]
             run.start_holding(agent, S, seed_media[i])
-            if seed_media[i] == DVD:
-                run.discs += 1
             run.active.push_back(agent)
         run.merge_new_holders(0)
-        run.record(&series, &regions)
+        run.record(&series, &by_medium, &regions)
         while (horizon < 0 and not run.active.empty()) or t < horizon:
             t += 1
             while seg + 1 < segment_start.shape[0] and segment_start[seg + 1] <= t:
@@ -490,12 +519,20 @@ def run_media(
                          entry_offsets[t] - entry_offsets[t - 1])
             else:
                 run.step(t, segment_delta[seg], NULL, NULL, 0)
-            run.record(&series, &regions)
+            run.record(&series, &by_medium, &regions)
             with gil:
                 PyErr_CheckSignals()  # Ctrl-C stops a long run between steps
 
-    n_cols = len(SERIES_COLUMNS)
-    steps = t
-    series_arr = np.asarray(<int64_t[:(steps + 1) * n_cols]> series.data()).reshape(steps + 1, n_cols)
-    regions_arr = np.asarray(<int64_t[:(steps + 1) * run.n_regions * 5]> regions.data())
-    return series_arr.copy(), regions_arr.reshape(steps + 1, run.n_regions, 5).copy()
+    rows = t + 1
+    return {
+        "series": _table(series, (rows, len(SERIES_COLUMNS))),
+        "media": _table(by_medium, (rows, n_media, PER_MEDIUM)),
+        "regions": _table(regions, (rows, run.n_regions, N_STATES)),
+    }
+
+
+cdef object _table(vector[int64_t]& values, tuple shape):
+    """A numpy copy of a kernel output vector, in the given shape."""
+    if values.size() == 0:
+        return np.zeros(shape, dtype=np.int64)
+    return np.asarray(<int64_t[:values.size()]> values.data()).reshape(shape).copy()

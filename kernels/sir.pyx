@@ -14,7 +14,7 @@ of agents that become holders: nothing scans all N agents.
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.mem cimport PyMem_Calloc, PyMem_Free
 from cpython.pycapsule cimport PyCapsule_GetPointer
-from libc.stdint cimport int32_t, int64_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 from libc.stdlib cimport free
 from libcpp.vector cimport vector
 from numpy.random cimport bitgen_t
@@ -83,15 +83,25 @@ cdef inline int64_t removal_step(bitgen_t* rng, Schedule* sched, int64_t first, 
     return NEVER
 
 
-cdef inline int queue_exposure(vector[vector[int32_t]]* buckets, int64_t step,
-                               int64_t agent) except -1 nogil:
-    """Queue ``agent`` as a candidate exposure of step ``step``, growing the bucket list.
+cdef struct Queue:
+    vector[vector[int32_t]] agents  # per step: candidate exposures
+    vector[vector[uint8_t]] kinds   # per step: the kind of tie each came through (if tracked)
+    bint track_kinds
 
-    Growing can fail: C++'s bad_alloc becomes a Python MemoryError and the run stops.
+
+cdef inline int queue_exposure(Queue* queue, int64_t step, int64_t agent,
+                               uint8_t kind) except -1 nogil:
+    """Queue ``agent``, reached through a tie of ``kind``, as a candidate exposure of ``step``.
+
+    Growing the buckets can fail: C++'s bad_alloc becomes a Python MemoryError, the run stops.
     """
-    if <size_t>step >= buckets.size():
-        buckets.resize(2 * step + 2)
-    buckets[0][step].push_back(<int32_t>agent)
+    if <size_t>step >= queue.agents.size():
+        queue.agents.resize(2 * step + 2)
+        if queue.track_kinds:
+            queue.kinds.resize(2 * step + 2)
+    queue.agents[step].push_back(<int32_t>agent)
+    if queue.track_kinds:
+        queue.kinds[step].push_back(kind)
     return 0
 
 
@@ -112,6 +122,8 @@ def run_sir(
     const int32_t[::1] neighbours,
     const float[::1] trust,
     bint uniform_trust,
+    const uint8_t[::1] kind,
+    bint track_kinds,
     const int32_t[::1] seeds,
     double beta,
     double gamma,
@@ -119,6 +131,8 @@ def run_sir(
     const int64_t[::1] segment_start,
     const double[::1] segment_delta,
     int64_t horizon,
+    int32_t[::1] reached,
+    uint8_t[::1] channel,
     object bit_generator,
 ):
     """Run one realisation; return (events: (steps + 1, 4) int64 per EVENT_COLUMNS, ties examined).
@@ -126,7 +140,9 @@ def run_sir(
     A tie of trust w shares with probability ``min(1, beta * w)`` per step (``beta`` may exceed 1).
     ``horizon`` is the number of steps to simulate, or -1 to run until no holder remains (every
     holder must then be removed eventually: ``gamma > 0`` or ``delta > 0`` after the last segment).
-    Running out of memory raises MemoryError.
+    The step at which each agent is reached is written to ``reached`` (seeds and agents never
+    reached are left as the caller set them) and, with ``track_kinds``, the kind of the tie
+    that reached it to ``channel``. Running out of memory raises MemoryError.
     """
     cdef int64_t n = offsets.shape[0] - 1
     # Only "still susceptible?" matters to the kernel (the other states are counted as events), so
@@ -135,8 +151,9 @@ def run_sir(
     cdef uint64_t* susceptible = susceptible_bits.data()
     cdef bitgen_t* rng = <bitgen_t*> PyCapsule_GetPointer(bit_generator.capsule, "BitGenerator")
     cdef vector[int64_t] events = vector[int64_t](4, 0)
-    cdef vector[vector[int32_t]] buckets
+    cdef Queue queue
     cdef vector[int32_t] current
+    cdef vector[uint8_t] current_kinds
     cdef Schedule sched
     # A tie of trust w shares with probability min(1, beta * w) per step (beta may exceed 1 when a
     # medium's share factor is folded in): trials run at min(1, beta), the rate of a tie of trust
@@ -159,6 +176,7 @@ def run_sir(
         out_of_memory |= sched.removal[s] == NULL
     if horizon < 0:
         horizon = NEVER
+    queue.track_kinds = track_kinds
 
     try:
         with bit_generator.lock, nogil:
@@ -181,6 +199,9 @@ def run_sir(
                             if not is_susceptible(susceptible, j):
                                 continue
                             inform(susceptible, j)
+                            reached[j] = <int32_t>t
+                            if track_kinds:
+                                channel[j] = current_kinds[i]
                             if p_copy < 1.0 and not bernoulli(rng, p_copy):
                                 count_event(&events, t, 1, &last_step)
                                 continue
@@ -222,7 +243,8 @@ def run_sir(
                                 nb = neighbours[e]
                                 if is_susceptible(susceptible, nb):
                                     queue_exposure(
-                                        &buckets, t + first_success_given_one(rng, sharing, limit), nb
+                                        &queue, t + first_success_given_one(rng, sharing, limit),
+                                        nb, kind[e] if track_kinds else 0,
                                     )
                                 e += 1
                             continue
@@ -239,19 +261,24 @@ def run_sir(
                                 base += shift
                                 if uniform_trust or bernoulli(
                                         rng, trust[e] if beta <= 1.0 else beta * trust[e]):
-                                    queue_exposure(&buckets, t + base, nb)
+                                    queue_exposure(
+                                        &queue, t + base, nb, kind[e] if track_kinds else 0)
                                     break
                                 remaining -= shift
                     # Move to the next step with candidates; done when none is queued.
                     current.clear()
                     t += 1
-                    while <size_t>t < buckets.size() and buckets[t].empty():
+                    while <size_t>t < queue.agents.size() and queue.agents[t].empty():
                         t += 1
-                    if <size_t>t >= buckets.size():
+                    if <size_t>t >= queue.agents.size():
                         break
-                    current.swap(buckets[t])
-                    buckets[t].clear()
-                    buckets[t].shrink_to_fit()
+                    current.swap(queue.agents[t])
+                    queue.agents[t].clear()
+                    queue.agents[t].shrink_to_fit()
+                    if track_kinds:
+                        current_kinds.swap(queue.kinds[t])
+                        queue.kinds[t].clear()
+                        queue.kinds[t].shrink_to_fit()
                     with gil:
                         PyErr_CheckSignals()  # Ctrl-C stops a long run between steps
     finally:

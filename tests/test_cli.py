@@ -50,7 +50,11 @@ def test_run_writes_the_results_and_reports(config, tmp_path):
     out = tmp_path / "out"
     result = invoke("run", config, "--out", out)
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == ["summary.parquet", "timeseries.parquet"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "channels.parquet",
+        "summary.parquet",
+        "timeseries.parquet",
+    ]
     assert "3 replicates" in result.stdout and f"results: {out}" in result.stdout
     assert "reach_share" in result.stdout
     # not a terminal: plain progress lines on stderr
@@ -212,7 +216,7 @@ def test_plot_of_a_sweep_folder(tmp_path):
     path.write_text(
         CONFIG.replace("replicates = 3", "replicates = 2")
         + '\n[sweep]\n[sweep.parameters]\n"model.delta" = [0.0, 0.05]\n'
-        '"model.usb.concealment" = [0.5, 1.0]\n'
+        '"model.media.usb.concealment" = [0.5, 1.0]\n'
     )
     out = tmp_path / "sweep"
     sweep = subprocess.run(

@@ -20,7 +20,7 @@ gamma = 0.2
 delta = 0.02
 campaigns = [{start = 5, end = 9, delta = 0.1}]
 
-[model.usb]
+[model.media.usb]
 concealment = 0.5
 
 [run]
@@ -45,7 +45,7 @@ def errors(tmp_path: Path, text: str) -> list[str]:
 def test_a_valid_config_resolves_every_section(tmp_path):
     config = load_config(write(tmp_path, BASE))
     assert isinstance(config.model, Params)
-    assert config.model.usb.concealment == 0.5
+    assert config.model.media["usb"].concealment == 0.5
     assert config.model.campaigns[0].delta == 0.1
     assert (config.run.replicates, config.run.seed, config.run.seeds, config.run.steps) == (
         3,
@@ -68,7 +68,7 @@ def test_a_valid_config_resolves_every_section(tmp_path):
         (("gamma = 0.2", "gamma = 0.2\nfoo = 1"), "model.foo: unknown key"),
         (
             ("concealment = 0.5", "concealment = -0.5"),
-            "model.usb.concealment: -0.5 is not in [0, 1000]",
+            "model.media.usb.concealment: -0.5 is not in [0, 1000]",
         ),
         (("n = 500", "n = -500"), "network.n: -500 must be >= 1"),
         (("end = 9, delta = 0.1", "end = 9, delta = 2"), "model.campaigns.0.delta: 2 is not in"),
@@ -133,9 +133,9 @@ def test_content_hash_follows_the_network_section_and_file_contents(tmp_path):
 
 def test_overrides_apply_dotted_paths_and_validate_again(tmp_path):
     config = load_config(write(tmp_path, BASE))
-    changed = config.with_overrides({"model.delta": 0.05, "model.usb.concealment": 0.2})
+    changed = config.with_overrides({"model.delta": 0.05, "model.media.usb.concealment": 0.2})
     assert isinstance(changed, ExperimentConfig)
-    assert (changed.model.delta, changed.model.usb.concealment) == (0.05, 0.2)
+    assert (changed.model.delta, changed.model.media["usb"].concealment) == (0.05, 0.2)
     assert config.model.delta == 0.02  # the original is untouched
     assert changed.with_overrides({"network.n": 800}).network.build().n_nodes == 800
     with pytest.raises(ConfigError, match=r"model.delta: 1.5 is not in \[0, 1\]"):
@@ -150,7 +150,7 @@ design = "grid"
 seed = 3
 [sweep.parameters]
 "model.delta" = {low = 0.0, high = 0.2, num = 3}
-"model.usb.concealment" = [0.2, 1.0]
+"model.media.usb.concealment" = [0.2, 1.0]
 """
 
 
@@ -158,7 +158,7 @@ def test_sweep_section_and_its_defaults(tmp_path):
     config = load_config(write(tmp_path, BASE + SWEEP))
     assert config.sweep.replicates == config.run.replicates == 3
     assert config.sweep.parameters["model.delta"].num == 3
-    assert config.sweep.parameters["model.usb.concealment"] == [0.2, 1.0]
+    assert config.sweep.parameters["model.media.usb.concealment"] == [0.2, 1.0]
     assert not config.sweep.time_series
 
 
@@ -166,7 +166,10 @@ def test_sweep_section_and_its_defaults(tmp_path):
     ("edit", "line"),
     [
         (('"model.delta"', '"model.deltaa"'), "sweep.parameters.model.deltaa: no such parameter"),
-        (("[0.2, 1.0]", "[0.2, -1.0]"), "sweep.parameters.model.usb.concealment: -1.0 is not"),
+        (
+            ("[0.2, 1.0]", "[0.2, -1.0]"),
+            "sweep.parameters.model.media.usb.concealment: -1.0 is not",
+        ),
         ((", num = 3}", "}"), "sweep.parameters.model.delta.num: required for a grid design"),
         (('"grid"', '"lhs"'), "sweep.points: required for a lhs design"),
         (('"grid"', '"sobol"'), "sweep.design: 'sobol' is not one of"),

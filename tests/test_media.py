@@ -70,7 +70,7 @@ def test_step_kernel_agrees_with_event_kernel(net):
 
 
 def test_counts_sum_to_n_and_media_add_up(net):
-    res = simulate(net, Params(**BASE, dvd_share=0.5, p_implicate=0.3), seeds=40, rng=3)
+    res = simulate(net, Params(**BASE, mix={"usb": 1, "dvd": 1}, p_implicate=0.3), seeds=40, rng=3)
     assert np.all(res.counts.sum(axis=1) == net.n_nodes)
     assert np.array_equal(res.region_counts.sum(axis=1), res.counts)
     assert np.array_equal(res.medium_holders.sum(axis=1), res.counts[:, 2])
@@ -81,20 +81,22 @@ def test_counts_sum_to_n_and_media_add_up(net):
 
 def test_dvd_discs_change_only_by_confiscation(net):
     """Lending moves a disc, it never copies it: without detection the disc count is constant."""
-    params = Params(beta=0.3, gamma=0.05, dvd_share=1.0)
+    params = Params(beta=0.3, gamma=0.05, mix={"dvd": 1})
     res = simulate(net, params, seeds=30, rng=4, steps=80)
-    assert np.all(res.discs == 30)
-    assert res.medium_holders[:, 0].max() == 0 and np.all(res.medium_holders[:, 1] <= 30)
+    dvd = res.media.index("dvd")
+    discs = res.lent_copies[:, dvd]
+    assert np.all(discs == 30) and not np.delete(res.lent_copies, dvd, axis=1).any()
+    assert res.medium_holders.sum(axis=1).max() == res.medium_holders[:, dvd].max() <= 30
     assert res.reach[-1] > 300  # discs travelled: far more watched than were seeded
     caught = simulate(net, params.model_copy(update={"delta": 0.05}), seeds=30, rng=4, steps=80)
-    lost = -np.diff(caught.discs)
+    lost = -np.diff(caught.lent_copies[:, dvd])
     assert np.all(lost >= 0) and np.all(lost <= caught.new_detections[1:])
-    assert caught.discs[-1] < 30
+    assert caught.lent_copies[-1, dvd] < 30
 
 
 def test_concealment_lowers_detections(net):
-    loud = replicate(net, detected, **{"usb": {"concealment": 1.0}})
-    hidden = replicate(net, detected, **{"usb": {"concealment": 0.3}})
+    loud = replicate(net, detected, media={"usb": {"concealment": 1.0}})
+    hidden = replicate(net, detected, media={"usb": {"concealment": 0.3}})
     assert_greater(loud, hidden)
 
 
@@ -147,10 +149,13 @@ def test_event_engine_refuses_full_model(net):
 
 
 def test_step_kernel_is_reproducible(net):
-    params = Params(**BASE, dvd_share=0.3, p_implicate=0.2, fear_steps=5, fear_factor=0.5)
+    params = Params(
+        **BASE, mix={"usb": 7, "dvd": 3}, p_implicate=0.2, fear_steps=5, fear_factor=0.5
+    )
     a = simulate(net, params, seeds=10, rng=77, engine="step")
     b = simulate(net, params, seeds=10, rng=77, engine="step")
-    assert np.array_equal(a.counts, b.counts) and np.array_equal(a.discs, b.discs)
+    assert np.array_equal(a.counts, b.counts) and np.array_equal(a.lent_copies, b.lent_copies)
+    assert np.array_equal(a.reached.step, b.reached.step)
 
 
 def test_bribes_fold_into_detection_and_implication(net):
@@ -166,8 +171,8 @@ def test_bribes_fold_into_detection_and_implication(net):
 
 def test_dvd_share_factor_multiplies_sharing(net):
     """A DVD's share factor multiplies beta exactly: share 0.5 at beta 0.16 is share 1 at 0.08."""
-    discs_only = {"dvd_share": 1.0, "steps": 60}
-    halved = replicate(net, reach, beta=0.16, dvd={"share": 0.5}, **discs_only)
+    discs_only = {"mix": {"dvd": 1}, "steps": 60}
+    halved = replicate(net, reach, beta=0.16, media={"dvd": {"share": 0.5}}, **discs_only)
     assert_same(halved, replicate(net, reach, **discs_only))
     assert_greater(replicate(net, reach, beta=0.16, **discs_only), halved)
 
@@ -185,7 +190,7 @@ def test_usb_share_factor_multiplies_sharing_in_group_mode():
             [simulate(pop, params, seeds=50, rng=i).reach[-1] for i in range(REPLICATES)], float
         )
 
-    doubled = reached(host_prob=0.04, usb={"share": 2.0})
+    doubled = reached(host_prob=0.04, media={"usb": {"share": 2.0}})
     assert_same(doubled, reached(host_prob=0.08))
     assert_greater(doubled, reached(host_prob=0.04))
 
@@ -193,7 +198,7 @@ def test_usb_share_factor_multiplies_sharing_in_group_mode():
 def test_informants_raise_a_dvd_lenders_risk():
     """A DVD host that shows its disc to an informant faces informant_risk in that step too."""
     watched = diffusion.build_population(20_000, seed=6, n_regions=20, informant_fraction=0.1)
-    base = {"beta": 0.1, "gamma": 0.15, "delta": 0.01, "mode": "group", "dvd_share": 1.0}
+    base = {"beta": 0.1, "gamma": 0.15, "delta": 0.01, "mode": "group", "mix": {"dvd": 1}}
 
     def caught(**changes):
         params = Params(**{**base, **changes})

@@ -35,7 +35,7 @@ def test_run_figures_of_a_population_with_regions_and_media(tmp_path):
                 "gamma": 0.05,
                 "delta": 0.005,
                 "mode": "group",
-                "dvd_share": 0.3,
+                "mix": {"usb": 0.7, "dvd": 0.3},
                 "entry_rate": 0.5,
                 "campaigns": [{"start": 20, "end": 30, "delta": 0.05}],
             },
@@ -68,19 +68,21 @@ def test_run_figures_of_runs_of_different_lengths(tmp_path):
 
 
 def sweep_table() -> pa.Table:
-    """A 3 x 2 grid over (model.delta, model.usb.concealment), 3 replicates, real runs."""
+    """A 3 x 2 grid over (model.delta, model.media.usb.concealment), 3 replicates, real runs."""
     network = Network.erdos_renyi(1500, 6, seed=7)
     rows = []
     for delta in (0.0, 0.05, 0.1):
         for concealment in (0.5, 1.0):
-            params = Params(beta=0.15, gamma=0.2, delta=delta, usb={"concealment": concealment})
+            params = Params(
+                beta=0.15, gamma=0.2, delta=delta, media={"usb": {"concealment": concealment}}
+            )
             for replicate, stream in enumerate(np.random.SeedSequence(1).spawn(3)):
                 summary = simulate(network, params, seeds=5, rng=stream).summary()
                 rows.append(
                     {
                         "replicate": replicate,
                         "model.delta": delta,
-                        "model.usb.concealment": concealment,
+                        "model.media.usb.concealment": concealment,
                         "model.mode": "edge" if replicate % 2 else "group",
                         **summary,
                     }
@@ -90,7 +92,7 @@ def sweep_table() -> pa.Table:
 
 def test_sweep_heatmap_for_two_parameters(tmp_path):
     table = sweep_table()
-    paths = plot_sweep(table, ["model.delta", "model.usb.concealment"], tmp_path)
+    paths = plot_sweep(table, ["model.delta", "model.media.usb.concealment"], tmp_path)
     assert [p.name for p in paths] == ["sweep-reach_share.png", "sweep-detected.png"]
     for path in paths:
         assert_png(path)
@@ -103,5 +105,7 @@ def test_sweep_curves_for_one_parameter_from_pandas(tmp_path):
     assert isinstance(frame, pandas.DataFrame)
     for path in plot_sweep(frame, ["model.delta"], tmp_path / "one"):
         assert_png(path)
-    for path in plot_sweep(frame, ["model.delta", "model.mode", "model.usb.concealment"], tmp_path):
+    for path in plot_sweep(
+        frame, ["model.delta", "model.mode", "model.media.usb.concealment"], tmp_path
+    ):
         assert_png(path)

@@ -44,7 +44,7 @@ def test_runner_uses_one_spawned_stream_per_replicate(scenario):
 
 def test_a_run_writes_its_tables_with_the_expected_columns(scenario, tmp_path):
     paths = write_run(scenario, tmp_path)
-    assert set(paths) == {"timeseries", "summary"}  # the reduced model records no regions
+    assert set(paths) == {"timeseries", "channels", "summary"}  # no regions in the reduction
     series = pq.read_table(paths["timeseries"])
     assert series.column_names == ["replicate", "step", "S", "W", "I", "R", "D", "new_detections"]
     assert series.num_rows == sum(len(r.counts) for r in scenario.results)
@@ -108,7 +108,9 @@ def two_region_run(config_data: dict, steps: int = 40) -> ScenarioRun:
                 counts=a.counts + b.counts,
                 new_detections=a.new_detections + b.new_detections,
                 region_counts=np.stack([a.counts, b.counts], axis=1),
+                media=("usb", "dvd"),
                 medium_counts=by_medium,
+                lent_copies=np.zeros((steps + 1, 2), dtype=np.int64),
             )
         )
     return ScenarioRun(config, results, 0.0, 0.0)
@@ -127,12 +129,16 @@ def test_regions_and_media_tables_when_recorded(tmp_path):
     media = pq.read_table(paths["media"])
     assert media.column_names == ["replicate", "step"] + [
         f"{m}_{s}" for m in ("usb", "dvd") for s in "WIRD"
-    ]
+    ] + ["dvd_copies"]
     assert np.array_equal(media["usb_I"].to_numpy()[:41], run.results[0].counts[:, 2])
     assert np.array_equal(media["usb_D"].to_numpy()[:41], run.results[0].counts[:, 4])
     # rewriting the folder with a run that has no regions removes the stale tables
     write_run(run_scenario(validate_config(CONFIG)), tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["summary.parquet", "timeseries.parquet"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "channels.parquet",
+        "summary.parquet",
+        "timeseries.parquet",
+    ]
 
 
 def test_a_write_that_fails_midway_leaves_no_file(tmp_path, monkeypatch):

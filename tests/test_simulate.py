@@ -17,7 +17,7 @@ def net() -> Network:
     return Network.erdos_renyi(5000, 8, seed=3)
 
 
-PARAMS = Params(beta=0.1, gamma=0.2, delta=0.02, p_copy=0.8)
+PARAMS = Params(beta=0.1, gamma=0.2, delta=0.02, media={"usb": {"p_copy": 0.8}})
 
 
 def test_counts_sum_to_n_and_move_one_way(net):
@@ -79,7 +79,7 @@ def test_no_seeds_nothing_happens(net):
         ({"beta": 1.7, "gamma": 0.1}, "beta"),
         ({"beta": 0.1, "gamma": -0.1}, "gamma"),
         ({"beta": 0.1, "gamma": 0.1, "delta": 2}, "delta"),
-        ({"beta": 0.1, "gamma": 0.1, "p_copy": 1.01}, "p_copy"),
+        ({"beta": 0.1, "gamma": 0.1, "media": {"usb": {"p_copy": 1.01}}}, "p_copy"),
         ({"beta": 0.1, "gamma": 0.1, "campaigns": [{"start": 5, "end": 2, "delta": 0.1}]}, "end"),
         ({"beta": 0.1, "gamma": 0.1, "bogus": 1}, "bogus"),
     ],

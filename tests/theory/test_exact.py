@@ -60,27 +60,24 @@ def test_a_one_step_campaign_detects_every_holder_of_its_step(engine):
     assert res.counts[20].tolist() == [30 - 21, 0, 11, 0, 10]
 
 
-@pytest.mark.parametrize("dvd_share", [0.0, 1.0])
-def test_a_host_is_detected_in_the_step_it_shares_whatever_its_medium(dvd_share):
+@pytest.mark.parametrize("medium", ["usb", "dvd"])
+def test_a_host_is_detected_in_the_step_it_shares_whatever_its_medium(medium):
     """A star's centre shares with its 10 leaves (beta 1) and is detected (delta 1) in step 1.
     A USB host's viewers keep copies (p_copy 1); a DVD host held its disc when the step began, so
     the disc it was lending is seized with it and every leaf has only watched."""
-    params = Params(beta=1.0, gamma=0.0, delta=1.0, dvd_share=dvd_share)
+    params = Params(beta=1.0, gamma=0.0, delta=1.0, mix={medium: 1})
     res = simulate(star(10), params, seeds=[0], rng=3, steps=1, engine="step")
-    holders = 0 if dvd_share else 10
+    holders = 0 if medium == "dvd" else 10
     assert res.final == {"S": 0, "W": 10 - holders, "I": holders, "R": 0, "D": 1}
-    assert res.discs[-1] == 0
+    assert not res.lent_copies[-1].any()
 
 
-@pytest.mark.parametrize(("engine", "dvd_share"), [("event", 0.0), ("step", 0.0), ("step", 1.0)])
-def test_every_holder_faces_detection_each_step(engine, dvd_share):
+@pytest.mark.parametrize(("engine", "medium"), [("event", "usb"), ("step", "usb"), ("step", "dvd")])
+def test_every_holder_faces_detection_each_step(engine, medium):
     """new_D(t) ~ Binomial(I(t - 1), delta * concealment): lenders included, summed over steps."""
     delta, concealment = 0.01, 1.5
-    params = Params(
-        beta=0.3, gamma=0.05, delta=delta, dvd_share=dvd_share, dvd={"concealment": concealment}
-    )
-    if dvd_share == 0:
-        params = params.model_copy(update={"usb": diffusion.params.Medium(concealment=concealment)})
+    media = {medium: {"concealment": concealment}}
+    params = Params(beta=0.3, gamma=0.05, delta=delta, media=media, mix={medium: 1})
     p = delta * concealment
     net = Network.erdos_renyi(50_000, 6, seed=4)
     res = simulate(net, params, seeds=200, rng=8, steps=80, engine=engine)
@@ -116,9 +113,9 @@ def test_entry_needs_border_regions():
 @pytest.mark.parametrize(
     "never_detected",
     [
-        {"usb": {"concealment": 0.0}},
+        {"media": {"usb": {"concealment": 0.0}}},
         {"p_bribe": 1.0},
-        {"dvd_share": 1.0, "dvd": {"concealment": 0}},
+        {"mix": {"usb": 1, "dvd": 1}, "media": {"dvd": {"concealment": 0}}},
     ],
 )
 def test_a_run_that_can_never_end_is_refused(never_detected):

@@ -91,7 +91,7 @@ def test_detected_share_of_removals(graphs, beta, gamma, delta, engine):
 @pytest.mark.parametrize("engine", ["event", "step"])
 def test_trust_scales_sharing(graphs, engine, beta, share, trust, gamma, equivalent_beta):
     """Trust w on every tie is the same process as trust 1 with sharing min(1, beta share w)."""
-    params = diffusion.Params(beta=beta, gamma=gamma, delta=0.02, usb={"share": share})
+    params = diffusion.Params(beta=beta, gamma=gamma, delta=0.02, media={"usb": {"share": share}})
     finals = large_outbreaks(
         graphs, params, trust=lambda net: np.full(len(net.neighbours), trust), engine=engine
     )
@@ -113,8 +113,11 @@ def test_below_threshold_outbreaks_stay_small(graphs):
 
 FOLDED = [
     # (parameters with a medium factor or bribes, the plain parameters they fold into)
-    ({"beta": 0.025, "usb": {"share": 2.0}}, {"beta": 0.05}),
-    ({"beta": 0.05, "delta": 0.08, "usb": {"concealment": 0.5}, "p_bribe": 0.5}, {"beta": 0.05}),
+    ({"beta": 0.025, "media": {"usb": {"share": 2.0}}}, {"beta": 0.05}),
+    (
+        {"beta": 0.05, "delta": 0.08, "media": {"usb": {"concealment": 0.5}}, "p_bribe": 0.5},
+        {"beta": 0.05},
+    ),
 ]
 
 

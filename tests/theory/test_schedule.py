@@ -43,10 +43,10 @@ def test_detections_follow_the_crackdown_schedule(engine):
 @pytest.mark.parametrize("engine", ["event", "step"])
 def test_copy_share_among_exposed(engine):
     """A fraction p_copy of exposed agents become holders, the rest have only watched (W)."""
-    params = diffusion.Params(beta=0.2, gamma=0.2, p_copy=0.7)
+    params = diffusion.Params(beta=0.2, gamma=0.2, media={"usb": {"p_copy": 0.7}})
     net = diffusion.Network.erdos_renyi(200_000, 10, seed=5)
     res = diffusion.simulate(net, params, seeds=20, rng=9, engine=engine)
     watched, exposed = res.final["W"], res.reach[-1] - 20
-    share = 1 - params.p_copy
+    share = 1 - params.media["usb"].p_copy
     assert exposed > 10_000
     assert abs(watched / exposed - share) < Z * np.sqrt(share * (1 - share) / exposed)
