@@ -8,6 +8,7 @@ and raises ``ConfigError`` with one line per problem, e.g. ``model.beta: 1.7 is 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -29,8 +30,9 @@ from pydantic import (
     model_validator,
 )
 
+from diffusion import calendar
 from diffusion.network import Network
-from diffusion.params import Params, Probability
+from diffusion.params import MAX_STEPS, Params, Probability
 from diffusion.population import Population
 from diffusion.population_config import PopulationConfig
 
@@ -194,6 +196,8 @@ class RunConfig(_Section):
 
     steps: PositiveInt | None = None
     """Steps per run; by default a run goes on until no holder remains."""
+    end: dt.date | None = None
+    """Last day of a run, instead of ``steps`` (needs the calendar: ``model.start``)."""
     replicates: PositiveInt = 1
     seed: NonNegativeInt = 0
     """Root seed: replicate ``i`` draws from ``SeedSequence(seed).spawn(replicates)[i]``."""
@@ -322,7 +326,16 @@ class ExperimentConfig(_Section):
 
     @model_validator(mode="after")
     def _consistent(self) -> ExperimentConfig:
-        if self.run.steps is None and (not self.model.holders_stop() or self.model.entry_rate > 0):
+        if self.run.end is not None:
+            if self.model.start is None:
+                raise ValueError("run.end: a date needs the calendar: set model.start")
+            if self.run.steps is not None:
+                raise ValueError("run.end: give steps or end, not both")
+            if self.steps() < 1:
+                raise ValueError(f"run.end: {self.run.end} is before model.start")
+            if self.steps() > MAX_STEPS:
+                raise ValueError(f"run.end: more than {MAX_STEPS} days after model.start")
+        if self.steps() is None and (not self.model.holders_stop() or self.model.has_entry()):
             raise ValueError(
                 "run.steps: required when holders never stop (gamma = 0 and a medium in use is "
                 "never detected) "
@@ -356,6 +369,12 @@ class ExperimentConfig(_Section):
                     validate_config(with_value(base, path, value))
                 except ConfigError as exc:
                     raise ValueError(f"{where}: {value!r} is not usable ({exc.lines[0]})") from None
+
+    def steps(self) -> int | None:
+        """Steps per run: ``run.steps``, or the days from ``model.start`` to ``run.end``."""
+        if self.run.end is not None and self.model.start is not None:
+            return calendar.steps_until(self.model.start, self.run.end)
+        return self.run.steps
 
     def content_hash(self) -> str:
         """Hash of the resolved network section (see ``network_content_hash``)."""

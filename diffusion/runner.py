@@ -54,7 +54,7 @@ def run_scenario(
     run = config.run
     results = []
     for i, stream in enumerate(replicate_seeds(run.seed, run.replicates)):
-        result = simulate(network, config.model, seeds=run.seeds, rng=stream, steps=run.steps)
+        result = simulate(network, config.model, seeds=run.seeds, rng=stream, steps=config.steps())
         results.append(result)
         if progress is not None:
             progress(i + 1, run.replicates, result)

@@ -292,7 +292,7 @@ def run_point(
     summaries, series = [], [] if time_series else None
     for seed in replicate_seeds(sweep_seed, point, replicates):
         result = simulate(
-            network, config.model, seeds=config.run.seeds, rng=seed, steps=config.run.steps
+            network, config.model, seeds=config.run.seeds, rng=seed, steps=config.steps()
         )
         summaries.append(result.summary())
         if series is not None:
