@@ -63,7 +63,7 @@ def run_tables(run: ScenarioRun) -> dict[str, pa.Table]:
     results = run.results
     tables = {"timeseries": _timeseries(results)}
     if all(r.region_counts is not None for r in results):
-        tables["regions"] = _regions(results)
+        tables["regions"] = _regions(results, run.region_provinces)
     if all(r.medium_counts is not None for r in results):
         tables["media"] = _media(results)
     rows = [
@@ -148,17 +148,34 @@ def _timeseries(results: list[Result]) -> pa.Table:
     return pa.table(columns)
 
 
-def _regions(results: list[Result]) -> pa.Table:
+def _regions(results: list[Result], region_provinces: tuple[str, ...] | None) -> pa.Table:
+    """State counts per replicate, step and region, with the region's province.
+
+    ``province`` is dictionary-encoded (the names in order of first region); it is null for a
+    world without provinces.
+    """
     replicate, step = _steps_and_replicates(results)
     n_regions = results[0].region_counts.shape[1]
     counts = np.concatenate([r.region_counts.reshape(-1, len(STATES)) for r in results])
+    region = np.tile(np.arange(n_regions, dtype=np.int32), len(step))
     columns = {
         "replicate": np.repeat(replicate, n_regions),
         "step": np.repeat(step, n_regions),
-        "region": np.tile(np.arange(n_regions, dtype=np.int32), len(step)),
+        "region": region,
+        "province": _provinces(region, region_provinces),
     }
     columns.update({s: counts[:, k].astype(np.int64) for k, s in enumerate(STATES)})
     return pa.table(columns)
+
+
+def _provinces(region: np.ndarray, region_provinces: tuple[str, ...] | None) -> pa.Array:
+    """The province name of each row's region, as a dictionary array."""
+    kind = pa.dictionary(pa.int32(), pa.string())
+    if region_provinces is None:
+        return pa.nulls(len(region), kind)
+    names = list(dict.fromkeys(region_provinces))
+    code = np.array([names.index(name) for name in region_provinces], dtype=np.int32)
+    return pa.DictionaryArray.from_arrays(code[region], names)
 
 
 def _media(results: list[Result]) -> pa.Table:

@@ -27,6 +27,9 @@ class ScenarioRun:
     results: list[Result]
     build_seconds: float
     run_seconds: float
+    region_provinces: tuple[str, ...] | None = None
+    """The province of each region of the world the run used (None: a world without provinces,
+    such as a bare network), so regional outputs can name it without keeping the world."""
 
 
 def replicate_seeds(seed: int, replicates: int) -> list[np.random.SeedSequence]:
@@ -55,7 +58,13 @@ def run_scenario(
         results.append(result)
         if progress is not None:
             progress(i + 1, run.replicates, result)
-    return ScenarioRun(config, results, built - start, time.perf_counter() - built)
+    return ScenarioRun(
+        config,
+        results,
+        built - start,
+        time.perf_counter() - built,
+        getattr(network, "region_province_names", None),
+    )
 
 
 def _check_seeds(seeds: int | list[int], n_agents: int) -> None:
