@@ -149,3 +149,11 @@ def test_the_regions_table_names_each_regions_province(tmp_path):
     names = np.array(world.province_names)[world.region_province]
     assert province == names[region].tolist()
     assert set(province) == {p.name for p in PROVINCES}
+
+
+def test_summary_counts_agents_by_province(country):
+    summary = country.summary()
+    by_province = summary["agents_by_province"]
+    assert list(by_province) == list(country.province_names)
+    assert list(by_province.values()) == np.bincount(country.province, minlength=10).tolist()
+    assert summary["border_regions"] == 60
