@@ -1,7 +1,9 @@
 """The synthetic population: per-agent arrays, the trust network and the viewing groups.
 
 ``build_population`` draws one from a seed (see ``population_build`` for how); ``save`` and
-``Population.load`` keep it in one ``.npz`` file; ``summary`` describes it with igraph.
+``Population.load`` keep it in one ``.npz`` file; ``summary`` describes it with igraph. Regions
+are nested in provinces (``region_province``, ``province_names``): by default the ten provinces of
+the 2008 census (``diffusion.provinces``), or one province holding synthetic regions.
 
 Memory at the defaults (about 7.5 ties, 0.6 groups and 3 group memberships per agent): the
 network takes 18 B per tie plus 8 B per agent (143 B per agent), the groups 9 B per group,
@@ -25,8 +27,9 @@ from diffusion.population_config import PopulationConfig
 AGENT_ARRAYS: tuple[str, ...] = ("region", "household", "cohort", "trader", "informant")
 """The per-agent attribute arrays of a ``Population`` (one entry per agent)."""
 
-FORMAT_VERSION = 1
-"""Version of the saved layout; a file of another version is refused rather than misread."""
+FORMAT_VERSION = 2
+"""Version of the saved layout; a file of another version is refused rather than misread.
+Version 2 added the provinces (``region_province`` and the metadata's ``province_names``)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,6 +86,9 @@ class Population:
     informant: npt.NDArray[np.bool_]
     border_regions: npt.NDArray[np.int16]
     groups: Groups
+    region_province: npt.NDArray[np.int8]
+    """The province of each region, an index into ``province_names``."""
+    province_names: tuple[str, ...]
 
     @property
     def n_agents(self) -> int:
@@ -95,12 +101,18 @@ class Population:
         return self.config.n_regions
 
     @property
+    def province(self) -> npt.NDArray[np.int8]:
+        """The province of each agent (derived from its region, so computed on each call)."""
+        return self.region_province[self.region]
+
+    @property
     def nbytes(self) -> int:
-        """Bytes held by all arrays: network, groups and per-agent attributes."""
+        """Bytes held by all arrays: network, groups, per-agent and per-region attributes."""
         return (
             self.network.nbytes
             + self.groups.nbytes
             + self.border_regions.nbytes
+            + self.region_province.nbytes
             + sum(getattr(self, name).nbytes for name in AGENT_ARRAYS)
         )
 
@@ -110,6 +122,7 @@ class Population:
             "format_version": FORMAT_VERSION,
             "seed": self.seed,
             "config": self.config.model_dump(mode="json"),
+            "province_names": list(self.province_names),
         }
         population_io.write(path, self._arrays(), meta)
 
@@ -125,9 +138,12 @@ class Population:
         try:
             config = PopulationConfig.model_validate(meta["config"])
             seed = int(meta["seed"])
+            names = meta["province_names"]
+            if not isinstance(names, list) or not all(isinstance(x, str) for x in names):
+                raise TypeError(f"province_names must be a list of strings, not {names!r}")
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f"{path}: invalid population metadata ({error})") from error
-        population = cls._from_arrays(config, seed, arrays)
+        population = cls._from_arrays(config, seed, tuple(names), arrays)
         try:
             population.check()
         except ValueError as error:
@@ -140,10 +156,13 @@ class Population:
         arrays.update({f"groups_{f.name}": getattr(groups, f.name) for f in fields(groups)})
         arrays.update({name: getattr(self, name) for name in AGENT_ARRAYS})
         arrays["border_regions"] = self.border_regions
+        arrays["region_province"] = self.region_province
         return arrays
 
     @classmethod
-    def _from_arrays(cls, config: PopulationConfig, seed: int, a: dict) -> Population:
+    def _from_arrays(
+        cls, config: PopulationConfig, seed: int, province_names: tuple[str, ...], a: dict
+    ) -> Population:
         network = Network(*(a[f"network_{name}"] for name in Network.ARRAYS))
         groups = Groups(**{f.name: a[f"groups_{f.name}"] for f in fields(Groups)})
         return cls(
@@ -152,6 +171,8 @@ class Population:
             network=network,
             border_regions=a["border_regions"],
             groups=groups,
+            region_province=a["region_province"],
+            province_names=province_names,
             **{name: a[name] for name in AGENT_ARRAYS},
         )
 
@@ -170,6 +191,16 @@ class Population:
             raise ValueError("agents are not ordered by region")
         if len(self.region) and (self.region[0] < 0 or self.region[-1] >= self.n_regions):
             raise ValueError(f"region ids must be in [0, {self.n_regions - 1}]")
+        if len(self.region_province) != self.n_regions:
+            raise ValueError(
+                f"region_province has {len(self.region_province)} entries for "
+                f"{self.n_regions} regions"
+            )
+        provinces = len(self.province_names)
+        if np.any((self.region_province < 0) | (self.region_province >= provinces)):
+            raise ValueError(f"province ids must be in [0, {provinces - 1}]")
+        if np.any((self.border_regions < 0) | (self.border_regions >= self.n_regions)):
+            raise ValueError(f"border region ids must be in [0, {self.n_regions - 1}]")
         n_groups = len(groups.offsets) - 1
         _check_csr("groups", groups.offsets, groups.members, n_groups, n)
         _check_csr("agent groups", groups.agent_offsets, groups.agent_groups, n, n_groups)
@@ -191,6 +222,7 @@ class Population:
         return (
             self.config == other.config
             and self.seed == other.seed
+            and self.province_names == other.province_names
             and all(
                 mine[k].dtype == theirs[k].dtype and np.array_equal(mine[k], theirs[k])
                 for k in mine
@@ -222,6 +254,7 @@ _DTYPES: dict[str, np.dtype] = {
     "trader": np.dtype(np.bool_),
     "informant": np.dtype(np.bool_),
     "border_regions": np.dtype(np.int16),
+    "region_province": np.dtype(np.int8),
 }
 """Every array a population file holds, with its dtype."""
 
@@ -252,5 +285,7 @@ def build_population(n_agents: int, seed: int = 0, **options: Any) -> Population
         network=Network(*built.csr),
         border_regions=agents.border_regions,
         groups=Groups(*built.groups),
+        region_province=agents.region_province,
+        province_names=agents.province_names,
         **{name: getattr(agents, name) for name in AGENT_ARRAYS},
     )

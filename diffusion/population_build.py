@@ -10,18 +10,21 @@ groups (``_batch_rows``), and rows are sorted as short padded 2-D rows. At 25 M 
 1.9 x 10^8 ties this builds in about a minute with a peak of about 6 GiB
 (``benchmarks/population_scale.py``).
 
-Each part draws from its own child of ``SeedSequence(seed)``, so changing one option leaves the
-draws of unrelated parts unchanged (the ``travel`` knob only thins the same potential trade ties).
+Each part draws from its own child of ``SeedSequence(seed, spawn_key=(POPULATION_KEY,))``, so
+changing one option leaves the draws of unrelated parts unchanged (the ``travel`` knob only thins
+the same potential trade ties).
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from diffusion.population_config import PopulationConfig
+from diffusion.provinces import PROVINCES, largest_remainder
 from diffusion.ties import KIND
 
 HOUSEHOLD, CIRCLE, MARKET, TRADE = (KIND[k] for k in ("household", "circle", "market", "trade"))
@@ -31,7 +34,14 @@ BATCH_AGENTS = 1 << 21
 """Agents whose rows are laid out together: bounds the padded row buffer (~25 slots per agent,
 4 bytes each) and the index arrays that fill it to a few hundred MB."""
 
+POPULATION_KEY = 0x706F70
+"""Purpose tag ("pop" in ASCII) in the spawn key of the builder's seed sequence: a run's replicates
+draw from ``SeedSequence(seed).spawn(n)``, whose children have spawn keys ``(0,)``, ``(1,)``, ...,
+so with the tag no other use of the same seed shares the builder's streams."""
+
 _STREAMS = ("regions", "households", "attributes", "circles", "market", "trade")
+"""One child stream per part, in spawn order: a new part appends its name at the end, so the
+streams of the others stay the same."""
 
 
 @dataclass
@@ -50,6 +60,20 @@ class Agents:
     trader: npt.NDArray[np.bool_]
     informant: npt.NDArray[np.bool_]
     border_regions: npt.NDArray[np.int16]
+    region_province: npt.NDArray[np.int8]
+    province_names: tuple[str, ...]
+
+
+@dataclass
+class RegionLayout:
+    """How households fall into regions, and regions into provinces."""
+
+    households: npt.NDArray[np.int64]
+    """Households of each region (at least one)."""
+    region_province: npt.NDArray[np.int8]
+    province_names: tuple[str, ...]
+    border_regions: npt.NDArray[np.int16]
+    """Ids of the border regions, sorted."""
 
 
 @dataclass
@@ -77,7 +101,8 @@ class Built:
 
 def build(config: PopulationConfig, seed: int) -> Built:
     """Draw agents, households, circles, market and trade ties and lay out the network."""
-    streams = dict(zip(_STREAMS, np.random.SeedSequence(seed).spawn(len(_STREAMS)), strict=True))
+    root = np.random.SeedSequence(seed, spawn_key=(POPULATION_KEY,))
+    streams = dict(zip(_STREAMS, root.spawn(len(_STREAMS)), strict=True))
     rngs = {name: np.random.default_rng(s) for name, s in streams.items()}
     agents = draw_agents(config, rngs)
     circles = draw_circles(config, agents, rngs["circles"])
@@ -91,19 +116,17 @@ def build(config: PopulationConfig, seed: int) -> Built:
 # --------------------------------------------------------------------------- agents
 def draw_agents(config: PopulationConfig, rngs: dict[str, np.random.Generator]) -> Agents:
     """Households of binomial size in the configured range, grouped into unequal regions."""
-    n, n_regions = config.n_agents, config.n_regions
+    n = config.n_agents
     sizes = household_sizes(config, rngs["households"])
-    n_households = len(sizes)
-    rng = rngs["regions"]
-    weights = rng.lognormal(0.0, config.region_inequality, n_regions)
-    # Every region gets one household, the rest follow the weights (n >= R * max size).
-    per_region = 1 + rng.multinomial(n_households - n_regions, weights / weights.sum())
-    region_household_start = _exclusive_cumsum(per_region)
     household_start = _exclusive_cumsum(sizes)
+    if config.regions == "census":
+        layout = census_regions(config, household_start, rngs["regions"])
+    else:
+        layout = synthetic_regions(config, len(sizes), rngs["regions"])
+    region_household_start = _exclusive_cumsum(layout.households)
     region_start = household_start[region_household_start]
-    household = np.repeat(np.arange(n_households, dtype=np.int32), sizes)
-    region = np.repeat(np.arange(n_regions, dtype=np.int16), np.diff(region_start))
-    border = np.sort(rng.choice(n_regions, size=config.border_regions, replace=False))
+    household = np.repeat(np.arange(len(sizes), dtype=np.int32), sizes)
+    region = np.repeat(np.arange(config.n_regions, dtype=np.int16), np.diff(region_start))
     rng = rngs["attributes"]
     cohort = (rng.random(n, dtype=np.float32) < config.market_generation_share).view(np.uint8)
     trader = rng.random(n, dtype=np.float32) < config.trader_fraction
@@ -117,8 +140,73 @@ def draw_agents(config: PopulationConfig, rngs: dict[str, np.random.Generator]) 
         cohort=cohort,
         trader=trader,
         informant=informant,
+        border_regions=layout.border_regions,
+        region_province=layout.region_province,
+        province_names=layout.province_names,
+    )
+
+
+def synthetic_regions(
+    config: PopulationConfig, n_households: int, rng: np.random.Generator
+) -> RegionLayout:
+    """Regions of log-normal weights in one province; ``border_regions`` of them drawn at random.
+
+    Every region gets one household and the rest follow the weights (n >= R * max size).
+    """
+    n_regions = config.n_regions
+    weights = rng.lognormal(0.0, config.region_inequality, n_regions)
+    households = 1 + rng.multinomial(n_households - n_regions, weights / weights.sum())
+    border = np.sort(rng.choice(n_regions, size=config.border_regions, replace=False))
+    return RegionLayout(
+        households=households,
+        region_province=np.zeros(n_regions, dtype=np.int8),
+        province_names=("synthetic",),
         border_regions=border.astype(np.int16),
     )
+
+
+def census_regions(
+    config: PopulationConfig, household_start: npt.NDArray[np.int64], rng: np.random.Generator
+) -> RegionLayout:
+    """Regions nested in the census provinces, numbered province by province.
+
+    Regions and agents are split among the provinces in proportion to their census populations
+    by largest remainder (regions at least one each). A province's agents are the households
+    whose first member falls in its share of the ids, so it is off its exact share by less
+    than one household (unless it must borrow households to give each of its regions one).
+    Inside a province, regions get one household each and the rest by log-normal weights, as
+    synthetic regions do. The border regions are the regions of the provinces bordering China.
+    """
+    population = np.array([p.population for p in PROVINCES], dtype=np.int64)
+    n_households = len(household_start) - 1
+    per_province = largest_remainder(config.n_regions, population, minimum=1)
+    region_province = np.repeat(np.arange(len(PROVINCES), dtype=np.int8), per_province)
+    targets = np.cumsum(largest_remainder(config.n_agents, population))
+    cuts = _nearest(household_start, targets)
+    # Each province needs a household per region: keep cut[p] - (regions up to p) nondecreasing.
+    floor = np.cumsum(per_province)
+    slack = np.maximum.accumulate(np.clip(cuts - floor, 0, n_households - config.n_regions))
+    province_households = np.diff(slack + floor, prepend=0)
+    weights = rng.lognormal(0.0, config.region_inequality, config.n_regions)
+    households = np.ones(config.n_regions, dtype=np.int64)
+    for p, (lo, hi) in enumerate(itertools.pairwise(_exclusive_cumsum(per_province))):
+        w = weights[lo:hi]
+        households[lo:hi] += rng.multinomial(province_households[p] - (hi - lo), w / w.sum())
+    border = np.flatnonzero(np.array([p.borders_china for p in PROVINCES])[region_province])
+    return RegionLayout(
+        households=households,
+        region_province=region_province,
+        province_names=tuple(p.name for p in PROVINCES),
+        border_regions=border.astype(np.int16),
+    )
+
+
+def _nearest(boundaries: npt.NDArray[np.int64], values: npt.NDArray[np.int64]) -> np.ndarray:
+    """Index of the entry of sorted ``boundaries`` nearest each value (the lower one on a tie)."""
+    above = np.clip(np.searchsorted(boundaries, values), 1, len(boundaries) - 1)
+    below = above - 1
+    closer_below = values - boundaries[below] <= boundaries[above] - values
+    return np.where(closer_below, below, above)
 
 
 def household_sizes(config: PopulationConfig, rng: np.random.Generator) -> npt.NDArray[np.int64]:

@@ -1,17 +1,19 @@
 """Options of the synthetic population (MODEL.md sections 2 and 7), their defaults and ranges.
 
-Defaults that come from the sources: 25 M people (source 000), about 200 city/county units and
-16 border trade zones (004), traders at ~2.4 % of people (000: about 600,000 market stalls for
-25 M). Household size, circle counts and sizes, trust levels, the informant fraction, the
-market-generation share and the default travel setting are modelling choices (MODEL.md section 7).
+Defaults that come from the sources: 25 M people (source 000), about 200 city/county units (004)
+nested in the ten provinces of the 2008 census (``diffusion.provinces``), traders at ~2.4 % of
+people (000: about 600,000 market stalls for 25 M). Household size, circle counts and sizes, trust
+levels, the informant fraction, the market-generation share and the default travel setting are
+modelling choices (MODEL.md section 7).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from diffusion.provinces import PROVINCES
 from diffusion.ties import TIE_KINDS
 
 if TYPE_CHECKING:
@@ -31,12 +33,16 @@ MAX_AGENTS = 2**30
 class PopulationConfig(BaseModel):
     """Every option of the population builder; bad values raise ``ValueError`` naming the field.
 
-    ``border_regions`` defaults to 16 of the 200 regions, the number of border trade zones
-    source 004 counts (Sinuiju, Hyesan, Musan, Hoeryong, Namyang among them): those are where
-    goods, and smuggled media with them, cross from China. With another ``n_regions`` the default
-    keeps that share (8 %, at least one). ``travel`` is the share of potential trade ties between
-    traders of different regions that exist (0 = sealed regions, 1 = free movement); its default
-    0.5 stands for movement that permits restrict but bribes and trade get around.
+    ``regions = "census"`` (the default) nests the ``n_regions`` regions in the ten provinces of
+    the 2008 census (``diffusion.provinces``): regions and agents per province follow the census
+    populations, and the border regions are the regions of the four provinces bordering China.
+    ``regions = "synthetic"`` puts all regions in one province (named "synthetic") and makes
+    ``border_regions`` of them, drawn at random, border regions; its default 16 of 200 is the
+    number of border trade zones source 004 counts (Sinuiju, Hyesan, Musan, Hoeryong, Namyang
+    among them), and with another ``n_regions`` the default keeps that share (8 %, at least one).
+    ``travel`` is the share of potential trade ties between traders of different regions that
+    exist (0 = sealed regions, 1 = free movement); its default 0.5 stands for movement that
+    permits restrict but bribes and trade get around.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -45,8 +51,11 @@ class PopulationConfig(BaseModel):
     """Number of agents (source 000: 25 million people)."""
     n_regions: int = Field(default=200, ge=1, le=32_767)
     """City/county units (source 004: about 200); stored as int16 per agent."""
-    border_regions: int = Field(default=16, ge=0)
-    """How many regions are border regions, where smuggled media enters (source 004: 16)."""
+    regions: Literal["census", "synthetic"] = "census"
+    """How regions are laid out: nested in the census provinces, or synthetic (see above)."""
+    border_regions: int | None = Field(default=None, ge=0)
+    """Synthetic regions only: how many are border regions, where smuggled media enters
+    (source 004: 16 of 200). With census regions the border provinces decide."""
     region_inequality: float = Field(default=0.7, ge=0.0, le=3.0)
     """Sigma of the log-normal weights of region sizes (0 = equal sizes)."""
     household_size: float = Field(default=4.0, gt=0.0)
@@ -79,8 +88,12 @@ class PopulationConfig(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _default_border_regions(cls, data: Any) -> Any:
-        """Without ``border_regions``, keep source 004's share: 16 of 200 regions, at least 1."""
-        if isinstance(data, dict) and "border_regions" not in data:
+        """Synthetic regions without ``border_regions`` keep source 004's share: 16 of 200, >= 1."""
+        if (
+            isinstance(data, dict)
+            and data.get("regions") == "synthetic"
+            and data.get("border_regions") is None
+        ):
             regions = data.get("n_regions", 200)
             if isinstance(regions, int) and regions >= 1:
                 data = {**data, "border_regions": max(1, round(regions * 16 / 200))}
@@ -89,7 +102,17 @@ class PopulationConfig(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> PopulationConfig:
         """Cross-field checks; each message starts with the field to change."""
-        if self.border_regions > self.n_regions:
+        if self.regions == "census" and self.border_regions is not None:
+            raise ValueError(
+                "border_regions: only for regions = 'synthetic'; census regions take their "
+                "border regions from the provinces bordering China"
+            )
+        if self.regions == "census" and self.n_regions < len(PROVINCES):
+            raise ValueError(
+                f"n_regions: {self.n_regions} is below the {len(PROVINCES)} census provinces "
+                "(each needs a region); raise it or set regions = 'synthetic'"
+            )
+        if self.border_regions is not None and self.border_regions > self.n_regions:
             raise ValueError(
                 f"border_regions: {self.border_regions} is more than n_regions ({self.n_regions})"
             )

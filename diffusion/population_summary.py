@@ -1,4 +1,5 @@
-"""Structure of a population's trust network: ties by kind, degrees, clustering, components.
+"""A population's make-up (agents by province) and its trust network's structure: ties by kind,
+degrees, clustering, components.
 
 Up to ``EXACT_EDGES`` ties the network goes to igraph whole. Above that, clustering is estimated
 from a random sample of agents: the sample, its neighbours and all ties among them form an igraph
@@ -40,6 +41,8 @@ def summarize(population: Population, sample: int = 2000, seed: int = 0) -> dict
     summary: dict[str, Any] = {
         "agents": population.n_agents,
         "regions": population.n_regions,
+        "border_regions": len(population.border_regions),
+        "agents_by_province": agents_by_province(population),
         "households": n_households,
         "circles": groups.n_groups - n_households,
         "traders": int(np.count_nonzero(population.trader)),
@@ -68,6 +71,15 @@ def summarize(population: Population, sample: int = 2000, seed: int = 0) -> dict
         summary["clustering"] = sampled_clustering(net, sample, seed)
     summary["components"] = components(net)
     return summary
+
+
+def agents_by_province(population: Population) -> dict[str, int]:
+    """Agents of each province, by name, in the order of ``province_names``."""
+    regions = np.bincount(population.region, minlength=population.n_regions)
+    counts = np.bincount(
+        population.region_province, weights=regions, minlength=len(population.province_names)
+    )
+    return {name: int(c) for name, c in zip(population.province_names, counts, strict=True)}
 
 
 def cross_region_share(network: Network, region: np.ndarray) -> float:

@@ -66,7 +66,7 @@ def run_tables(run: ScenarioRun) -> dict[str, pa.Table]:
     results = run.results
     tables = {"timeseries": _timeseries(results)}
     if all(r.region_counts is not None for r in results):
-        tables["regions"] = _regions(results)
+        tables["regions"] = _regions(results, run.world)
     if all(r.medium_counts is not None for r in results):
         lent = tuple(name for name, m in run.config.model.media.items() if m.lent)
         tables["media"] = _media(results, lent)
@@ -163,15 +163,21 @@ def _timeseries(results: list[Result]) -> pa.Table:
     return pa.table(columns)
 
 
-def _regions(results: list[Result]) -> pa.Table:
+def _regions(results: list[Result], world: World | None) -> pa.Table:
+    """State counts per replicate, step and region, with the region's province (dictionary-
+    encoded names; a bare network is one region in the province ``all``)."""
     replicate, step = _steps_and_replicates(results)
     n_regions = results[0].region_counts.shape[1]
     counts = np.concatenate([r.region_counts.reshape(-1, len(STATES)) for r in results])
+    region = np.tile(np.arange(n_regions, dtype=np.int32), len(step))
     columns = {
         "replicate": np.repeat(replicate, n_regions),
         "step": np.repeat(step, n_regions),
-        "region": np.tile(np.arange(n_regions, dtype=np.int32), len(step)),
+        "region": region,
     }
+    if world is not None:
+        code = world.region_province.astype(np.int32)[region]
+        columns["province"] = pa.DictionaryArray.from_arrays(code, list(world.province_names))
     columns.update({s: counts[:, k].astype(np.int64) for k, s in enumerate(STATES)})
     return pa.table(columns)
 

@@ -162,7 +162,8 @@ def test_network_build_then_info_and_reuse(config, tmp_path, suffix):
 def test_population_build_and_info(tmp_path):
     path = tmp_path / "pop.toml"
     path.write_text(
-        '[network]\ntype = "population"\nn_agents = 3000\nn_regions = 5\nborder_regions = 1\n'
+        '[network]\ntype = "population"\nn_agents = 3000\nregions = "synthetic"\n'
+        "n_regions = 5\nborder_regions = 1\n"
         "seed = 2\n[model]\nbeta = 0.1\ngamma = 0.1\n"
     )
     out = tmp_path / "pop.npz"

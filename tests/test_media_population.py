@@ -12,12 +12,14 @@ REPLICATES = 12
 
 @pytest.fixture(scope="module")
 def pop():
-    return build_population(20_000, seed=3, n_regions=20, border_regions=2)
+    return build_population(20_000, seed=3, regions="synthetic", n_regions=20, border_regions=2)
 
 
 @pytest.fixture(scope="module")
 def sealed():
-    return build_population(20_000, seed=3, n_regions=20, border_regions=2, travel=0.0)
+    return build_population(
+        20_000, seed=3, regions="synthetic", n_regions=20, border_regions=2, travel=0.0
+    )
 
 
 def region_of(pop, region):

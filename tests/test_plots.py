@@ -26,6 +26,7 @@ def test_run_figures_of_a_population_with_regions_and_media(tmp_path):
             "network": {
                 "type": "population",
                 "n_agents": 4000,
+                "regions": "synthetic",
                 "n_regions": 8,
                 "border_regions": 2,
                 "seed": 1,

@@ -9,7 +9,7 @@ import pytest
 
 import diffusion
 from diffusion import Network, PopulationConfig, build_population
-from diffusion.population import Population
+from diffusion.population import FORMAT_VERSION, Population
 from diffusion.population_build import ranges
 
 N = 20_000
@@ -74,6 +74,7 @@ def test_group_sizes_follow_the_configured_ranges():
     pop = build_population(
         N,
         seed=3,
+        regions="synthetic",
         n_regions=8,
         household_size=3.5,
         household_size_min=2,
@@ -127,11 +128,10 @@ def test_roles_and_border_regions(pop):
         assert abs(flags.sum() - N * fraction) < 5 * np.sqrt(N * fraction * (1 - fraction))
     assert np.all(np.isin(pop.cohort, [0, 1]))
     assert abs(pop.cohort.mean() - 0.4) < 5 * np.sqrt(0.24 / N)
-    # Default: 16 of 200 regions, i.e. 8 %, at least one.
-    assert len(pop.border_regions) == 1
-    assert 0 <= pop.border_regions[0] < REGIONS
+    # Census regions, one per province at 10 regions: the four provinces bordering China.
+    assert pop.border_regions.tolist() == [2, 3, 8, 9]
     country = PopulationConfig()
-    assert country.border_regions == 16 and country.n_regions == 200
+    assert country.regions == "census" and country.n_regions == 200
 
 
 # ------------------------------------------------------------------ ties
@@ -293,11 +293,16 @@ def test_mismatched_files_are_refused(pop, tmp_path):
     from diffusion import population_io
 
     arrays = pop._arrays()
-    meta = {"format_version": 999, "seed": 7, "config": pop.config.model_dump(mode="json")}
+    meta = {
+        "format_version": 999,
+        "seed": 7,
+        "config": pop.config.model_dump(mode="json"),
+        "province_names": list(pop.province_names),
+    }
     population_io.write(tmp_path / "future.npz", arrays, meta)
     with pytest.raises(ValueError, match="format version 999"):
         Population.load(tmp_path / "future.npz")
-    meta["format_version"] = 1
+    meta["format_version"] = FORMAT_VERSION
     population_io.write(tmp_path / "short.npz", {**arrays, "region": arrays["region"][:-1]}, meta)
     with pytest.raises(ValueError, match="inconsistent population file"):
         Population.load(tmp_path / "short.npz")
@@ -307,6 +312,13 @@ def test_mismatched_files_are_refused(pop, tmp_path):
         Population.load(tmp_path / "wide.npz")
     with zipfile.ZipFile(tmp_path / "short.npz") as archive:
         assert "__meta__.npy" in archive.namelist()
+    population_io.write(tmp_path / "nameless.npz", arrays, {**meta, "province_names": [1, 2]})
+    with pytest.raises(ValueError, match="province_names must be a list of strings"):
+        Population.load(tmp_path / "nameless.npz")
+    few = {**meta, "province_names": ["only one"]}
+    population_io.write(tmp_path / "few.npz", arrays, few)
+    with pytest.raises(ValueError, match=r"province ids must be in \[0, 0\]"):
+        Population.load(tmp_path / "few.npz")
 
 
 # ------------------------------------------------------------------ validation, simulation
@@ -316,8 +328,9 @@ def test_mismatched_files_are_refused(pop, tmp_path):
         ({"n_agents": -5}, "n_agents"),
         ({"n_agents": 50}, "n_agents"),  # too few for 10 regions with room for a household
         ({"n_regions": 0}, "n_regions"),
-        ({"border_regions": 11}, "border_regions"),
-        ({"border_regions": -1}, "border_regions"),
+        ({"border_regions": 3}, "border_regions"),  # census regions: the provinces decide
+        ({"regions": "synthetic", "border_regions": 11}, "border_regions"),
+        ({"regions": "synthetic", "border_regions": -1}, "border_regions"),
         ({"household_size_min": 0}, "household_size_min"),
         ({"household_size_min": 6, "household_size_max": 5}, "household_size_min"),
         ({"household_size": 9.0}, "household_size"),
@@ -353,6 +366,7 @@ def test_options_at_their_limits_build():
     pop = build_population(
         2_000,
         seed=1,
+        regions="synthetic",
         n_regions=1,
         border_regions=0,
         region_inequality=0.0,
@@ -363,7 +377,7 @@ def test_options_at_their_limits_build():
     )
     assert pop.network.n_edges == 0
     assert pop.groups.n_groups == 2_000 and np.all(pop.groups.sizes() == 1)
-    fixed = build_population(5_000, seed=1, n_regions=5, circle_size=(5, 5), household_size=4.0)
+    fixed = build_population(5_000, seed=1, n_regions=10, circle_size=(5, 5), household_size=4.0)
     circles = fixed.groups.sizes()[fixed.groups.kind == 2]
     assert np.all(circles == 5)
     # The smallest population 200 regions allow: regions of a few households, some too small

@@ -121,6 +121,7 @@ def test_regions_and_media_tables_when_recorded(tmp_path):
     paths = write_run(run, tmp_path)
     assert list(paths) == ["timeseries", "regions", "media", "summary"]
     regions = pq.read_table(paths["regions"])
+    # two bare networks pieced together: no world, so no province column
     assert regions.column_names == ["replicate", "step", "region", "S", "W", "I", "R", "D"]
     assert regions.num_rows == 4 * 41 * 2
     mask = pc.and_(pc.equal(regions["region"], 1), pc.equal(regions["replicate"], 3))
