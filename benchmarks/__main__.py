@@ -38,6 +38,7 @@ FULL = Plan(
     slow_peer_graphs=("ER 1e+05", "BA 1e+05"),
 )
 POPULATION_SIZES = {"quick": [100_000], "full": [100_000, 1_000_000, 10_000_000, 25_000_000]}
+TWENTY_YEAR_SIZES = {"quick": [100_000], "full": [100_000, 1_000_000, 25_000_000]}
 
 
 def log(message: str) -> None:
@@ -59,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         "kernels": run_kernels(QUICK if args.quick else FULL, log),
         "population": extras.population(POPULATION_SIZES[mode], log),
         "full_model": skip_full_model if args.quick else extras.full_model(log),
+        "twenty_years": extras.twenty_years(TWENTY_YEAR_SIZES[mode], log),
         "sweep": extras.sweep(args.quick, log),
     }
     results["finished"] = datetime.now(UTC).isoformat(timespec="seconds")

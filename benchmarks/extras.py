@@ -12,10 +12,14 @@ import resource
 import time
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import diffusion
 from diffusion import Campaign, Params
+
+ERAS = Path(__file__).resolve().parent.parent / "experiments" / "media-eras.toml"
+"""The 2000-2020 scenario: four media, dated entry and mix, census provinces."""
 
 COUNTRY_AGENTS = 25_000_000
 YEAR = 365
@@ -109,6 +113,34 @@ def full_model(log) -> dict[str, Any]:
         return out
 
     return guarded(measure)
+
+
+def twenty_years(sizes: list[int], log) -> dict[str, Any]:
+    """One run of ``experiments/media-eras.toml`` (2000-2020, 7,671 daily steps) per size."""
+    from diffusion.config import load_config
+
+    def measure(n: int) -> dict[str, Any]:
+        config = load_config(ERAS).with_overrides({"network.n_agents": n})
+        start = time.perf_counter()
+        country = config.network.build()
+        built = time.perf_counter() - start
+        start = time.perf_counter()
+        result = diffusion.simulate(country, config.model, seeds=0, rng=1, steps=config.steps())
+        seconds = time.perf_counter() - start
+        return {
+            "build_s": built,
+            "seconds": seconds,
+            "seconds_per_year": seconds / (result.steps / 365.25),
+            "steps": result.steps,
+            "reach_share": result.summary()["reach_share"],
+            "peak_holders": result.summary()["peak_holders"],
+        }
+
+    results = {}
+    for n in sizes:
+        log(f"twenty years, {n:.1e} agents")
+        results[str(n)] = guarded(lambda n=n: measure(n))
+    return {"status": "ok", "sizes": results}
 
 
 def sweep(quick: bool, log) -> dict[str, Any]:

@@ -109,6 +109,26 @@ def full_model_table(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def twenty_years_table(data: dict[str, Any]) -> str:
+    """Seconds of one 2000-2020 run of the media-eras scenario per size."""
+    if data.get("status") != "ok":
+        return json.dumps(data)
+    lines = [
+        "| agents | build s | run s | s per simulated year | steps | reach share | peak holders |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for size, f in data["sizes"].items():
+        if f.get("status") != "ok":
+            lines.append(f"| {size} | {f.get('status')}: {f.get('reason')} |")
+            continue
+        lines.append(
+            f"| {int(size):,} | {f['build_s']:.1f} | {f['seconds']:.1f} | "
+            f"{f['seconds_per_year']:.2f} | {f['steps']} | {f['reach_share']:.3f} | "
+            f"{f['peak_holders']:,} |"
+        )
+    return "\n".join(lines)
+
+
 def sweep_summary(data: dict[str, Any]) -> str:
     if data.get("status") != "ok":
         return json.dumps(data)
@@ -148,6 +168,9 @@ def render(results: dict[str, Any]) -> str:
         "",
         "Full model, 25 M country, one year:",
         full_model_table(results["full_model"]),
+        "",
+        "Twenty years, 2000-2020 (experiments/media-eras.toml, one run per size):",
+        twenty_years_table(results.get("twenty_years", {})),
         "",
         "Sweep scaling, 1 vs 2 workers (benchmarks/sweep_scaling.py):",
         sweep_summary(results["sweep"]),
