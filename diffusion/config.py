@@ -34,7 +34,7 @@ from diffusion import calendar
 from diffusion.network import Network
 from diffusion.params import MAX_STEPS, Params, Probability
 from diffusion.population import Population
-from diffusion.population_config import PopulationConfig
+from diffusion.population.config import PopulationConfig
 
 PositiveInt = Annotated[int, Field(ge=1)]
 NonNegativeInt = Annotated[int, Field(ge=0)]

@@ -10,7 +10,7 @@ import pytest
 import diffusion
 from diffusion import Network, PopulationConfig, build_population
 from diffusion.population import FORMAT_VERSION, Population
-from diffusion.population_build import ranges
+from diffusion.population.build import ranges
 
 N = 20_000
 REGIONS = 10
@@ -182,7 +182,7 @@ def test_ties_come_from_groups_markets_and_trade(pop):
 
 def test_batches_of_regions_give_the_same_network(pop, monkeypatch):
     """Rows laid out a few regions at a time (ties crossing batches included) match one batch."""
-    from diffusion import population_build
+    from diffusion.population import build as population_build
 
     monkeypatch.setattr(population_build, "BATCH_AGENTS", 3_000)
     assert len(population_build._region_batches(np.searchsorted(pop.region, range(11)))) > 3
@@ -234,7 +234,7 @@ def test_summary_counts_and_sampled_clustering(pop):
     assert summary["components"]["largest"] == max(parts.sizes())
     assert summary["bytes"] == pop.nbytes
     # A "sample" of every agent reproduces igraph's exact figures.
-    from diffusion.population_summary import sampled_clustering
+    from diffusion.population.summary import sampled_clustering
 
     everyone = sampled_clustering(net, N, seed=0)
     assert everyone["transitivity"] == pytest.approx(summary["clustering"]["transitivity"])
@@ -290,7 +290,7 @@ def test_corrupt_truncated_or_foreign_files_are_refused(pop, tmp_path):
 
 
 def test_mismatched_files_are_refused(pop, tmp_path):
-    from diffusion import population_io
+    from diffusion.population import io as population_io
 
     arrays = pop._arrays()
     meta = {

@@ -9,7 +9,12 @@ import pytest
 from diffusion import PopulationConfig, build_population
 from diffusion.config import validate_config
 from diffusion.population import Population
-from diffusion.provinces import MILITARY_CAMPS, NATIONAL_TOTAL, PROVINCES, largest_remainder
+from diffusion.population.provinces import (
+    MILITARY_CAMPS,
+    NATIONAL_TOTAL,
+    PROVINCES,
+    largest_remainder,
+)
 from diffusion.results_io import write_run
 from diffusion.runner import run_scenario
 
@@ -121,7 +126,7 @@ def test_bad_region_options_name_the_field(options, message):
 
 
 def test_builder_streams_are_apart_from_the_replicates_streams():
-    from diffusion import population_build
+    from diffusion.population import build as population_build
     from diffusion.runner import replicate_seeds
 
     assert population_build.POPULATION_KEY == 0x706F70

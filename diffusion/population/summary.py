@@ -18,7 +18,7 @@ import scipy.sparse
 from scipy.sparse.csgraph import connected_components
 
 from diffusion.network import Network
-from diffusion.population_build import ranges
+from diffusion.population.build import ranges
 from diffusion.ties import EDGE_KINDS
 
 if TYPE_CHECKING:

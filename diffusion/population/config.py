@@ -1,7 +1,7 @@
 """Options of the synthetic population (MODEL.md sections 2 and 7), their defaults and ranges.
 
 Defaults that come from the sources: 25 M people (source 000), about 200 city/county units (004)
-nested in the ten provinces of the 2008 census (``diffusion.provinces``), traders at ~2.4 % of
+nested in the ten provinces of the 2008 census (``provinces``), traders at ~2.4 % of
 people (000: about 600,000 market stalls for 25 M). Household size, circle counts and sizes, trust
 levels, the informant fraction, the market-generation share and the default travel setting are
 modelling choices (MODEL.md section 7).
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from diffusion.provinces import PROVINCES
+from diffusion.population.provinces import PROVINCES
 from diffusion.ties import TIE_KINDS
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ class PopulationConfig(BaseModel):
     """Every option of the population builder; bad values raise ``ValueError`` naming the field.
 
     ``regions = "census"`` (the default) nests the ``n_regions`` regions in the ten provinces of
-    the 2008 census (``diffusion.provinces``): regions and agents per province follow the census
+    the 2008 census (``provinces``): regions and agents per province follow the census
     populations, and the border regions are the regions of the four provinces bordering China.
     ``regions = "synthetic"`` puts all regions in one province (named "synthetic") and makes
     ``border_regions`` of them, drawn at random, border regions; its default 16 of 200 is the

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from diffusion.population_config import PopulationConfig
-from diffusion.provinces import PROVINCES, largest_remainder
+from diffusion.population.config import PopulationConfig
+from diffusion.population.provinces import PROVINCES, largest_remainder
 from diffusion.ties import KIND
 
 HOUSEHOLD, CIRCLE, MARKET, TRADE = (KIND[k] for k in ("household", "circle", "market", "trade"))

@@ -1,9 +1,9 @@
 """The synthetic population: per-agent arrays, the trust network and the viewing groups.
 
-``build_population`` draws one from a seed (see ``population_build`` for how); ``save`` and
+``build_population`` draws one from a seed (see ``build`` for how); ``save`` and
 ``Population.load`` keep it in one ``.npz`` file; ``summary`` describes it with igraph. Regions
 are nested in provinces (``region_province``, ``province_names``): by default the ten provinces of
-the 2008 census (``diffusion.provinces``), or one province holding synthetic regions.
+the 2008 census (``diffusion.population.provinces``), or one province holding synthetic regions.
 
 Memory at the defaults (about 7.5 ties, 0.6 groups and 3 group memberships per agent): the
 network takes 18 B per tie plus 8 B per agent (143 B per agent), the groups 9 B per group,
@@ -20,9 +20,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from diffusion import population_build, population_io, population_summary
 from diffusion.network import Network
-from diffusion.population_config import PopulationConfig
+from diffusion.population import build as population_build
+from diffusion.population import io as population_io
+from diffusion.population import summary as population_summary
+from diffusion.population.config import PopulationConfig
 
 AGENT_ARRAYS: tuple[str, ...] = ("region", "household", "cohort", "trader", "informant")
 """The per-agent attribute arrays of a ``Population`` (one entry per agent)."""
@@ -211,7 +213,7 @@ class Population:
         """Agents, ties by kind, degrees, clustering, cross-region share, components (igraph).
 
         Clustering is exact with igraph on small networks and estimated from ``sample`` agents
-        on large ones; see ``population_summary``.
+        on large ones; see ``diffusion.population.summary``.
         """
         return population_summary.summarize(self, sample=sample, seed=seed)
 
