@@ -69,8 +69,9 @@ def run_output(out: str | Path, config: ExperimentConfig, replace: bool = False)
 
 def _check_place(out: Path) -> None:
     """``out`` must be a folder (or absent) under folders; create the parents."""
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"--out: {out} exists and is not a folder")
+    for place in (out, *out.parents):
+        if place.exists() and not place.is_dir():
+            raise OutputError(f"--out: {place} is a file, not a folder")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

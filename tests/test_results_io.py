@@ -18,7 +18,7 @@ import diffusion
 from diffusion import Network, simulate
 from diffusion.config import validate_config
 from diffusion.results import Result
-from diffusion.results_io import read_run, write_run, write_parquet
+from diffusion.results_io import read_run, write_parquet, write_run
 from diffusion.runner import ScenarioRun, replicate_seeds, run_scenario
 
 CONFIG = {
