@@ -1,13 +1,15 @@
 """The ``diffusion`` command line: thin commands that parse, call the library and report.
 
-Config mistakes (``ConfigError``) print one line per problem and exit with status 2.
+Config mistakes (``ConfigError``) print one line per problem and exit with status 2; so do the
+other mistakes found before any work (an output folder that cannot be used or is in use, a
+network file that cannot be read, a run that needs more memory than there is): one line each.
+Everything that can be checked is checked before a network is built or a replicate is run.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +19,10 @@ import click
 import numpy as np
 
 from diffusion import EDGE_KINDS, Network, __version__
+from diffusion._io import atomic_write
+from diffusion._lock import FolderLocked
+from diffusion._memory import NotEnoughMemory, check_fits
+from diffusion._text import escape_controls
 from diffusion.config import ConfigError, ExperimentConfig, load_config, read_network
 from diffusion.results import Result
 from diffusion.runner import Progress, run_scenario
@@ -25,17 +31,31 @@ from diffusion.sweep_cli import sweep_command
 EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
+class UserError(click.ClickException):
+    """A mistake found before any work: one line on stderr, exit status 2."""
+
+    exit_code = 2
+
+    def __init__(self, message: str) -> None:
+        super().__init__(escape_controls(message))
+
+
 class _Group(click.Group):
-    """A click group that reports config errors as lines naming the field, with status 2."""
+    """A click group that reports config errors as lines naming the field, with status 2, and
+    the other checks made before any work (output folder, memory) as one line, status 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from diffusion.run_folder import OutputError
+
         try:
             return super().invoke(ctx)
         except ConfigError as exc:
             click.echo("error: the config is not valid:", err=True)
             for line in exc.lines:
-                click.echo(f"  {line}", err=True)
+                click.echo(f"  {escape_controls(line)}", err=True)
             ctx.exit(2)
+        except (OutputError, FolderLocked, NotEnoughMemory) as exc:
+            raise UserError(str(exc)) from None
 
 
 @click.group(cls=_Group)
@@ -58,17 +78,27 @@ def version() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder for the Parquet results (created if needed).",
 )
+@click.option(
+    "--replace", is_flag=True, help="Overwrite OUT even if it holds another experiment's results."
+)
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
-def run(config: Path, out: Path, quiet: bool) -> None:
-    """Run the scenario of CONFIG (network, model, replicates) and write its results to OUT."""
-    from diffusion.results_io import write_run
+def run(config: Path, out: Path, replace: bool, quiet: bool) -> None:
+    """Run the scenario of CONFIG (network, model, replicates) and write its results to OUT.
+
+    OUT is written as a whole when the run ends; until then it keeps what it held. A folder
+    holding another experiment's results is refused unless --replace is given.
+    """
+    from diffusion.results_io import write_tables
+    from diffusion.run_folder import run_output
 
     experiment = load_config(config)
+    _check_memory(experiment)
     report = _Reporter(quiet)
-    report.line(f"building the {experiment.network.type} network ...")
-    with report.replicates(experiment.run.replicates) as progress:
-        scenario = run_scenario(experiment, progress=progress, on_built=report.network_built)
-    paths = write_run(scenario, out)
+    with run_output(out, experiment, replace) as build:
+        report.line(f"building the {experiment.network.type} network ...")
+        with report.replicates(experiment.run.replicates) as progress:
+            scenario = run_scenario(experiment, progress=progress, on_built=report.network_built)
+        paths = write_tables(scenario, build)
     report.line(
         f"{len(scenario.results)} replicates in {scenario.run_seconds:.1f} s "
         f"(network {scenario.build_seconds:.1f} s)",
@@ -94,12 +124,13 @@ def network() -> None:
 def network_build(config: Path, out: Path) -> None:
     """Build the network of CONFIG once and save it to OUT (reuse it with type = "file")."""
     experiment: ExperimentConfig = load_config(config)
+    if experiment.network.type == "population" and out.suffix.lower() != ".npz":
+        raise UserError("--out: a population is saved as .npz")
+    _check_memory(experiment)
+    _check_writable(out)
     click.echo(f"building the {experiment.network.type} network ...", err=True)
     built = experiment.network.build()
-    out.parent.mkdir(parents=True, exist_ok=True)
     if hasattr(built, "save"):  # a population: agents, groups and network in one file
-        if out.suffix.lower() != ".npz":
-            raise click.BadParameter("a population is saved as .npz", param_hint="--out")
         built.save(out)
     else:
         _save_network(built, out)
@@ -112,8 +143,8 @@ def network_info(file: Path) -> None:
     """Describe a network or population file: agents, ties by kind, degrees, clustering."""
     try:
         built = read_network(file)
-    except ValueError as exc:
-        raise click.ClickException(f"{file}: {exc}") from None
+    except (ValueError, MemoryError) as exc:
+        raise UserError(f"{file}: {str(exc).removeprefix(f'{file}: ')}") from None
     stats = built.summary() if hasattr(built, "summary") else network_stats(built)
     for name, value in _flatten(stats).items():
         click.echo(
@@ -186,19 +217,33 @@ def _save_network(graph: Network, out: Path) -> None:
             f"agents {last_tied + 1}..{graph.n_nodes - 1} have no ties and an edge list would "
             "drop them; save as .graphml"
         )
-    tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex}.tmp")
+    if out.suffix.lower() == ".graphml":
+        atomic_write(out, lambda handle: graph.to_igraph().write_graphml(handle))
+    else:
+        pairs, trust, _ = graph.edges()
+        header = f"diffusion edge list: {graph.n_nodes} agents; u v trust"
+        table = np.column_stack([pairs, trust])
+        atomic_write(
+            out, lambda handle: np.savetxt(handle, table, fmt=["%d", "%d", "%.6g"], header=header)
+        )
+
+
+def _check_memory(experiment: ExperimentConfig) -> None:
+    """Refuse a network bigger than the memory available, before building it."""
+    network = experiment.network
+    check_fits(network.memory_bytes(), f"the {network.type} network of {network.size()} agents")
+
+
+def _check_writable(out: Path) -> None:
+    """Refuse an ``--out`` file that cannot be written (before the work that fills it)."""
+    if out.is_dir():
+        raise UserError(f"--out: {out} is a folder")
     try:
-        if out.suffix.lower() == ".graphml":
-            graph.to_igraph().write_graphml(str(tmp))
-        else:
-            pairs, trust, _ = graph.edges()
-            header = f"diffusion edge list: {graph.n_nodes} agents; u v trust"
-            np.savetxt(
-                tmp, np.column_stack([pairs, trust]), fmt=["%d", "%d", "%.6g"], header=header
-            )
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"--out: cannot create {out.parent} ({exc.strerror or exc})") from None
+    if not os.access(out.parent, os.W_OK | os.X_OK):
+        raise UserError(f"--out: cannot write in {out.parent} (read-only or not permitted)")
 
 
 class _Reporter:

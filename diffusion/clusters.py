@@ -6,6 +6,8 @@ processes with one thread each (the kernel is single-threaded and holds the GIL)
 worker processes sharing ``memory``; ``jobs`` jobs are kept queued or running (adaptive scaling
 with minimum = maximum), and workers retire at 90% of the walltime so that a job reaching its
 limit hands its tasks on instead of being killed mid-task (dask-jobqueue's documented recipe).
+A job that ends early (``scancel``, a failed node, a retired worker) stays in dask-jobqueue's
+plan, so adaptive scaling alone never replaces it; ``_replace_lost_jobs`` does.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import logging
 import os
 import shutil
 import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -27,6 +30,9 @@ LOCAL_WORKER_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOL
 """Dask sets ``MALLOC_TRIM_THRESHOLD_`` in worker processes, which turns off glibc's adaptive mmap
 threshold: every large array of a run is then mapped and unmapped afresh, and the full model runs
 about 30% slower (measured on the baseline scenario). Local workers start without it."""
+BATCH_CONFIG = {"distributed.deploy.lost-worker-timeout": "3s"}
+"""A batch job's worker that left the scheduler is counted lost after 3 s (Dask's default:
+15 s), so a cancelled or failed job is replaced soon (see ``_replace_lost_jobs``)."""
 SUBMIT = {"slurm": "sbatch", "pbs": "qsub"}
 """The command that submits a job to each batch system."""
 
@@ -121,7 +127,11 @@ def open_client(
         with jobqueue_cluster(settings, batch) as jobs:
             # keeps ``jobs`` jobs queued or running: replaces those that end at their walltime
             jobs.adapt(minimum_jobs=settings.jobs, maximum_jobs=settings.jobs)
-            with Client(jobs) as client:
+            with (
+                dask.config.set(BATCH_CONFIG),
+                Client(jobs) as client,
+                _replace_lost_jobs(jobs, settings.jobs),
+            ):
                 yield client
     else:
         n = workers or settings.workers or os.cpu_count() or 1
@@ -138,6 +148,35 @@ def open_client(
             Client(local) as client,
         ):
             yield client
+
+
+LOST_JOB_CHECK_SECONDS = 5.0
+"""How often a batch cluster looks for jobs that ended and must be replaced."""
+
+
+@contextmanager
+def _replace_lost_jobs(jobs, n_jobs: int) -> Iterator[None]:
+    """Keep ``n_jobs`` jobs: resubmit the planned jobs whose workers are gone.
+
+    When a job's workers leave the scheduler for good, the cluster drops the job from its
+    ``workers`` but keeps it in ``worker_spec`` (its plan), and adaptive scaling, which compares
+    the plan with its target, sees nothing to do. Scaling to ``n_jobs`` again makes the cluster
+    start a job for every planned one that has none.
+    """
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(LOST_JOB_CHECK_SECONDS):
+            if set(jobs.worker_spec) - set(jobs.workers):
+                jobs.scale(jobs=n_jobs)
+
+    thread = threading.Thread(target=watch, name="replace-lost-jobs", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def dask_setup(worker) -> None:

@@ -4,6 +4,14 @@ A config has the sections ``[network]`` (how to build or load the trust network)
 (the fields of ``diffusion.Params``), ``[run]`` (steps, replicates, seeds), and, for parameter
 sweeps, ``[sweep]`` and ``[cluster]``. ``load_config`` validates everything before any work is done
 and raises ``ConfigError`` with one line per problem, e.g. ``model.beta: 1.7 is not in [0, 1]``.
+
+Configs are strict: a quoted number (``beta = "0.1"``) or a boolean where a number belongs
+(``steps = true``) is an error naming the field, not silently converted; TOML arrays are accepted
+where a field holds a tuple. Every count and seed has an upper bound, so that no value can make a
+run allocate without limit or overflow the 64-bit integers of the result files: seeds are below
+2**63 (Parquet's int64), steps at most ``MAX_STEPS``, replicates and sweep points at most
+``MAX_REPLICATES`` and ``MAX_POINTS``, agents below 2**31 (the kernels' int32 ids). Quoted
+values are shortened and their control characters escaped (``diffusion._text``).
 """
 
 from __future__ import annotations
@@ -31,13 +39,28 @@ from pydantic import (
 )
 
 from diffusion import calendar
-from diffusion.network import Network
+from diffusion._text import short_repr
+from diffusion.network import MAX_AGENTS, Network, network_bytes
 from diffusion.params import MAX_STEPS, Params, Probability
 from diffusion.population import Population
 from diffusion.population.config import PopulationConfig
 
+MAX_REPLICATES = 10**6
+"""Most replicates of a run or of a sweep point."""
+MAX_POINTS = 10**6
+"""Most points of a sweep design."""
+POPULATION_BYTES_PER_AGENT = 190
+"""Memory of a synthetic population per agent at the defaults (see ``diffusion.population``)."""
+
 PositiveInt = Annotated[int, Field(ge=1)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
+Seed = Annotated[int, Field(ge=0, lt=2**63)]
+"""A random seed: stored as a 64-bit signed integer in the result files."""
+AgentCount = Annotated[int, Field(ge=1, le=MAX_AGENTS)]
+AgentId = Annotated[int, Field(ge=0, lt=MAX_AGENTS)]
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.@+-]{1,64}$")]
+"""A queue or account name: goes into a batch script, so no spaces, quotes or newlines."""
 
 
 class ConfigError(ValueError):
@@ -59,9 +82,9 @@ class ErdosRenyiNetwork(_Section):
     """G(n, m) random graph with mean degree ``mean_degree`` (trust 1 on every tie)."""
 
     type: Literal["erdos_renyi"]
-    n: PositiveInt
-    mean_degree: Annotated[float, Field(ge=0.0)]
-    seed: NonNegativeInt = 0
+    n: AgentCount
+    mean_degree: Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+    seed: Seed = 0
 
     @model_validator(mode="after")
     def _degree_fits(self) -> ErdosRenyiNetwork:
@@ -72,6 +95,9 @@ class ErdosRenyiNetwork(_Section):
     def size(self) -> int:
         return self.n
 
+    def memory_bytes(self) -> int:
+        return network_bytes(self.n, round(self.n * self.mean_degree / 2))
+
     def build(self) -> Network:
         return Network.erdos_renyi(self.n, self.mean_degree, seed=self.seed)
 
@@ -80,12 +106,15 @@ class BarabasiAlbertNetwork(_Section):
     """Preferential attachment graph: each new agent brings ``m`` ties."""
 
     type: Literal["barabasi_albert"]
-    n: PositiveInt
-    m: PositiveInt
-    seed: NonNegativeInt = 0
+    n: AgentCount
+    m: AgentCount
+    seed: Seed = 0
 
     def size(self) -> int:
         return self.n
+
+    def memory_bytes(self) -> int:
+        return network_bytes(self.n, self.n * self.m)
 
     def build(self) -> Network:
         return Network.barabasi_albert(self.n, self.m, seed=self.seed)
@@ -95,12 +124,14 @@ class SBMNetwork(_Section):
     """Stochastic block model: blocks of ``block_sizes`` agents, tie odds ``pref_matrix``."""
 
     type: Literal["sbm"]
-    block_sizes: Annotated[list[PositiveInt], Field(min_length=1)]
+    block_sizes: Annotated[list[AgentCount], Field(min_length=1, max_length=10_000)]
     pref_matrix: list[list[Probability]]
-    seed: NonNegativeInt = 0
+    seed: Seed = 0
 
     @model_validator(mode="after")
     def _square_symmetric(self) -> SBMNetwork:
+        if self.size() > MAX_AGENTS:
+            raise ValueError(f"block_sizes: {self.size()} agents in all is more than {MAX_AGENTS}")
         k = len(self.block_sizes)
         matrix = np.asarray(self.pref_matrix, dtype=object)
         if matrix.shape != (k, k):
@@ -111,6 +142,11 @@ class SBMNetwork(_Section):
 
     def size(self) -> int:
         return sum(self.block_sizes)
+
+    def memory_bytes(self) -> int:
+        sizes = np.asarray(self.block_sizes, dtype=float)
+        pairs = np.outer(sizes, sizes) * np.asarray(self.pref_matrix, dtype=float)
+        return network_bytes(self.size(), int(pairs.sum() / 2))
 
     def build(self) -> Network:
         return Network.stochastic_block_model(self.block_sizes, self.pref_matrix, seed=self.seed)
@@ -138,11 +174,15 @@ class FileNetwork(_Section):
     def size(self) -> int | None:
         return None
 
+    def memory_bytes(self) -> int:
+        return 0  # known once the file is read, which checks its sizes itself
+
     def build(self) -> Network | Population:
         try:
             return read_network(self.path)
         except (ValueError, OSError) as exc:
-            raise ConfigError([f"network.path: cannot read {self.path}: {exc}"]) from exc
+            reason = str(exc).removeprefix(f"{self.path}: ")
+            raise ConfigError([f"network.path: cannot read {self.path}: {reason}"]) from None
 
     def _hash_payload(self) -> dict[str, Any]:
         """The file's content, not its location, identifies the network."""
@@ -165,10 +205,13 @@ class PopulationNetwork(PopulationConfig):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     type: Literal["population"]
-    seed: NonNegativeInt = 0
+    seed: Seed = 0
 
     def size(self) -> int:
         return self.n_agents
+
+    def memory_bytes(self) -> int:
+        return POPULATION_BYTES_PER_AGENT * self.n_agents
 
     def build(self) -> Population:
         options = self.model_dump(exclude={"type", "seed"})
@@ -194,15 +237,23 @@ def network_content_hash(network: BaseModel) -> str:
 class RunConfig(_Section):
     """How to run a scenario: steps, replicates, the root seed and the initial holders."""
 
-    steps: PositiveInt | None = None
+    steps: Annotated[int, Field(ge=1, le=MAX_STEPS)] | None = None
     """Steps per run; by default a run goes on until no holder remains."""
     end: dt.date | None = None
     """Last day of a run, instead of ``steps`` (needs the calendar: ``model.start``)."""
-    replicates: PositiveInt = 1
-    seed: NonNegativeInt = 0
+    replicates: Annotated[int, Field(ge=1, le=MAX_REPLICATES)] = 1
+    seed: Seed = 0
     """Root seed: replicate ``i`` draws from ``SeedSequence(seed).spawn(replicates)[i]``."""
-    seeds: NonNegativeInt | list[NonNegativeInt] = 1
-    """Initial holders: a number drawn at random, or a list of agent ids."""
+    seeds: Annotated[int, Field(ge=0, le=MAX_AGENTS)] | list[AgentId] = 1
+    """Initial holders: a number drawn at random, or a list of distinct agent ids."""
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct(cls, seeds: int | list[int]) -> int | list[int]:
+        if isinstance(seeds, list) and len(set(seeds)) != len(seeds):
+            repeated = next(s for i, s in enumerate(seeds) if s in seeds[:i])
+            raise ValueError(f"agent id {repeated} is listed twice (initial holders are distinct)")
+        return seeds
 
 
 # ---------------------------------------------------------------------------------- [sweep]
@@ -210,9 +261,9 @@ class Range(_Section):
     """A swept interval ``low``..``high``: a grid takes ``num`` evenly spaced values, random and
     Latin-hypercube designs draw inside it (see ``diffusion.designs``)."""
 
-    low: float
-    high: float
-    num: PositiveInt | None = None
+    low: FiniteFloat
+    high: FiniteFloat
+    num: Annotated[int, Field(ge=1, le=MAX_POINTS)] | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> Range:
@@ -225,15 +276,21 @@ class SweepConfig(_Section):
     """A parameter sweep: a design over dotted parameter paths, times replicates."""
 
     design: Literal["grid", "random", "lhs"] = "grid"
-    points: PositiveInt | None = None
+    points: Annotated[int, Field(ge=1, le=MAX_POINTS)] | None = None
     """Number of points of a random or Latin-hypercube design."""
-    seed: NonNegativeInt = 0
-    replicates: PositiveInt
+    seed: Seed = 0
+    replicates: Annotated[int, Field(ge=1, le=MAX_REPLICATES)]
     """Replicates per point (defaults to ``run.replicates``)."""
     time_series: bool = False
     """Also store the state counts per step of every run."""
     parameters: Annotated[
-        dict[str, Annotated[list[bool | int | float | str], Field(min_length=1)] | Range],
+        dict[
+            str,
+            Annotated[
+                list[bool | int | FiniteFloat | str], Field(min_length=1, max_length=MAX_POINTS)
+            ]
+            | Range,
+        ],
         Field(min_length=1),
     ]
     """Dotted path -> a list of values, or a range (random/lhs draw lists by equal strata)."""
@@ -248,6 +305,12 @@ class SweepConfig(_Section):
             )
         if not grid and self.points is None:
             raise ValueError(f"points: required for a {self.design} design")
+        if grid:
+            count = 1
+            for spec in self.parameters.values():
+                count *= (spec.num or 1) if isinstance(spec, Range) else len(spec)
+            if count > MAX_POINTS:
+                raise ValueError(f"parameters: the grid has {count} points, more than {MAX_POINTS}")
         for path, spec in self.parameters.items():
             if isinstance(spec, Range) and grid and spec.num is None:
                 raise ValueError(f"parameters.{path}.num: required for a grid design")
@@ -264,17 +327,17 @@ class ClusterConfig(_Section):
     """Where a sweep runs: local cores, or batch jobs on SLURM or PBS (dask-jobqueue)."""
 
     type: Literal["local", "slurm", "pbs"] = "local"
-    workers: PositiveInt | None = None
+    workers: Annotated[int, Field(ge=1, le=1024)] | None = None
     """Local workers (default: one per core)."""
-    queue: str | None = None
-    cores: PositiveInt = 1
+    queue: Name | None = None
+    cores: Annotated[int, Field(ge=1, le=1024)] = 1
     """Cores per batch job."""
-    memory: str | None = None
+    memory: Annotated[str, Field(max_length=32)] | None = None
     """Memory per batch job, e.g. ``"4GB"``."""
-    walltime: str = "01:00:00"
-    jobs: PositiveInt = 1
+    walltime: Annotated[str, Field(max_length=32)] = "01:00:00"
+    jobs: Annotated[int, Field(ge=1, le=10_000)] = 1
     """Batch jobs to start."""
-    account: str | None = None
+    account: Name | None = None
 
     @field_validator("memory")
     @classmethod
@@ -283,16 +346,20 @@ class ClusterConfig(_Section):
 
         if memory is not None:
             try:
-                parse_bytes(memory)
-            except ValueError as exc:
-                raise ValueError(f"{memory!r} is not a memory size like '4GB'") from exc
+                size = parse_bytes(memory)
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"{short_repr(memory)} is not a memory size like '4GB'") from exc
+            if not 2**20 <= size < 2**60:
+                raise ValueError(f"{short_repr(memory)} is not a memory size from 1MB to 1EB")
         return memory
 
     @field_validator("walltime")
     @classmethod
     def _walltime(cls, walltime: str) -> str:
         if not _WALLTIME.match(walltime):
-            raise ValueError(f"{walltime!r} is not a walltime like '01:30:00' or '1-00:00:00'")
+            raise ValueError(
+                f"{short_repr(walltime)} is not a walltime like '01:30:00' or '1-00:00:00'"
+            )
         return walltime
 
     @model_validator(mode="after")
@@ -368,7 +435,9 @@ class ExperimentConfig(_Section):
                 try:
                     validate_config(with_value(base, path, value))
                 except ConfigError as exc:
-                    raise ValueError(f"{where}: {value!r} is not usable ({exc.lines[0]})") from None
+                    raise ValueError(
+                        f"{where}: {short_repr(value)} is not usable ({exc.lines[0]})"
+                    ) from None
 
     def steps(self) -> int | None:
         """Steps per run: ``run.steps``, or the days from ``model.start`` to ``run.end``."""
@@ -426,22 +495,98 @@ def load_config(path: str | Path) -> ExperimentConfig:
     """Read and validate a TOML experiment config; raise ``ConfigError`` on any mistake."""
     path = Path(path)
     try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError([f"{path}: more than {MAX_CONFIG_BYTES} bytes (not a config)"])
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read ({exc.strerror})"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"{path}: not a text file (not valid UTF-8)"]) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
+        raise ConfigError([f"{path}: not valid TOML: {_toml_reason(exc)}"]) from None
+    except RecursionError:
+        raise ConfigError([f"{path}: not valid TOML: tables or arrays nested too deeply"]) from None
     return validate_config(data, base_dir=path.parent)
 
 
+MAX_CONFIG_BYTES = 1 << 20
+"""Largest config file read (a config is a few kilobytes)."""
+MAX_DEPTH = 20
+"""Deepest nesting of tables and arrays in a config (the schema needs 5)."""
+
+
+def _toml_reason(exc: tomllib.TOMLDecodeError) -> str:
+    """tomllib's message ("Invalid value (at line 3, column 8)"): it quotes no content."""
+    return short_repr(str(exc), 200).strip("'\"")
+
+
 def validate_config(data: dict[str, Any], base_dir: str | Path | None = None) -> ExperimentConfig:
-    """Validate config data (as read from TOML); relative file paths are taken from ``base_dir``."""
+    """Validate config data (as read from TOML); relative file paths are taken from ``base_dir``.
+
+    Values of the wrong type are refused, not converted (see ``type_mismatches``).
+    """
+    if not isinstance(data, dict):
+        raise ConfigError([f"config: {short_repr(data)} is not a table"])
+    if _depth(data) > MAX_DEPTH:
+        raise ConfigError([f"config: tables or arrays nested more than {MAX_DEPTH} deep"])
     try:
-        return ExperimentConfig.model_validate(data, context={"base_dir": base_dir})
+        config = ExperimentConfig.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
         raise ConfigError(error_lines(exc)) from None
+    mismatches = type_mismatches(data, config)
+    if mismatches:
+        raise ConfigError(mismatches)
+    return config
+
+
+def _depth(data: Any, level: int = 0) -> int:
+    """Nesting depth of dicts and lists (stops counting past ``MAX_DEPTH``)."""
+    if level > MAX_DEPTH or not isinstance(data, dict | list):
+        return level
+    items = data.values() if isinstance(data, dict) else data
+    return max((_depth(item, level + 1) for item in items), default=level + 1)
+
+
+def type_mismatches(data: Any, model: Any, loc: tuple[str, ...] = ()) -> list[str]:
+    """Lines naming every value pydantic would have converted to another type.
+
+    Pydantic's lax mode turns ``"0.1"`` into 0.1 and ``true`` into 1; strict mode would also
+    refuse the TOML array given for a tuple field. So the config is validated in lax mode and
+    then compared with what was written: a number field given a string or a boolean, or a
+    boolean field given anything but a boolean, is reported as ``field: 'x' is not a number``.
+    (A whole float such as ``10.0`` for an integer field is accepted: a swept range yields them.)
+    """
+    where = ".".join(loc) or "config"
+    if isinstance(model, BaseModel) and isinstance(data, dict):
+        lines = []
+        for key, value in data.items():
+            if isinstance(key, str) and key in type(model).model_fields:
+                lines += type_mismatches(value, getattr(model, key), (*loc, key))
+        return lines
+    if isinstance(model, list | tuple) and isinstance(data, list) and len(model) == len(data):
+        return [
+            line
+            for i, (value, item) in enumerate(zip(data, model, strict=True))
+            for line in type_mismatches(value, item, (*loc, str(i)))
+        ]
+    if isinstance(model, dict) and isinstance(data, dict):
+        return [
+            line
+            for key, value in data.items()
+            if key in model
+            for line in type_mismatches(value, model[key], (*loc, str(key)))
+        ]
+    if isinstance(model, bool):
+        return (
+            [] if isinstance(data, bool) else [f"{where}: {short_repr(data)} is not true or false"]
+        )
+    if isinstance(model, int) and isinstance(data, bool | str):
+        return [f"{where}: {short_repr(data)} is not an integer"]
+    if isinstance(model, float) and isinstance(data, bool | str):
+        return [f"{where}: {short_repr(data)} is not a number"]
+    return []
 
 
 def error_lines(exc: ValidationError) -> list[str]:
@@ -502,27 +647,37 @@ def _problem(error: dict[str, Any], loc: list[str]) -> str:
         "model_attributes_type": "{!r} is not a table",
     }
     if kind in simple:
-        return simple[kind].format(value)
+        return simple[kind].format(_Quoted(value))
     if kind == "too_short":
         return f"must have at least {ctx['min_length']} item(s)"
     if kind == "literal_error":
-        return f"{value!r} is not one of {ctx['expected']}"
+        return f"{short_repr(value)} is not one of {ctx['expected']}"
     if kind == "union_tag_invalid":
         loc.append("type")
-        return f"{ctx['tag']!r} is not one of {ctx['expected_tags']}"
+        return f"{short_repr(ctx['tag'])} is not one of {ctx['expected_tags']}"
     if kind == "union_tag_not_found":
         loc.append("type")
         return f"required, one of {', '.join(repr(t) for t in NETWORK_TYPES)}"
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         return _range_problem(error["loc"], value, ctx)
     if kind == "value_error":  # from a validator; "field: problem" names a sub-field
-        problem = str(ctx.get("error", error["msg"]))
+        problem = short_repr(str(ctx.get("error", error["msg"])), 300)[1:-1]
         field, sep, rest = problem.partition(": ")
         if sep and re.fullmatch(r"[\w.]+", field):
             loc.append(field)
             return rest
         return problem
-    return f"{value!r}: {error['msg']}"
+    return f"{short_repr(value)}: {short_repr(error['msg'], 200)[1:-1]}"
+
+
+class _Quoted:
+    """Formats as ``short_repr`` of the value, for the ``{!r}`` templates above."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return short_repr(self.value)
 
 
 def _range_problem(loc: tuple, value: Any, ctx: dict[str, Any]) -> str:
@@ -535,9 +690,9 @@ def _range_problem(loc: tuple, value: Any, ctx: dict[str, Any]) -> str:
     low = next(((b, bounds[k]) for k, b in (("ge", "["), ("gt", "(")) if k in bounds), None)
     high = next(((b, bounds[k]) for k, b in (("le", "]"), ("lt", ")")) if k in bounds), None)
     if low and high:
-        return f"{value!r} is not in {low[0]}{_num(low[1])}, {_num(high[1])}{high[0]}"
+        return f"{short_repr(value)} is not in {low[0]}{_num(low[1])}, {_num(high[1])}{high[0]}"
     op, bound = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}, next(iter(ctx.items()))
-    return f"{value!r} must be {op[bound[0]]} {_num(bound[1])}"
+    return f"{short_repr(value)} must be {op[bound[0]]} {_num(bound[1])}"
 
 
 def _num(x: float) -> int | float:

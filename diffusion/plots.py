@@ -23,6 +23,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from diffusion._io import atomic_write
 from diffusion.results import STATES
 from diffusion.results_io import read_run
 
@@ -281,11 +282,7 @@ def _run_title(config: dict[str, Any], replicates: int) -> str:
 
 
 def _save(figure: Figure, path: Path) -> Path:
-    """Save as PNG atomically (temp file then rename)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        figure.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    """Save as PNG atomically (``diffusion._io.atomic_write``)."""
+    return atomic_write(
+        path, lambda handle: figure.savefig(handle, dpi=110, bbox_inches="tight", format="png")
+    )

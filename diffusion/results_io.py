@@ -6,14 +6,13 @@ records them, ``regions.parquet`` (counts per region), ``media.parquet`` (inform
 medium and state) and ``channels.parquet`` (people first reached per step, by province, channel
 and medium). Every file carries the same JSON metadata under the key ``diffusion``: the resolved
 config, the seed, the package version, the run time and when it was written.
-``summary.parquet`` is written last, so a folder with it holds a finished run.
+The folder is written as a unit (``diffusion.run_folder``): built under a temporary name and
+renamed into place, so it holds one whole run or the previous content, never a mixture.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from diffusion._io import atomic_write
 from diffusion.results import STATES, Result
 from diffusion.runner import ScenarioRun
 from diffusion.ties import CHANNELS
@@ -41,24 +41,9 @@ class RunData:
     metadata: dict[str, Any]
 
 
-def write_table_atomic(table: pa.Table, path: str | Path) -> Path:
-    """Write ``table`` to ``path`` through a hidden temp file in the same folder and a rename.
-
-    A reader never sees a partial file under ``path``: an interrupted write leaves at most a
-    ``.<name>.*.tmp`` file (removed when the interruption is an exception).
-    """
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "xb") as handle:
-            pq.write_table(table, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+def write_parquet(table: pa.Table, path: str | Path) -> Path:
+    """Write ``table`` to the Parquet file ``path`` atomically (``diffusion._io.atomic_write``)."""
+    return atomic_write(path, lambda handle: pq.write_table(table, handle))
 
 
 def run_tables(run: ScenarioRun) -> dict[str, pa.Table]:
@@ -95,25 +80,29 @@ def run_metadata(run: ScenarioRun) -> dict[str, Any]:
     }
 
 
-def write_run(run: ScenarioRun, out_dir: str | Path) -> dict[str, Path]:
-    """Write a run's tables into ``out_dir`` (created if needed); returns the paths by table.
+def write_run(run: ScenarioRun, out_dir: str | Path, replace: bool = False) -> dict[str, Path]:
+    """Write a run's tables as the folder ``out_dir``, as a unit; returns the paths by table.
 
-    Tables of an earlier run in the folder that this run does not produce are removed first, so
-    the folder never mixes two runs.
+    A folder holding another experiment's results is refused unless ``replace`` (see
+    ``diffusion.run_folder.run_output``, which the command line enters before computing).
     """
+    from diffusion.run_folder import run_output
+
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    with run_output(out_dir, run.config, replace) as build:
+        names = write_tables(run, build)
+    return {name: out_dir / path.name for name, path in names.items()}
+
+
+def write_tables(run: ScenarioRun, folder: Path) -> dict[str, Path]:
+    """Write a run's tables into the new, empty ``folder``; returns the paths by table."""
     tables = run_tables(run)
-    for name in TABLES:
-        if name not in tables or name == "summary":
-            (out_dir / f"{name}.parquet").unlink(missing_ok=True)
     meta = {METADATA_KEY: json.dumps(run_metadata(run)).encode()}
-    written = {}
-    for name in TABLES:
-        if name in tables:
-            table = tables[name].replace_schema_metadata(meta)
-            written[name] = write_table_atomic(table, out_dir / f"{name}.parquet")
-    return written
+    return {
+        name: write_parquet(tables[name].replace_schema_metadata(meta), folder / f"{name}.parquet")
+        for name in TABLES
+        if name in tables
+    }
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:

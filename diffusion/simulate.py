@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import numpy.typing as npt
 
+from diffusion._checks import check_simulate_args
 from diffusion._media import MEDIUM_COLUMNS, SERIES_COLUMNS, run_media
 from diffusion._sir import run_sir
 from diffusion.network import Network
-from diffusion.params import MAX_STEPS, Params
+from diffusion.params import Params
 from diffusion.results import Reached, Result
 from diffusion.ties import ENTRY_CHANNEL, SEED_CHANNEL, grouped_flags
 from diffusion.world import World
@@ -48,9 +49,8 @@ def simulate(
     a seed makes the run reproducible bit for bit. ``steps`` fixes the number of steps; by
     default the run goes on until no holder remains. ``engine`` picks the kernel (see above).
     """
+    check_simulate_args(world, params, rng, steps)
     world = World.of(world)
-    if steps is not None and (int(steps) != steps or not 0 <= steps <= MAX_STEPS):
-        raise ValueError(f"steps: {steps} is not an integer in [0, {MAX_STEPS}]")
     if steps is None and not params.holders_stop():
         raise ValueError(
             "steps: required when holders never stop (gamma = 0 and a medium in use is never "
@@ -266,6 +266,4 @@ def _bit_generator(rng: RngSpec) -> np.random.BitGenerator:
         return rng
     if isinstance(rng, np.random.SeedSequence):
         return np.random.PCG64(rng)
-    if rng is not None and (int(rng) != rng or rng < 0):
-        raise ValueError(f"rng: {rng} must be a non-negative integer seed")
     return np.random.PCG64(rng)

@@ -17,6 +17,11 @@ a manifest ``DIR/sweep.json``. How it stays correct when things go wrong:
   name (ignored by Parquet readers), then ``os.replace``. A point file is complete or absent.
 * **Resume.** Re-running into the same folder with the same sweep skips the points whose files
   exist; a different sweep is refused. If a worker dies, Dask reruns its tasks elsewhere.
+* **One writer.** ``run_sweep`` holds a lock on the folder (``diffusion._lock``): a second sweep
+  into a running sweep's folder is refused instead of deleting its temporary files.
+* **No workers.** When no worker has been connected for ``worker_timeout`` seconds (all died and
+  none came back), or a task has killed its workers repeatedly, the sweep stops with
+  ``WorkersLost``; the points written so far stay, and rerunning resumes.
 """
 
 from __future__ import annotations
@@ -24,7 +29,6 @@ from __future__ import annotations
 import concurrent.futures
 import hashlib
 import json
-import os
 import threading
 import time
 from collections import OrderedDict, deque
@@ -36,9 +40,12 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from distributed import Client, as_completed
+from distributed import Client, KilledWorker, wait
 
 import diffusion
+from diffusion._io import atomic_write, remove_temporaries
+from diffusion._json import canonical, differences
+from diffusion._lock import FolderLock
 from diffusion.config import (
     ConfigError,
     ExperimentConfig,
@@ -48,7 +55,7 @@ from diffusion.config import (
 )
 from diffusion.designs import Design, make_design
 from diffusion.results import STATES
-from diffusion.results_io import write_table_atomic
+from diffusion.results_io import write_parquet
 from diffusion.simulate import simulate
 
 MANIFEST = "sweep.json"
@@ -61,8 +68,16 @@ NETWORK_CACHE_BYTES = 4 << 30
 """Networks a worker process keeps beyond the one in use (least recently used go first)."""
 
 
+WORKER_TIMEOUT = 120.0
+"""Seconds without any connected worker after which a sweep gives up (``WorkersLost``)."""
+
+
 class SweepError(ValueError):
     """A sweep that cannot run into its folder (e.g. the folder holds a different sweep)."""
+
+
+class WorkersLost(RuntimeError):
+    """The sweep's workers are gone and do not come back; the message says what happened."""
 
 
 # ---------------------------------------------------------------------------------- the plan
@@ -97,7 +112,7 @@ class Sweep:
                 network = base.with_overrides(point).network
             except ConfigError as exc:
                 raise ConfigError([f"sweep point {point}: {line}" for line in exc.lines]) from None
-            section = _canonical(network.model_dump(mode="json"))
+            section = canonical(network.model_dump(mode="json"))
             if section not in hashes:
                 hashes[section] = network_content_hash(network)
             keys.append(hashes[section])
@@ -181,48 +196,20 @@ def prepare(sweep: Sweep, out: str | Path) -> list[int]:
             "replicates": sweep.replicates,
             "seed_scheme": "SeedSequence(sweep.seed, spawn_key=(point, replicate))",
         }
-        atomic_write_bytes(out / MANIFEST, json.dumps(manifest, indent=1).encode())
+        atomic_write(out / MANIFEST, json.dumps(manifest, indent=1).encode())
     else:
         old = {key: existing.get(key) for key in identity}
-        if _canonical(old) != _canonical(identity):
-            changed = ", ".join(_differences(old, identity)[:5])
+        if canonical(old) != canonical(identity):
+            changed = ", ".join(differences(old, identity)[:5])
             raise SweepError(
                 f"--out: {out} holds a different sweep (differs in {changed}); "
                 "use a new folder, or delete it to start again"
             )
     for kind in (POINTS, SERIES) if sweep.config.sweep.time_series else (POINTS,):
         (out / kind).mkdir(exist_ok=True)
-        for leftover in (out / kind).glob(".*.tmp"):  # an interrupted write
-            leftover.unlink()
+        remove_temporaries(out / kind)  # interrupted writes (the caller holds the lock)
     done = finished_points(out)
     return [i for i in range(len(sweep.design)) if i not in done]
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a hidden temporary file and ``os.replace``."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _canonical(data: Any) -> str:
-    return json.dumps(data, sort_keys=True)
-
-
-def _differences(old: Any, new: Any, prefix: str = "") -> list[str]:
-    """Dotted paths where two JSON trees differ."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        out = []
-        for key in sorted(set(old) | set(new)):
-            out += _differences(old.get(key), new.get(key), f"{prefix}{key}.")
-        return out
-    return [] if _canonical(old) == _canonical(new) else [prefix.rstrip(".") or "the manifest"]
 
 
 # ---------------------------------------------------------------------------------- workers
@@ -321,15 +308,29 @@ def run_sweep(
     out: str | Path,
     client: Client,
     progress: Progress | None = None,
+    worker_timeout: float | None = WORKER_TIMEOUT,
 ) -> SweepOutcome:
     """Run the unfinished points of ``sweep`` on ``client``'s cluster, writing each as it ends.
 
     At most a few tasks per worker thread are in flight, so a sweep of any size keeps the
     scheduler's state small and an interrupt (Ctrl-C) cancels little work. Point files are
     written by one background thread, so the next tasks are handed out while a file is synced;
-    on an interrupt the files already queued are finished, and rerunning resumes.
+    on an interrupt the files already queued are finished, and rerunning resumes. Raises
+    ``WorkersLost`` when no worker is connected for ``worker_timeout`` seconds (None: wait
+    forever) or a task keeps killing its workers, and ``FolderLocked`` when another process is
+    writing into ``out``.
     """
-    out = Path(out)
+    with FolderLock(out):
+        return _run_locked(sweep, Path(out), client, progress, worker_timeout)
+
+
+def _run_locked(
+    sweep: Sweep,
+    out: Path,
+    client: Client,
+    progress: Progress | None,
+    worker_timeout: float | None,
+) -> SweepOutcome:
     pending = prepare(sweep, out)
     total = len(sweep.design)
     skipped = total - len(pending)
@@ -338,7 +339,7 @@ def run_sweep(
     payload, digest, spec = sweep.task_payload(), _digest(sweep), sweep.config.sweep
     queue = iter(_by_network(sweep, pending))
     window = _Window(client)
-    in_flight = as_completed()
+    watch = _WorkerWatch(client, worker_timeout)
     futures = {}
     writes: deque[concurrent.futures.Future] = deque()
     written, task_seconds = 0, 0.0
@@ -357,7 +358,6 @@ def run_sweep(
                 key=f"diffusion-point-{digest}-{point}",
             )
             futures[point] = future
-            in_flight.add(future)
 
     def reap(block: bool) -> None:
         nonlocal written
@@ -370,13 +370,15 @@ def run_sweep(
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sweep-writer") as writer:
         try:
             submit()
-            for future in in_flight:
-                result = future.result()
-                futures.pop(result.point).release()
-                task_seconds += result.seconds
-                writes.append(writer.submit(write_point, out, sweep, result))
+            while futures:
+                for future in _finished(list(futures.values())):
+                    result = _result(future)
+                    futures.pop(result.point).release()
+                    task_seconds += result.seconds
+                    writes.append(writer.submit(write_point, out, sweep, result))
                 submit()
                 reap(block=False)
+                watch.check(done=skipped + written, total=total)
             reap(block=True)
         finally:
             if futures:
@@ -400,13 +402,54 @@ class _Window:
         return self._size
 
 
+class _WorkerWatch:
+    """Notices when a cluster has had no worker for ``timeout`` seconds (see ``WorkersLost``)."""
+
+    def __init__(self, client: Client, timeout: float | None) -> None:
+        self.client = client
+        self.timeout = timeout
+        self._last_seen = time.monotonic()
+        self._checked = -np.inf
+
+    def check(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if self.timeout is None or now - self._checked < 1.0:
+            return
+        self._checked = now
+        if self.client.nthreads():
+            self._last_seen = now
+        elif now - self._last_seen > self.timeout:
+            raise WorkersLost(
+                f"no worker has been connected for {now - self._last_seen:.0f} s "
+                f"(all died and none came back), with {done} of {total} points done"
+            )
+
+
+def _finished(futures: list) -> set:
+    """The futures among ``futures`` that finish within a second (maybe none)."""
+    try:
+        return wait(futures, timeout=1.0, return_when="FIRST_COMPLETED").done
+    except TimeoutError:
+        return set()
+
+
+def _result(future) -> PointResult:
+    """A task's result; a task that killed its workers again and again is ``WorkersLost``."""
+    try:
+        return future.result()
+    except KilledWorker as exc:
+        raise WorkersLost(
+            "the workers running one task died repeatedly (out of memory, or killed)"
+        ) from exc
+
+
 def _take(iterator: Iterator, count: int) -> list:
     return [item for _, item in zip(range(count), iterator, strict=False)]
 
 
 def _digest(sweep: Sweep) -> str:
     """A short hash of the sweep, to name its tasks on a shared scheduler."""
-    return hashlib.sha256(_canonical(sweep.identity).encode()).hexdigest()[:12]
+    return hashlib.sha256(canonical(sweep.identity).encode()).hexdigest()[:12]
 
 
 def _by_network(sweep: Sweep, pending: list[int]) -> list[tuple[int, str]]:
@@ -445,4 +488,4 @@ def write_point(out: Path, sweep: Sweep, result: PointResult) -> None:
 
 
 def _write_table(path: Path, table: pa.Table, metadata: dict[bytes, bytes]) -> None:
-    write_table_atomic(table.replace_schema_metadata(metadata), path)
+    write_parquet(table.replace_schema_metadata(metadata), path)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from diffusion._lock import FolderLock, FolderLocked
+from diffusion._text import escape_controls
 from diffusion.config import ConfigError, load_config
 
 
@@ -59,6 +61,12 @@ class PointProgress:
     type=click.Choice(["slurm", "pbs"]),
     help="Run in batch jobs (dask-jobqueue) sized by the config's [cluster] section.",
 )
+@click.option(
+    "--worker-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Give up after this many seconds with no worker connected (default 120, batch jobs "
+    "1200: they may wait in the queue).",
+)
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @click.pass_context
 def sweep_command(
@@ -68,27 +76,65 @@ def sweep_command(
     workers: int | None,
     scheduler: str | None,
     cluster: str | None,
+    worker_timeout: float | None,
     quiet: bool,
 ) -> None:
     """Run the parameter sweep of CONFIG (its [sweep] section) into the folder OUT.
 
     Each point's replicates run as one Dask task; a point's Parquet file appears in OUT/points
-    when it finishes. Interrupt at any time: the same command resumes where it stopped.
+    when it finishes. Interrupt at any time: the same command resumes where it stopped. A second
+    sweep into a folder that a running sweep writes is refused.
     """
+    lock = FolderLock(out)
+    try:
+        _sweep(ctx, lock, config, out, workers, scheduler, cluster, worker_timeout, quiet)
+    finally:
+        lock.release()
+
+
+def _sweep(
+    ctx: click.Context,
+    lock: FolderLock,
+    config: Path,
+    out: Path,
+    workers: int | None,
+    scheduler: str | None,
+    cluster: str | None,
+    worker_timeout: float | None,
+    quiet: bool,
+) -> None:
     # Dask is imported here, not at the top, so that the other commands start faster.
     from diffusion.clusters import batch_system, open_client
-    from diffusion.sweep import Sweep, SweepError, finished_points, prepare, run_sweep
+    from diffusion.sweep import (
+        WORKER_TIMEOUT,
+        Sweep,
+        SweepError,
+        WorkersLost,
+        finished_points,
+        prepare,
+        run_sweep,
+    )
 
     try:
         sweep = Sweep.from_config(load_config(config))
-        batch_system(sweep.config.cluster, workers=workers, scheduler=scheduler, cluster=cluster)
+        batch = batch_system(
+            sweep.config.cluster, workers=workers, scheduler=scheduler, cluster=cluster
+        )
+        if out.exists() and not out.is_dir():
+            raise SweepError(f"--out: {out} exists and is not a folder")
+        lock.acquire()
         pending = prepare(sweep, out)
     except ConfigError:
         raise  # reported by the command group, one line per field
-    except (SweepError, ValueError) as exc:
+    except (SweepError, ValueError, FolderLocked) as exc:
         for line in str(exc).splitlines():
-            click.echo(line, err=True)
+            click.echo(escape_controls(line), err=True)
         ctx.exit(2)
+    except OSError as exc:
+        click.echo(f"--out: cannot write {out} ({exc.strerror or exc})", err=True)
+        ctx.exit(2)
+    if worker_timeout is None:
+        worker_timeout = WORKER_TIMEOUT * (10 if batch else 1)
     total = len(sweep.design)
     if not quiet and len(pending) < total:
         click.echo(f"sweep: resuming, {total - len(pending)} of {total} points already done")
@@ -97,7 +143,16 @@ def sweep_command(
         with open_client(
             sweep.config.cluster, workers=workers, scheduler=scheduler, cluster=cluster
         ) as client:
-            outcome = run_sweep(sweep, out, client, progress)
+            outcome = run_sweep(sweep, out, client, progress, worker_timeout)
+    except WorkersLost as exc:
+        progress.close()
+        done = len(finished_points(out))
+        click.echo(
+            f"sweep: stopped: {exc}; {done} of {total} points are in {out / 'points'}; "
+            "run the same command again to resume once workers can run",
+            err=True,
+        )
+        ctx.exit(1)
     except KeyboardInterrupt:
         progress.close()
         done = len(finished_points(out))

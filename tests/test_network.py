@@ -28,7 +28,7 @@ def test_self_loops_dropped_and_duplicates_merged_keeping_highest_trust():
 @pytest.mark.parametrize(
     ("n", "edges", "trust", "message"),
     [
-        (0, np.empty((0, 2), int), None, "n: 0 must be an integer >= 1"),
+        (0, np.empty((0, 2), int), None, r"n: 0 is not in \[1, "),
         (3, [[0, 3]], None, "out of range"),
         (3, [[-1, 2]], None, "out of range"),
         (3, [[0, 1, 2]], None, "shape"),
@@ -39,7 +39,7 @@ def test_self_loops_dropped_and_duplicates_merged_keeping_highest_trust():
     ],
 )
 def test_bad_input_is_named(n, edges, trust, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises((ValueError, TypeError), match=message):
         Network.from_edges(n, edges, trust)
 
 

@@ -18,7 +18,7 @@ import diffusion
 from diffusion import Network, simulate
 from diffusion.config import validate_config
 from diffusion.results import Result
-from diffusion.results_io import read_run, write_run, write_table_atomic
+from diffusion.results_io import read_run, write_parquet, write_run
 from diffusion.runner import ScenarioRun, replicate_seeds, run_scenario
 
 CONFIG = {
@@ -133,8 +133,8 @@ def test_regions_and_media_tables_when_recorded(tmp_path):
     ] + ["dvd_copies"]
     assert np.array_equal(media["usb_I"].to_numpy()[:41], run.results[0].counts[:, 2])
     assert np.array_equal(media["usb_D"].to_numpy()[:41], run.results[0].counts[:, 4])
-    # rewriting the folder with a run that has no regions removes the stale tables
-    write_run(run_scenario(validate_config(CONFIG)), tmp_path)
+    # replacing the folder with a run that has no regions leaves none of the old tables
+    write_run(run_scenario(validate_config(CONFIG)), tmp_path, replace=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "channels.parquet",
         "summary.parquet",
@@ -151,19 +151,19 @@ def test_a_write_that_fails_midway_leaves_no_file(tmp_path, monkeypatch):
 
     monkeypatch.setattr(pq, "write_table", failing_write)
     with pytest.raises(OSError, match="disk full"):
-        write_table_atomic(table, tmp_path / "t.parquet")
+        write_parquet(table, tmp_path / "t.parquet")
     assert list(tmp_path.iterdir()) == []
 
 
 def test_a_killed_writer_leaves_no_file_that_looks_complete(tmp_path):
     """SIGKILL in the middle of a write: the old file is intact, the new one never appears."""
     old = pa.table({"x": np.arange(10)})
-    write_table_atomic(old, tmp_path / "old.parquet")
+    write_parquet(old, tmp_path / "old.parquet")
     child = textwrap.dedent(
         """
         import sys, time
         import numpy as np, pyarrow as pa, pyarrow.parquet as pq
-        from diffusion.results_io import write_table_atomic
+        from diffusion.results_io import write_parquet
 
         real = pq.write_table
         def slow_write(table, where, **kwargs):
@@ -173,7 +173,7 @@ def test_a_killed_writer_leaves_no_file_that_looks_complete(tmp_path):
             time.sleep(60)
         pq.write_table = slow_write
         target = sys.argv[1]
-        write_table_atomic(pa.table({"x": np.arange(10**6)}), target)
+        write_parquet(pa.table({"x": np.arange(10**6)}), target)
         """
     )
     for target in ("new.parquet", "old.parquet"):

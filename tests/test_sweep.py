@@ -451,7 +451,8 @@ def test_cluster_slurm_runs_the_sweep_in_batch_jobs(tmp_path, monkeypatch) -> No
     pd.testing.assert_frame_equal(read(out), serial_summaries(config))
 
 
-def test_cluster_option_without_a_batch_system_is_a_clear_error(tmp_path) -> None:
+def test_cluster_option_without_a_batch_system_is_a_clear_error(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no sbatch here, even where SLURM is installed
     config = write_config(tmp_path)
     with open(config, "a") as handle:
         handle.write('\n[cluster]\nmemory = "8GB"\n')

@@ -1,0 +1,25 @@
+"""Comparing JSON-like trees: a canonical text, and the dotted paths where two trees differ.
+
+Used to tell whether an output folder holds the same experiment (a run) or sweep as the one
+about to be written into it, and to say where they differ.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def canonical(data: Any) -> str:
+    """One text per JSON value: keys sorted."""
+    return json.dumps(data, sort_keys=True)
+
+
+def differences(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """Dotted paths where two JSON trees differ."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for key in sorted(set(old) | set(new)):
+            out += differences(old.get(key), new.get(key), f"{prefix}{key}.")
+        return out
+    return [] if canonical(old) == canonical(new) else [prefix.rstrip(".") or "the manifest"]

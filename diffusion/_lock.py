@@ -1,0 +1,137 @@
+"""A lock on an output folder, so two commands never write into the same folder at once.
+
+The lock is a hidden file beside the folder, ``.<name>.lock``, holding the owner's PID, host
+and start time as JSON. It is created atomically (written to a temporary file, then hard-linked
+to the lock's name, which fails if the lock exists), so a reader never sees a half-written lock.
+A lock whose owner is on this host and no longer running is stale and is taken over; a lock of
+a live process, or of another host (where this one cannot tell), is refused with a message
+naming its owner.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from pathlib import Path
+from types import TracebackType
+
+from diffusion._io import temporary_name
+
+_HOST = socket.gethostname()
+
+
+class FolderLocked(RuntimeError):
+    """The folder is being written by another process (the message names it)."""
+
+
+class FolderLock:
+    """``with FolderLock(folder):`` holds the lock on ``folder`` for the block.
+
+    Taking a lock this process already holds succeeds without taking it again (and releasing
+    it then leaves it to the outer holder).
+    """
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self.path = lock_path(self.folder)
+        self._held = False
+
+    def acquire(self) -> None:
+        """Take the lock, taking over a stale one; raise ``FolderLocked`` if it is held."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        owner = {"pid": os.getpid(), "host": _HOST, "started": time.time()}
+        tmp = temporary_name(self.path)
+        tmp.write_text(json.dumps(owner), encoding="utf-8")
+        try:
+            for _ in range(3):
+                try:
+                    os.link(tmp, self.path)
+                    self._held = True
+                    return
+                except FileExistsError:
+                    holder = _read_owner(self.path)
+                    if _is_mine(holder):
+                        return  # already held by this process (an outer caller releases it)
+                    if holder is not None and not _is_stale(holder):
+                        raise FolderLocked(_held_message(self.folder, self.path, holder)) from None
+                    _remove_stale(self.path, holder)
+            raise FolderLocked(f"{self.folder}: could not take the lock {self.path}")
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def release(self) -> None:
+        """Give the lock up (only if this process holds it)."""
+        if self._held:
+            holder = _read_owner(self.path)
+            if holder is not None and holder.get("pid") == os.getpid():
+                self.path.unlink(missing_ok=True)
+            self._held = False
+
+    def __enter__(self) -> FolderLock:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.release()
+
+
+def lock_path(folder: str | Path) -> Path:
+    """Where the lock of ``folder`` lives: ``.<name>.lock`` in its parent folder."""
+    folder = Path(folder).absolute()
+    return folder.with_name(f".{folder.name}.lock")
+
+
+def _read_owner(path: Path) -> dict | None:
+    """The owner recorded in a lock file; None when it is gone or unreadable (stale)."""
+    try:
+        owner = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}  # released meanwhile: try again
+    except (OSError, ValueError):
+        return None
+    return owner if isinstance(owner, dict) else None
+
+
+def _is_mine(owner: dict | None) -> bool:
+    return bool(owner) and owner.get("pid") == os.getpid() and owner.get("host") == _HOST
+
+
+def _is_stale(owner: dict) -> bool:
+    """True when the owner is known to be gone: a process of this host that no longer runs."""
+    if not owner:
+        return True
+    if owner.get("host") != _HOST:
+        return False
+    pid = owner.get("pid")
+    if not isinstance(pid, int) or pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _remove_stale(path: Path, owner: dict | None) -> None:
+    """Delete a stale lock, unless another process replaced it meanwhile."""
+    if owner == {}:
+        return
+    if _read_owner(path) == owner:
+        path.unlink(missing_ok=True)
+
+
+def _held_message(folder: Path, path: Path, owner: dict) -> str:
+    since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(owner.get("started", 0)))
+    return (
+        f"{folder}: in use by process {owner.get('pid')} on {owner.get('host')} "
+        f"(since {since}); wait for it to finish, or if it is no longer running delete {path}"
+    )
