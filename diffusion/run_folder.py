@@ -30,9 +30,6 @@ from diffusion._json import canonical, differences
 from diffusion._lock import FolderLock, FolderLocked
 from diffusion.config import ExperimentConfig
 
-RESULT_FILES = ("timeseries.parquet", "regions.parquet", "media.parquet", "summary.parquet")
-"""The files of a run folder (see ``diffusion.results_io``); plots add ``*.png`` beside them."""
-
 
 class OutputError(ValueError):
     """The output folder cannot be used (the message says why and what to do)."""
@@ -104,7 +101,11 @@ def _check_replaceable(out: Path, config: ExperimentConfig, replace: bool) -> No
 
 
 def _is_result_file(path: Path) -> bool:
-    return path.is_file() and (path.name in RESULT_FILES or path.suffix.lower() == ".png")
+    """A table of a run folder (``diffusion.results_io.TABLES``) or a plot beside them."""
+    from diffusion.results_io import TABLES
+
+    tables = {f"{name}.parquet" for name in TABLES}
+    return path.is_file() and (path.name in tables or path.suffix.lower() == ".png")
 
 
 def _recorded_experiment(out: Path) -> dict[str, Any] | None:
