@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import click
 
 from diffusion.config import ConfigError, load_config
+
+WORKER_LOG_LEVEL = "DASK_LOGGING__DISTRIBUTED"
+"""Dask's log level for the ``distributed`` loggers, read by a worker process when it starts."""
 
 
 class PointProgress:
@@ -75,37 +82,44 @@ def sweep_command(
     Each point's replicates run as one Dask task; a point's Parquet file appears in OUT/points
     when it finishes. Interrupt at any time: the same command resumes where it stopped.
     """
-    # Dask is imported here, not at the top, so that the other commands start faster.
-    from diffusion.clusters import batch_system, open_client
-    from diffusion.sweep import Sweep, SweepError, finished_points, prepare, run_sweep
-
-    try:
-        sweep = Sweep.from_config(load_config(config))
-        batch_system(sweep.config.cluster, workers=workers, scheduler=scheduler, cluster=cluster)
-        pending = prepare(sweep, out)
-    except ConfigError:
-        raise  # reported by the command group, one line per field
-    except (SweepError, ValueError) as exc:
-        for line in str(exc).splitlines():
-            click.echo(line, err=True)
-        ctx.exit(2)
-    total = len(sweep.design)
-    if not quiet and len(pending) < total:
-        click.echo(f"sweep: resuming, {total - len(pending)} of {total} points already done")
     progress = PointProgress(quiet)
+    total: int | None = None
     try:
-        with open_client(
-            sweep.config.cluster, workers=workers, scheduler=scheduler, cluster=cluster
-        ) as client:
-            outcome = run_sweep(sweep, out, client, progress)
+        # Dask is imported here, not at the top, so that the other commands start faster.
+        from diffusion.clusters import batch_system, open_client
+        from diffusion.sweep import Sweep, SweepError, prepare, run_sweep
+
+        try:
+            sweep = Sweep.from_config(load_config(config))
+            local = scheduler is None and not batch_system(
+                sweep.config.cluster, workers=workers, scheduler=scheduler, cluster=cluster
+            )
+            pending = prepare(sweep, out)
+        except ConfigError:
+            raise  # reported by the command group, one line per field
+        except (SweepError, ValueError) as exc:
+            for line in str(exc).splitlines():
+                click.echo(line, err=True)
+            ctx.exit(2)
+        total = len(sweep.design)
+        if not quiet and len(pending) < total:
+            click.echo(f"sweep: resuming, {total - len(pending)} of {total} points already done")
+        with ExitStack() as stack:
+            with _sigint_ignored(), _quiet_workers(local):  # no traceback from any worker
+                client = stack.enter_context(
+                    open_client(
+                        sweep.config.cluster, workers=workers, scheduler=scheduler, cluster=cluster
+                    )
+                )
+            try:
+                outcome = run_sweep(sweep, out, client, progress)
+            except KeyboardInterrupt:
+                # a second Ctrl-C must not cut short the cluster's shutdown (traceback at exit)
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                raise
     except KeyboardInterrupt:
         progress.close()
-        done = len(finished_points(out))
-        click.echo(
-            f"sweep: interrupted with {done} of {total} points in {out / 'points'}; "
-            "run the same command again to resume",
-            err=True,
-        )
+        _report_interrupt(out, total)
         ctx.exit(130)
     except OSError as exc:  # an unreachable scheduler, a full disk
         progress.close()
@@ -118,3 +132,55 @@ def sweep_command(
             f"({outcome.ran} run now, {outcome.skipped} found done); "
             f"plot with: diffusion plot {out}"
         )
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore Ctrl-C (SIGINT) while the block runs: the local cluster's worker processes start.
+
+    A terminal's Ctrl-C reaches every process of the foreground job, workers included. A worker
+    process started while SIGINT is ignored inherits that and ignores it from its first line on,
+    so a Ctrl-C cannot kill it half-started (each printing a traceback) or cut Dask's start-up
+    short (which then fails again, noisily, at exit). Once the cluster is up the command's own
+    Ctrl-C handling is back; a Ctrl-C during the few seconds of start-up is dropped.
+    """
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def _quiet_workers(local: bool) -> Iterator[None]:
+    """Local worker processes started in the block log only critical messages.
+
+    When a sweep is interrupted, the cluster shuts down under the workers' feet and a worker may
+    log the failure of its last heartbeat, with a traceback. Task errors still reach the command
+    through the tasks' results. Workers read the setting from the environment when they start.
+    """
+    if not local:
+        yield
+        return
+    previous = os.environ.get(WORKER_LOG_LEVEL)
+    os.environ[WORKER_LOG_LEVEL] = "critical"
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ[WORKER_LOG_LEVEL]
+        else:
+            os.environ[WORKER_LOG_LEVEL] = previous
+
+
+def _report_interrupt(out: Path, total: int | None) -> None:
+    """The one line an interrupted sweep prints: how far it got, and how to resume."""
+    from diffusion.sweep import finished_points
+
+    done = len(finished_points(out))
+    of = f" of {total}" if total is not None else ""
+    click.echo(
+        f"sweep: interrupted with {done}{of} points in {out / 'points'}; "
+        "run the same command again to resume",
+        err=True,
+    )
