@@ -306,7 +306,9 @@ class _SweepAxis:
         if self.labels:
             set_ticks(values, self.labels)
         elif len(values) <= 12:
-            set_ticks(values, [f"{v:g}" for v in values])
+            shown = _spaced(np.log(values) if self.log else values)
+            labels = [f"{v:g}" if keep else "" for v, keep in zip(values, shown, strict=True)]
+            set_ticks(values, labels)
             getattr(ax, f"{which}axis").set_minor_locator(NullLocator())
         set_label(field_label(self.name))
 
@@ -387,6 +389,16 @@ def _sweep_map(axes: list[_SweepAxis], y: np.ndarray, label: str, replicates: in
 
 
 # ----------------------------------------------------------------------------- helpers
+def _spaced(positions: np.ndarray, gap: float = 0.06) -> list[bool]:
+    """Which sorted tick positions to label so that labels stay ``gap`` of the span apart."""
+    span = float(positions[-1] - positions[0]) or 1.0
+    keep, last = [], -np.inf
+    for position in positions:
+        keep.append(bool(position - last >= gap * span))
+        last = position if keep[-1] else last
+    return keep
+
+
 def _edges(values: np.ndarray, log: bool) -> np.ndarray:
     """Cell edges halfway between sorted values (geometrically on a log axis)."""
     v = np.log(values) if log else values.astype(float)
