@@ -36,7 +36,7 @@ test: $(VENV)/.installed-test
 
 # The documentation site, built into site/ with warnings as errors (a broken link fails it).
 docs: $(VENV)/.installed-docs
-	$(BIN)/mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 # Regenerate the figures of the experiment pages (docs/experiments/img/) at reduced cost.
 docs-figures: install
