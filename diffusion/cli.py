@@ -221,6 +221,7 @@ def plot(folder: Path) -> None:
         click.echo(f"plot: {path}")
 
 
+sweep_command.short_help = "Run a config's parameter sweep on Dask (resumable)."
 main.add_command(sweep_command)  # `diffusion sweep`, in diffusion/sweep_cli.py
 
 

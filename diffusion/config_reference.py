@@ -86,8 +86,8 @@ def _model_tables(model: type[BaseModel], prefix: str, title: str, level: int) -
     ]
     nested = []
     for name, info in model.model_fields.items():
-        if name == "type" and typing.get_origin(info.annotation) is Literal:
-            continue  # the [network] type, given in the heading
+        if name == "type" and len(typing.get_args(info.annotation)) == 1:
+            continue  # the [network] type tag, given in the heading
         rows.append(
             f"| `{name}` | {_type(info.annotation)} | {_range(info.metadata)} | "
             f"{_default(info)} | {_unit(info) or ''} | {_cell(info.description or '')} |"

@@ -219,7 +219,7 @@ def test_every_experiment_is_valid_and_says_what_it_asks(path):
     assert config.run.steps == 365
     header = path.read_text().split("[network]")[0]
     assert header.startswith("# ") and "Question:" in header
-    assert "../shared/seeds/" in header or "source documents" in header
+    assert "docs/sources.md" in header and "[S" in header  # sources cited from the docs
     for name, values in (config.sweep.parameters if config.sweep else {}).items():
         for value in values:  # every grid value of the sweep makes a valid scenario
             assert isinstance(config.with_overrides({name: value}), ExperimentConfig)
