@@ -367,13 +367,15 @@ def _sweep_map(axes: list[_SweepAxis], y: np.ndarray, label: str, replicates: in
             _edges(v0, axes[0].log), _edges(v1, axes[1].log), grid, cmap="viridis", shading="flat"
         )
         middle = (np.nanmin(grid) + np.nanmax(grid)) / 2
+        heights = _cell_fractions(v1, axes[1].log)
         for (row, col), value in np.ndenumerate(grid):
             low, high = np.percentile(cells[row][col], (BAND[0], BAND[2]))
             colour = "black" if value > middle else "white"
-            text = f"{value:.1%}\n{low:.1%}-{high:.1%}"
+            lines = [f"{value:.1%}", f"{low:.1%}-{high:.1%}"][: int(heights[row] / 0.04)]
             ax.annotate(
-                text, (v0[col], v1[row]), ha="center", va="center", color=colour, fontsize=7
-            )
+                "\n".join(lines), (v0[col], v1[row]), ha="center", va="center", color=colour,
+                fontsize=7,
+            )  # fmt: skip
         note = "cells: median, and 10-90% range of the replicates"
     else:
         points = sorted(set(zip(x0, x1, strict=True)))
@@ -397,6 +399,13 @@ def _spaced(positions: np.ndarray, gap: float = 0.06) -> list[bool]:
         keep.append(bool(position - last >= gap * span))
         last = position if keep[-1] else last
     return keep
+
+
+def _cell_fractions(values: np.ndarray, log: bool) -> np.ndarray:
+    """Each cell's share of the axis, to fit two lines of text, one, or none in it."""
+    edges = _edges(values, log)
+    edges = np.log(edges) if log else edges
+    return np.diff(edges) / (edges[-1] - edges[0])
 
 
 def _edges(values: np.ndarray, log: bool) -> np.ndarray:
