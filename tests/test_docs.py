@@ -112,3 +112,11 @@ def test_experiment_pages_show_existing_figures(page):
 def test_the_figures_stay_small():
     images = list((DOCS / "experiments" / "img").glob("*.png"))
     assert images and sum(p.stat().st_size for p in images) < 2_000_000
+
+
+def test_the_getting_started_config_is_valid_and_reaches_people():
+    page = (DOCS / "getting-started.md").read_text()
+    (block,) = re.findall(r"```toml\n(.*?)```", page, re.S)
+    config = validate_config(tomllib.loads(block)).with_overrides({"run.replicates": 1})
+    (result,) = run_scenario(config).results
+    assert result.summary()["reach_share"] > 0.2
