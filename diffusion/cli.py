@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,11 +25,16 @@ from diffusion._lock import FolderLocked
 from diffusion._memory import NotEnoughMemory, check_fits
 from diffusion._text import escape_controls
 from diffusion.config import ConfigError, ExperimentConfig, load_config, read_network
+from diffusion.config_check import describe, warnings
 from diffusion.results import Result
 from diffusion.runner import Progress, run_scenario
 from diffusion.sweep_cli import sweep_command
 
 EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+CONFIG_FILE = click.Path(dir_okay=False, path_type=Path)
+"""A config path checked by ``load_config``, so every command reports a missing one alike."""
+HELP_WIDTH = 100
+"""Terminal width of ``--help``: wide enough that no command's one-line help is cut."""
 
 
 class UserError(click.ClickException):
@@ -58,7 +64,7 @@ class _Group(click.Group):
             raise UserError(str(exc)) from None
 
 
-@click.group(cls=_Group)
+@click.group(cls=_Group, context_settings={"max_content_width": HELP_WIDTH})
 @click.version_option(__version__, prog_name="diffusion")
 def main() -> None:
     """Simulate smuggled foreign media spreading over trust networks under state detection."""
@@ -70,8 +76,44 @@ def version() -> None:
     click.echo(f"diffusion {__version__}")
 
 
-@main.command()
-@click.argument("config", type=EXISTING_FILE)
+def _parse_set(ctx: click.Context, param: click.Parameter, items: tuple[str, ...]) -> dict:
+    """``--set PATH=VALUE`` options as ``{path: value}``; a value is read as TOML, else text."""
+    overrides: dict[str, Any] = {}
+    for item in items:
+        path, sep, text = item.partition("=")
+        if not sep or not path.strip():
+            raise click.BadParameter(f"{item!r} is not PATH=VALUE, e.g. model.beta=0.02")
+        try:
+            value = tomllib.loads(f"value = {text}")["value"]
+        except tomllib.TOMLDecodeError:
+            value = text  # a bare word: network.type=sbm
+        overrides[path.strip()] = value
+    return overrides
+
+
+SET_OPTION = click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="PATH=VALUE",
+    callback=_parse_set,
+    help="Change one field of the config, e.g. --set model.beta=0.02 --set run.replicates=3 "
+    "(repeatable; the value is read as TOML).",
+)
+
+
+def _load(config: Path, overrides: dict[str, Any]) -> ExperimentConfig:
+    """The config file with ``--set`` overrides applied, validated; warnings go to stderr."""
+    experiment = load_config(config)
+    if overrides:
+        experiment = experiment.with_overrides(overrides)
+    for warning in warnings(experiment):
+        click.echo(f"warning: {warning}", err=True)
+    return experiment
+
+
+@main.command(short_help="Run a config's scenario and write Parquet results.")
+@click.argument("config", type=CONFIG_FILE)
 @click.option(
     "--out",
     required=True,
@@ -81,8 +123,11 @@ def version() -> None:
 @click.option(
     "--replace", is_flag=True, help="Overwrite OUT even if it holds another experiment's results."
 )
+@SET_OPTION
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
-def run(config: Path, out: Path, replace: bool, quiet: bool) -> None:
+def run(
+    config: Path, out: Path, replace: bool, overrides: dict[str, Any], quiet: bool
+) -> None:
     """Run the scenario of CONFIG (network, model, replicates) and write its results to OUT.
 
     OUT is written as a whole when the run ends; until then it keeps what it held. A folder
@@ -91,7 +136,7 @@ def run(config: Path, out: Path, replace: bool, quiet: bool) -> None:
     from diffusion.results_io import write_tables
     from diffusion.run_folder import run_output
 
-    experiment = load_config(config)
+    experiment = _load(config, overrides)
     _check_memory(experiment)
     report = _Reporter(quiet)
     with run_output(out, experiment, replace) as build:
@@ -108,12 +153,50 @@ def run(config: Path, out: Path, replace: bool, quiet: bool) -> None:
     report.line(f"results: {out}/ ({', '.join(p.name for p in paths.values())})", result=True)
 
 
-@main.group()
+@main.command(short_help="Validate a config and say what it would run.")
+@click.argument("config", type=CONFIG_FILE)
+@SET_OPTION
+def check(config: Path, overrides: dict[str, Any]) -> None:
+    """Validate CONFIG and describe the run it asks for, without running it.
+
+    Prints the network, the number of agents, steps and replicates, the kernel that will run,
+    the mechanisms switched on and the sweep, then any warnings. Exit status 2 if it is invalid.
+    """
+    experiment = _load(config, overrides)
+    click.echo(f"{config}: valid")
+    for label, text in describe(experiment):
+        click.echo(f"{label:>16}: {text}")
+
+
+@main.command(short_help="List the shipped experiments and their questions.")
+@click.argument(
+    "folder",
+    default="experiments",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+)
+def experiments(folder: Path) -> None:
+    """List the experiment configs in FOLDER (default ./experiments) with their questions.
+
+    The question is the first comment line of each config.
+    """
+    for path in sorted(folder.glob("*.toml")):
+        click.echo(f"{str(path):<36} {_question(path)}")
+
+
+def _question(path: Path) -> str:
+    """The first comment line of a config file, without its ``#``."""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#") and line.strip("# "):
+            return line.lstrip("# ").rstrip()
+    return ""
+
+
+@main.group(short_help="Build a network from a config, or describe a network file.")
 def network() -> None:
     """Build a network from a config, or describe a network file."""
 
 
-@network.command("build")
+@network.command("build", short_help="Build a config's network once and save it.")
 @click.argument("config", type=EXISTING_FILE)
 @click.option(
     "--out",
@@ -137,7 +220,7 @@ def network_build(config: Path, out: Path) -> None:
     click.echo(f"saved {_describe(built)} to {out}")
 
 
-@network.command("info")
+@network.command("info", short_help="Describe a network or population file.")
 @click.argument("file", type=EXISTING_FILE)
 def network_info(file: Path) -> None:
     """Describe a network or population file: agents, ties by kind, degrees, clustering."""
@@ -152,7 +235,7 @@ def network_info(file: Path) -> None:
         )
 
 
-@main.command()
+@main.command(short_help="Draw PNG figures of run or sweep results.")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def plot(folder: Path) -> None:
     """Draw the figures (PNG) of the run or sweep results in FOLDER, next to them."""
@@ -171,6 +254,7 @@ def plot(folder: Path) -> None:
         click.echo(f"plot: {path}")
 
 
+sweep_command.short_help = "Run a config's parameter sweep on Dask (resumable)."
 main.add_command(sweep_command)  # `diffusion sweep`, in diffusion/sweep_cli.py
 
 

@@ -3,14 +3,18 @@
 Figures are plain ``matplotlib.figure.Figure`` objects rendered by the Agg canvas: no pyplot, no
 display and no global figure state, so plotting works on servers and in worker processes.
 
-Runs: the states over time with the spread of the replicates (median, 10-90% band), detections
-per step with the crackdown windows shaded, reach per region as a heatmap over time, and holders
-per medium. Sweeps: reach and detections against one swept parameter (median and band), or a
-heatmap over two.
+Every count is drawn as a share of the population, every figure has a title saying what it shows
+and axes with units, and the spread of the replicates is always visible (median line, 10-90%
+band, or the band's range printed in a heatmap cell). Runs: the states over time (all of them on
+a linear axis, the small ones again on a log axis), detections (cumulative, and a 7-day mean per
+day), reach per region over time with regions ordered by arrival and their size and border flag
+beside them, and the people reached by each medium. Sweeps: each metric against one swept
+parameter, or a heatmap over two, with values at their real spacing.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +25,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, NullLocator, PercentFormatter
 
 from diffusion._io import atomic_write
+from diffusion.config_reference import field_label
 from diffusion.results import STATES
 from diffusion.results_io import read_run
 
@@ -37,9 +42,24 @@ STATE_LABELS = {
     "D": "D: detected",
 }
 COLOURS = {"S": "tab:gray", "W": "tab:blue", "I": "tab:red", "R": "tab:green", "D": "tab:purple"}
-SWEEP_METRICS = {"reach_share": "final reach (share of agents)", "detected": "agents detected"}
+SMALL_STATES = ("W", "I", "D")
+"""States that are often a tiny share of the population: drawn again on a log axis."""
+ARRIVAL_SHARE = 0.01
+"""Media has arrived in a region when the median reach there passes this share."""
+ROLLING_DAYS = 7
+"""Window of the rolling mean of daily detections."""
+PER = 100_000
+"""Daily rates are shown per this many agents."""
+SWEEP_METRICS = {
+    "reach_share": ("final reach (% of agents)", "sweep-reach_share.png"),
+    "detected_share": ("detected by the end (% of agents)", "sweep-detected.png"),
+}
+"""Sweep figures: metric -> what the colour or y axis shows (values in %), and the file."""
+_MEDIUM_COLUMN = re.compile(r"^(?P<medium>[a-z][a-z0-9_]*)_(?P<state>[WIRD])$")
+_PERCENT = PercentFormatter(xmax=1.0)
 
 
+# ----------------------------------------------------------------------------- entry points
 def plot_run(folder: str | Path, out_dir: str | Path | None = None) -> list[Path]:
     """Draw the figures of the run in ``folder`` (into ``out_dir``, default the same folder)."""
     folder = Path(folder)
@@ -47,16 +67,22 @@ def plot_run(folder: str | Path, out_dir: str | Path | None = None) -> list[Path
     out_dir.mkdir(parents=True, exist_ok=True)
     data = read_run(folder)
     config = data.metadata["config"]
-    title = _run_title(config, data.metadata["replicates"])
     series = data.tables["timeseries"]
+    n_agents = int(sum(_by_replicate(series, s)[0, 0] for s in STATES))
+    subtitle = _run_subtitle(config, data.metadata["replicates"], n_agents)
     paths = [
-        _save(_states_figure(series, title), out_dir / "states.png"),
-        _save(_detections_figure(series, config["model"], title), out_dir / "detections.png"),
+        _save(_states_figure(series, n_agents, subtitle), out_dir / "states.png"),
+        _save(
+            _detections_figure(series, config["model"], n_agents, subtitle),
+            out_dir / "detections.png",
+        ),
     ]
     if "regions" in data.tables:
-        paths.append(_save(_regions_figure(data.tables["regions"], title), out_dir / "regions.png"))
+        figure = _regions_figure(data.tables["regions"], subtitle)
+        paths.append(_save(figure, out_dir / "regions.png"))
     if "media" in data.tables:
-        paths.append(_save(_media_figure(data.tables["media"], title), out_dir / "media.png"))
+        figure = _media_figure(data.tables["media"], n_agents, subtitle)
+        paths.append(_save(figure, out_dir / "media.png"))
     return paths
 
 
@@ -64,23 +90,26 @@ def plot_sweep(results: Any, parameters: Sequence[str], out_dir: str | Path) -> 
     """Draw a sweep's summary table: one figure per metric in ``SWEEP_METRICS``.
 
     ``results`` is a pyarrow Table or pandas DataFrame with one row per (point, replicate): a
-    column per swept parameter path and the summary columns. Two parameters give a heatmap of
-    the median (a scatter when the points do not form a grid); otherwise each parameter gets a
-    panel with the median and the 10-90% band over the runs at each value. Parameters with
-    text values (``model.mode``) are placed at equal spacing and labelled.
+    column per swept parameter path and the summary columns (``reach``, ``reach_share``,
+    ``detected``). Two parameters give a heatmap of the median with the 10-90% range of the
+    replicates in each cell (a scatter of point medians when the points do not form a grid);
+    otherwise each parameter gets a panel with the runs, their median and 10-90% band. Numbers
+    are placed at their real spacing (on a log axis when they are positive and span a factor of
+    10 or more); text values (``model.mode``) at equal spacing, labelled.
     """
     table = pa.table(results)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     axes = [_sweep_axis(table.column(p).to_numpy(zero_copy_only=False), p) for p in parameters]
+    replicates = _replicates_per_point(table)
     paths = []
-    for metric, label in SWEEP_METRICS.items():
-        y = table.column(metric).to_numpy().astype(float)
+    for metric, (label, name) in SWEEP_METRICS.items():
+        y = _sweep_metric(table, metric)
         if len(axes) == 2:
-            figure = _sweep_map(axes, y, label)
+            figure = _sweep_map(axes, y, label, replicates)
         else:
-            figure = _sweep_curves(axes, y, label)
-        paths.append(_save(figure, out_dir / f"sweep-{metric}.png"))
+            figure = _sweep_curves(axes, y, label, replicates)
+        paths.append(_save(figure, out_dir / name))
     return paths
 
 
@@ -98,58 +127,93 @@ def plot_sweep_folder(folder: str | Path) -> list[Path]:
 
 
 # ----------------------------------------------------------------------------- run figures
-def _states_figure(series: pa.Table, title: str) -> Figure:
+def _states_figure(series: pa.Table, n_agents: int, subtitle: str) -> Figure:
+    """All states on a linear axis; the small ones (W, I, D) again on a log axis."""
     steps = _steps(series)
-    total = sum(_by_replicate(series, s)[:, 0] for s in STATES)[0]
-    figure = Figure(figsize=(9, 5))
-    ax = figure.subplots()
+    shares = {s: _by_replicate(series, s) / n_agents for s in STATES}
+    figure = Figure(figsize=(9, 7.5), layout="constrained")
+    top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=(1, 1))
     for state in STATES:
-        _band(ax, steps, _by_replicate(series, state) / total, STATE_LABELS[state], COLOURS[state])
-    ax.set(xlabel="step (day)", ylabel="share of agents", title=f"States over time\n{title}")
-    ax.set_ylim(0, 1)
-    ax.legend(loc="center right", fontsize="small", title="median, 10-90% band")
-    return figure
-
-
-def _detections_figure(series: pa.Table, model: dict[str, Any], title: str) -> Figure:
-    steps = _steps(series)
-    detections = _by_replicate(series, "new_detections", pad_with_last=False)
-    figure = Figure(figsize=(9, 4.5))
-    ax = figure.subplots()
-    for i, campaign in enumerate(model.get("campaigns", [])):
-        ax.axvspan(
-            campaign["start"] - 0.5,
-            campaign["end"] + 0.5,
-            color="tab:orange",
-            alpha=0.2,
-            label="crackdown (delta = "
-            + ", ".join(f"{c['delta']:g}" for c in model["campaigns"])
-            + ")"
-            if i == 0
-            else None,
-        )
-    _band(ax, steps, detections, "detected in the step", "black")
-    ax.set(
+        _band(top, steps, shares[state], STATE_LABELS[state], COLOURS[state])
+    top.set(ylabel="share of agents", ylim=(0, 1), title="All states (linear axis)")
+    top.legend(loc="center right", fontsize="small", title="median, 10-90% band")
+    for state in SMALL_STATES:
+        _band(bottom, steps, shares[state], STATE_LABELS[state], COLOURS[state])
+    bottom.set_yscale("log")
+    bottom.set_ylim(0.5 / n_agents, 1)
+    bottom.set(
         xlabel="step (day)",
-        ylabel="agents detected per step",
-        title=f"Detections per step (baseline delta = {model['delta']:g})\n{title}",
+        ylabel="share of agents (log axis)",
+        title="Watchers, holders and detected (log axis: one agent is the lowest line)",
     )
-    ax.set_ylim(bottom=0)
-    ax.legend(loc="upper right", fontsize="small", title="median, 10-90% band")
+    bottom.legend(loc="lower right", fontsize="small", title="median, 10-90% band")
+    for ax in (top, bottom):
+        ax.yaxis.set_major_formatter(_PERCENT if ax is top else FuncFormatter(_log_percent))
+        ax.grid(alpha=0.3)
+    figure.suptitle(f"Who has seen foreign media, day by day\n{subtitle}")
     return figure
 
 
-def _regions_figure(regions: pa.Table, title: str) -> Figure:
-    n_regions = int(regions.column("region").to_numpy().max()) + 1
+def _detections_figure(
+    series: pa.Table, model: dict[str, Any], n_agents: int, subtitle: str
+) -> Figure:
+    """Detections so far (share of agents) and per day (7-day mean per 100,000 agents)."""
+    steps = _steps(series)
+    daily = _by_replicate(series, "new_detections", pad_with_last=False)
+    cumulative = np.cumsum(daily, axis=1) / n_agents
+    window = np.ones(ROLLING_DAYS)
+    counts = np.array([np.convolve(r, window)[: len(steps)] for r in daily])
+    rolling = counts / np.minimum(np.arange(1, len(steps) + 1), ROLLING_DAYS) * PER / n_agents
+    figure = Figure(figsize=(9, 7), layout="constrained")
+    top, bottom = figure.subplots(2, 1, sharex=True)
+    for ax in (top, bottom):
+        _shade_campaigns(ax, model)
+        ax.grid(alpha=0.3)
+    _band(top, steps, cumulative, "detected so far", "black")
+    top.set(ylabel="share of agents", title="Detected so far (cumulative)")
+    top.yaxis.set_major_formatter(_PERCENT)
+    top.set_ylim(bottom=0)
+    top.legend(loc="upper left", fontsize="small", title="median, 10-90% band")
+    _band(bottom, steps, rolling, f"{ROLLING_DAYS}-day mean", "black")
+    bottom.set(
+        xlabel="step (day)",
+        ylabel=f"detections per day per {PER:,} agents",
+        title=f"Detections per day ({ROLLING_DAYS}-day trailing mean)",
+    )
+    bottom.set_ylim(bottom=0)
+    bottom.legend(loc="upper left", fontsize="small", title="median, 10-90% band")
+    figure.suptitle(
+        f"Detections (baseline detection {model['delta']:g} per holder per day)\n{subtitle}"
+    )
+    return figure
+
+
+def _regions_figure(regions: pa.Table, subtitle: str) -> Figure:
+    """Reach per region over time, regions ordered by arrival, with their size beside them.
+
+    With a ``province`` column the regions are grouped by province (provinces in order of
+    arrival); with a boolean ``border`` column the border regions are marked.
+    """
+    names = regions.column_names
+    region = regions.column("region").to_numpy()
+    n_regions = int(region.max()) + 1
     reached = sum(regions.column(s).to_numpy() for s in STATES[1:])
     size = reached + regions.column("S").to_numpy()
     share = np.divide(reached, size, out=np.zeros(len(size)), where=size > 0)
     grid = _by_replicate(regions.append_column("share", pa.array(share)), "share", "region")
     median = np.median(grid, axis=0)  # (steps, regions)
-    figure = Figure(figsize=(9, 5.5))
-    ax = figure.subplots()
-    image = ax.imshow(
-        median.T,
+    step, replicate = regions.column("step").to_numpy(), regions.column("replicate").to_numpy()
+    initial = (step == 0) & (replicate == 0)
+    agents = np.zeros(n_regions)
+    agents[region[initial]] = size[initial]
+    arrival = _arrival(median)
+    province = _region_attribute(regions, "province", n_regions) if "province" in names else None
+    order = _region_order(arrival, median[-1], province)
+
+    figure = Figure(figsize=(10, 7), layout="constrained")
+    heat, sizes = figure.subplots(1, 2, sharey=True, width_ratios=(5, 1))
+    image = heat.imshow(
+        median[:, order].T,
         aspect="auto",
         origin="lower",
         interpolation="nearest",
@@ -158,23 +222,59 @@ def _regions_figure(regions: pa.Table, title: str) -> Figure:
         vmax=1,
         extent=(-0.5, median.shape[0] - 0.5, -0.5, n_regions - 0.5),
     )
-    figure.colorbar(image, ax=ax, label="reach in the region (W+I+R+D share), median")
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set(xlabel="step (day)", ylabel="region", title=f"Reach per region over time\n{title}")
+    figure.colorbar(image, ax=sizes, label="reach in the region (W+I+R+D), median", format=_PERCENT)
+    heat.set(
+        xlabel="step (day)",
+        ylabel=f"region, by arrival (reach >= {ARRIVAL_SHARE:.0%}), earliest at the bottom",
+        title="Reach per region",
+    )
+    rows = np.arange(n_regions)
+    border = _region_attribute(regions, "border", n_regions) if "border" in names else None
+    colours = np.where(border[order], "tab:red", "tab:gray") if border is not None else "tab:gray"
+    sizes.barh(rows, agents[order], height=1.0, color=colours)
+    sizes.set_xscale("log")
+    sizes.set(xlabel="agents (log axis)", title="Region size")
+    if border is not None:
+        sizes.bar(0, 0, color="tab:red", label="border region")
+        sizes.legend(loc="upper right", fontsize="small")
+    if province is not None:
+        _mark_provinces(heat, province[order])
+    if n_regions > 40:
+        heat.set_yticks([])
+    else:
+        heat.set_yticks(rows, [str(r) for r in order], fontsize="x-small")
+    figure.suptitle(f"Where media arrives, and when\n{subtitle}")
     return figure
 
 
-def _media_figure(media: pa.Table, title: str) -> Figure:
+def _media_figure(media: pa.Table, n_agents: int, subtitle: str) -> Figure:
+    """People reached (W+I+R+D) and holders (I) by the medium they last saw, as shares."""
     steps = _steps(media)
-    figure = Figure(figsize=(9, 4.5))
-    ax = figure.subplots()
-    names = [c.removesuffix("_I") for c in media.column_names if c.endswith("_I")]
-    for medium, colour in zip(names, [f"C{i}" for i in range(len(names))], strict=True):
-        _band(ax, steps, _by_replicate(media, f"{medium}_I"), f"{medium.upper()} holders", colour)
-    ax.set(xlabel="step (day)", ylabel="agents holding a copy", title=f"Copies by medium\n{title}")
-    ax.set_yscale("symlog", linthresh=10)  # lent DVDs stay few while USB copies multiply
-    ax.set_ylim(bottom=0)
-    ax.legend(loc="upper right", fontsize="small", title="median, 10-90% band")
+    by_medium: dict[str, list[str]] = {}
+    for name in media.column_names:
+        match = _MEDIUM_COLUMN.match(name)
+        if match:
+            by_medium.setdefault(match["medium"], []).append(name)
+    figure = Figure(figsize=(9, 7), layout="constrained")
+    top, bottom = figure.subplots(2, 1, sharex=True)
+    for k, (medium, columns) in enumerate(by_medium.items()):
+        colour = f"C{k}"
+        reached = sum(_by_replicate(media, c) for c in columns) / n_agents
+        final = np.median(reached[:, -1])
+        _band(top, steps, reached, f"{medium.upper()}: {final:.1%} at the end", colour)
+        if f"{medium}_I" in columns:
+            holders = _by_replicate(media, f"{medium}_I") / n_agents
+            _band(bottom, steps, holders, medium.upper(), colour)
+    top.set(ylabel="share of agents", title="People reached, by the medium they last saw")
+    bottom.set(
+        xlabel="step (day)", ylabel="share of agents", title="People holding a copy, by medium"
+    )
+    for ax in (top, bottom):
+        ax.yaxis.set_major_formatter(_PERCENT)
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper left", fontsize="small", title="median, 10-90% band")
+    figure.suptitle(f"Which medium reaches people\n{subtitle}")
     return figure
 
 
@@ -187,6 +287,32 @@ class _SweepAxis:
     x: np.ndarray
     labels: tuple[str, ...] | None
 
+    @property
+    def log(self) -> bool:
+        """Positive numbers spanning a factor of 10 or more are drawn on a log axis."""
+        return self.labels is None and bool(
+            np.all(self.x > 0) and self.x.max() >= 10 * self.x.min()
+        )
+
+    def decorate(self, ax: Axes, which: str) -> None:
+        """Label, scale and ticks of this parameter on ``ax``'s ``which`` ("x" or "y") axis."""
+        set_scale, set_ticks, set_label = (
+            getattr(ax, f"set_{which}scale"),
+            getattr(ax, f"set_{which}ticks"),
+            getattr(ax, f"set_{which}label"),
+        )
+        values = np.unique(self.x)
+        if self.log:
+            set_scale("log")
+        if self.labels:
+            set_ticks(values, self.labels)
+        elif len(values) <= 12:
+            shown = _spaced(np.log(values) if self.log else values)
+            labels = [f"{v:g}" if keep else "" for v, keep in zip(values, shown, strict=True)]
+            set_ticks(values, labels)
+            getattr(ax, f"{which}axis").set_minor_locator(NullLocator())
+        set_label(field_label(self.name))
+
 
 def _sweep_axis(values: np.ndarray, name: str) -> _SweepAxis:
     if values.dtype.kind in "biuf":
@@ -195,8 +321,23 @@ def _sweep_axis(values: np.ndarray, name: str) -> _SweepAxis:
     return _SweepAxis(name, codes.astype(float), tuple(labels))
 
 
-def _sweep_curves(axes: list[_SweepAxis], y: np.ndarray, label: str) -> Figure:
-    figure = Figure(figsize=(5.5 * len(axes), 4.5))
+def _sweep_metric(table: pa.Table, metric: str) -> np.ndarray:
+    """A metric as a share of the agents: ``reach_share`` as is, ``detected_share`` derived.
+
+    A summary row holds ``reach`` and ``reach_share``, so the run's population is
+    ``reach / reach_share`` (a run that reached no one detected no one either).
+    """
+    if metric == "reach_share":
+        return table.column("reach_share").to_numpy().astype(float)
+    reach = table.column("reach").to_numpy().astype(float)
+    share = table.column("reach_share").to_numpy().astype(float)
+    detected = table.column("detected").to_numpy().astype(float)
+    agents = np.divide(reach, share, out=np.ones_like(reach), where=share > 0)
+    return detected / agents
+
+
+def _sweep_curves(axes: list[_SweepAxis], y: np.ndarray, label: str, replicates: int) -> Figure:
+    figure = Figure(figsize=(5.5 * len(axes), 4.8), layout="constrained")
     panels = figure.subplots(1, len(axes), squeeze=False)[0]
     for ax, axis in zip(panels, axes, strict=True):
         values = np.unique(axis.x)
@@ -206,38 +347,79 @@ def _sweep_curves(axes: list[_SweepAxis], y: np.ndarray, label: str) -> Figure:
         ax.scatter(axis.x, y, s=8, color="tab:blue", alpha=0.3, label="runs")
         ax.fill_between(values, low, high, color="tab:blue", alpha=0.2, label="10-90% band")
         ax.plot(values, mid, color="tab:blue", marker="o", label="median")
-        if axis.labels:
-            ax.set_xticks(values, axis.labels)
-        ax.set(xlabel=axis.name, ylabel=label)
+        axis.decorate(ax, "x")
+        ax.set_ylabel(label)
+        ax.yaxis.set_major_formatter(_PERCENT)
+        ax.grid(alpha=0.3)
         ax.legend(fontsize="small")
-    figure.suptitle(f"Sweep: {label}")
+    figure.suptitle(f"Sweep: {label}\n{replicates} replicates per point")
     return figure
 
 
-def _sweep_map(axes: list[_SweepAxis], y: np.ndarray, label: str) -> Figure:
+def _sweep_map(axes: list[_SweepAxis], y: np.ndarray, label: str, replicates: int) -> Figure:
+    """Median over replicates per cell, cells at the values' real spacing."""
     (x0, x1), (v0, v1) = (a.x for a in axes), (np.unique(a.x) for a in axes)
-    figure = Figure(figsize=(7.5, 5.5))
+    figure = Figure(figsize=(8.5, 6), layout="constrained")
     ax = figure.subplots()
     if len(v0) * len(v1) == len(set(zip(x0, x1, strict=True))):  # every combination: a grid
-        grid = np.array([[np.median(y[(x0 == a) & (x1 == b)]) for a in v0] for b in v1])
-        image = ax.imshow(
-            grid, origin="lower", aspect="auto", cmap="viridis", interpolation="nearest"
+        cells = [[y[(x0 == a) & (x1 == b)] for a in v0] for b in v1]
+        grid = np.array([[np.median(c) for c in row] for row in cells])
+        image = ax.pcolormesh(
+            _edges(v0, axes[0].log), _edges(v1, axes[1].log), grid, cmap="viridis", shading="flat"
         )
-        ax.set_xticks(range(len(v0)), axes[0].labels or [f"{v:g}" for v in v0])
-        ax.set_yticks(range(len(v1)), axes[1].labels or [f"{v:g}" for v in v1])
         middle = (np.nanmin(grid) + np.nanmax(grid)) / 2
+        heights = _cell_fractions(v1, axes[1].log)
         for (row, col), value in np.ndenumerate(grid):
+            low, high = np.percentile(cells[row][col], (BAND[0], BAND[2]))
             colour = "black" if value > middle else "white"
-            ax.annotate(f"{value:.3g}", (col, row), ha="center", va="center", color=colour)
-        figure.colorbar(image, ax=ax, label=f"{label}, median over replicates")
+            lines = [f"{value:.1%}", f"{low:.1%}-{high:.1%}"][: int(heights[row] / 0.04)]
+            ax.annotate(
+                "\n".join(lines), (v0[col], v1[row]), ha="center", va="center", color=colour,
+                fontsize=7,
+            )  # fmt: skip
+        note = "cells: median, and 10-90% range of the replicates"
     else:
-        image = ax.scatter(x0, x1, c=y, cmap="viridis", s=30)
-        figure.colorbar(image, ax=ax, label=label)
-    ax.set(xlabel=axes[0].name, ylabel=axes[1].name, title=f"Sweep: {label}")
+        points = sorted(set(zip(x0, x1, strict=True)))
+        medians = [np.median(y[(x0 == a) & (x1 == b)]) for a, b in points]
+        px, py = np.array(points).T
+        image = ax.scatter(px, py, c=medians, cmap="viridis", s=40)
+        note = "dots: median of the replicates at each point"
+    figure.colorbar(image, ax=ax, label=f"{label}, median", format=_PERCENT)
+    axes[0].decorate(ax, "x")
+    axes[1].decorate(ax, "y")
+    ax.set_title(f"Sweep: {label}\n{replicates} replicates per point; {note}")
     return figure
 
 
 # ----------------------------------------------------------------------------- helpers
+def _spaced(positions: np.ndarray, gap: float = 0.06) -> list[bool]:
+    """Which sorted tick positions to label so that labels stay ``gap`` of the span apart."""
+    span = float(positions[-1] - positions[0]) or 1.0
+    keep, last = [], -np.inf
+    for position in positions:
+        keep.append(bool(position - last >= gap * span))
+        last = position if keep[-1] else last
+    return keep
+
+
+def _cell_fractions(values: np.ndarray, log: bool) -> np.ndarray:
+    """Each cell's share of the axis, to fit two lines of text, one, or none in it."""
+    edges = _edges(values, log)
+    edges = np.log(edges) if log else edges
+    return np.diff(edges) / (edges[-1] - edges[0])
+
+
+def _edges(values: np.ndarray, log: bool) -> np.ndarray:
+    """Cell edges halfway between sorted values (geometrically on a log axis)."""
+    v = np.log(values) if log else values.astype(float)
+    if len(v) == 1:
+        edges = np.array([v[0] - 0.5, v[0] + 0.5]) if not log else v[0] + np.array([-0.5, 0.5])
+    else:
+        middle = (v[1:] + v[:-1]) / 2
+        edges = np.concatenate([[2 * v[0] - middle[0]], middle, [2 * v[-1] - middle[-1]]])
+    return np.exp(edges) if log else edges
+
+
 def _steps(table: pa.Table) -> np.ndarray:
     return np.arange(int(table.column("step").to_numpy().max()) + 1)
 
@@ -272,17 +454,87 @@ def _band(ax: Axes, steps: np.ndarray, runs: np.ndarray, label: str, colour: str
     ax.plot(steps, mid, color=colour, label=label)
 
 
-def _run_title(config: dict[str, Any], replicates: int) -> str:
+def _shade_campaigns(ax: Axes, model: dict[str, Any]) -> None:
+    """Shade the crackdown windows, labelled once with their detection probabilities."""
+    campaigns = model.get("campaigns", [])
+    deltas = ", ".join(f"{c['delta']:g}" for c in campaigns)
+    for i, campaign in enumerate(campaigns):
+        ax.axvspan(
+            campaign["start"] - 0.5,
+            campaign["end"] + 0.5,
+            color="tab:orange",
+            alpha=0.2,
+            label=f"crackdown (detection {deltas} per holder per day)" if i == 0 else None,
+        )
+
+
+def _arrival(median: np.ndarray) -> np.ndarray:
+    """First step at which each region's median reach passes ``ARRIVAL_SHARE`` (inf: never)."""
+    passed = median >= ARRIVAL_SHARE
+    return np.where(passed.any(axis=0), passed.argmax(axis=0), np.inf)
+
+
+def _region_order(
+    arrival: np.ndarray, final: np.ndarray, province: np.ndarray | None
+) -> np.ndarray:
+    """Regions by arrival, then final reach (descending); grouped by province when given."""
+    keys = [-final, arrival]  # np.lexsort: last key first
+    if province is not None:
+        first = {p: arrival[province == p].min() for p in np.unique(province)}
+        rank = {p: k for k, p in enumerate(sorted(first, key=lambda p: (first[p], str(p))))}
+        keys.append(np.array([rank[p] for p in province]))
+    return np.lexsort(keys)
+
+
+def _region_attribute(regions: pa.Table, column: str, n_regions: int) -> np.ndarray:
+    """A per-region column (``province``, ``border``) as one value per region id."""
+    region = regions.column("region").to_numpy()
+    values = regions.column(column).to_numpy(zero_copy_only=False)
+    out = np.empty(n_regions, dtype=values.dtype)
+    out[region] = values
+    return out
+
+
+def _mark_provinces(ax: Axes, province: np.ndarray) -> None:
+    """Lines between provinces and their names, on rows ordered by province."""
+    starts = np.flatnonzero(np.r_[True, province[1:] != province[:-1]])
+    ends = np.r_[starts[1:], len(province)]
+    for start, end in zip(starts, ends, strict=True):
+        if start:
+            ax.axhline(start - 0.5, color="white", linewidth=0.8)
+        ax.annotate(
+            str(province[start]),
+            (1.0, (start + end - 1) / 2),
+            xycoords=("axes fraction", "data"),
+            xytext=(-4, 0),
+            textcoords="offset points",
+            ha="right",
+            va="center",
+            color="white",
+            fontsize="x-small",
+        )
+
+
+def _log_percent(value: float, _pos: int) -> str:
+    return f"{value * 100:g}%"
+
+
+def _replicates_per_point(table: pa.Table) -> int:
+    if "replicate" not in table.column_names:
+        return 1
+    return int(table.column("replicate").to_numpy().max()) + 1
+
+
+def _run_subtitle(config: dict[str, Any], replicates: int, n_agents: int) -> str:
     network = config["network"]
     model = config["model"]
     return (
-        f"{network['type']} network, beta = {model['beta']:g}, gamma = {model['gamma']:g}, "
-        f"delta = {model['delta']:g}; {replicates} replicate{'s' if replicates != 1 else ''}"
+        f"{network['type']} network of {n_agents:,} agents; beta {model['beta']:g}, "
+        f"gamma {model['gamma']:g}, delta {model['delta']:g} per day; "
+        f"{replicates} replicate{'s' if replicates != 1 else ''}"
     )
 
 
 def _save(figure: Figure, path: Path) -> Path:
     """Save as PNG atomically (``diffusion._io.atomic_write``)."""
-    return atomic_write(
-        path, lambda handle: figure.savefig(handle, dpi=110, bbox_inches="tight", format="png")
-    )
+    return atomic_write(path, lambda handle: figure.savefig(handle, dpi=100, format="png"))

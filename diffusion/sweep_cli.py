@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import click
@@ -11,6 +15,9 @@ import click
 from diffusion._lock import FolderLock, FolderLocked
 from diffusion._text import escape_controls
 from diffusion.config import ConfigError, load_config
+
+WORKER_LOG_LEVEL = "DASK_LOGGING__DISTRIBUTED"
+"""Dask's log level for the ``distributed`` loggers, read by a worker process when it starts."""
 
 
 class PointProgress:
@@ -86,8 +93,13 @@ def sweep_command(
     sweep into a folder that a running sweep writes is refused.
     """
     lock = FolderLock(out)
+    progress = PointProgress(quiet)
     try:
-        _sweep(ctx, lock, config, out, workers, scheduler, cluster, worker_timeout, quiet)
+        _sweep(ctx, lock, progress, config, out, workers, scheduler, cluster, worker_timeout, quiet)
+    except KeyboardInterrupt:
+        progress.close()
+        _report_interrupt(out)
+        ctx.exit(130)
     finally:
         lock.release()
 
@@ -95,6 +107,7 @@ def sweep_command(
 def _sweep(
     ctx: click.Context,
     lock: FolderLock,
+    progress: PointProgress,
     config: Path,
     out: Path,
     workers: int | None,
@@ -138,12 +151,21 @@ def _sweep(
     total = len(sweep.design)
     if not quiet and len(pending) < total:
         click.echo(f"sweep: resuming, {total - len(pending)} of {total} points already done")
-    progress = PointProgress(quiet)
+    local = scheduler is None and not batch
     try:
-        with open_client(
-            sweep.config.cluster, workers=workers, scheduler=scheduler, cluster=cluster
-        ) as client:
-            outcome = run_sweep(sweep, out, client, progress, worker_timeout)
+        with ExitStack() as stack:
+            with _sigint_ignored(), _quiet_workers(local):  # no traceback from any worker
+                client = stack.enter_context(
+                    open_client(
+                        sweep.config.cluster, workers=workers, scheduler=scheduler, cluster=cluster
+                    )
+                )
+            try:
+                outcome = run_sweep(sweep, out, client, progress, worker_timeout)
+            except KeyboardInterrupt:
+                # a second Ctrl-C must not cut short the cluster's shutdown (traceback at exit)
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                raise
     except WorkersLost as exc:
         progress.close()
         done = len(finished_points(out))
@@ -153,15 +175,6 @@ def _sweep(
             err=True,
         )
         ctx.exit(1)
-    except KeyboardInterrupt:
-        progress.close()
-        done = len(finished_points(out))
-        click.echo(
-            f"sweep: interrupted with {done} of {total} points in {out / 'points'}; "
-            "run the same command again to resume",
-            err=True,
-        )
-        ctx.exit(130)
     except OSError as exc:  # an unreachable scheduler, a full disk
         progress.close()
         click.echo(f"sweep: {exc}", err=True)
@@ -173,3 +186,58 @@ def _sweep(
             f"({outcome.ran} run now, {outcome.skipped} found done); "
             f"plot with: diffusion plot {out}"
         )
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore Ctrl-C (SIGINT) while the block runs: the local cluster's worker processes start.
+
+    A terminal's Ctrl-C reaches every process of the foreground job, workers included. A worker
+    process started while SIGINT is ignored inherits that and ignores it from its first line on,
+    so a Ctrl-C cannot kill it half-started (each printing a traceback) or cut Dask's start-up
+    short (which then fails again, noisily, at exit). Once the cluster is up the command's own
+    Ctrl-C handling is back; a Ctrl-C during the few seconds of start-up is dropped.
+    """
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def _quiet_workers(local: bool) -> Iterator[None]:
+    """Local worker processes started in the block log only critical messages.
+
+    When a sweep is interrupted, the cluster shuts down under the workers' feet and a worker may
+    log the failure of its last heartbeat, with a traceback. Task errors still reach the command
+    through the tasks' results. Workers read the setting from the environment when they start.
+    """
+    if not local:
+        yield
+        return
+    previous = os.environ.get(WORKER_LOG_LEVEL)
+    os.environ[WORKER_LOG_LEVEL] = "critical"
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ[WORKER_LOG_LEVEL]
+        else:
+            os.environ[WORKER_LOG_LEVEL] = previous
+
+
+def _report_interrupt(out: Path) -> None:
+    """The one line an interrupted sweep prints: how far it got, and how to resume."""
+    from diffusion.sweep import finished_points, read_manifest
+
+    done = len(finished_points(out))
+    try:
+        of = f" of {len(read_manifest(out)['design']['points'])}"
+    except (OSError, ValueError, KeyError, TypeError):  # no manifest yet, or not readable
+        of = ""
+    click.echo(
+        f"sweep: interrupted with {done}{of} points in {out / 'points'}; "
+        "run the same command again to resume",
+        err=True,
+    )

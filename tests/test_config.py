@@ -225,7 +225,7 @@ def test_every_experiment_is_valid_and_says_what_it_asks(path):
     assert config.steps() is not None  # a fixed horizon, the same for every replicate
     header = path.read_text().split("[network]")[0]
     assert header.startswith("# ") and "Question:" in header
-    assert "source" in header.lower()
+    assert "docs/sources.md" in header and "[S" in header  # sources cited from the docs
     for name, values in (config.sweep.parameters if config.sweep else {}).items():
         for value in values:  # every grid value of the sweep makes a valid scenario
             assert isinstance(config.with_overrides({name: value}), ExperimentConfig)

@@ -1,0 +1,122 @@
+"""The project documents itself: README example, config reference, sources, experiment pages."""
+
+import re
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+from diffusion.config import validate_config
+from diffusion.config_reference import SECTIONS, _models, field_label, reference_markdown
+from diffusion.runner import run_scenario
+
+ROOT = Path(__file__).parents[1]
+DOCS = ROOT / "docs"
+
+
+def test_the_readme_starts_with_the_two_commands_then_says_how_to_activate():
+    readme = (ROOT / "README.md").read_text()
+    assert readme.startswith(
+        "# diffusion\n\n```bash\nmake demo   # set up .venv, build the kernels, run "
+        "experiments/baseline.toml, print and plot it\nmake test   # set up .venv, build the "
+        "kernels, run the test suite and ruff\n```\n\nThen, once per shell, `source "
+        ".venv/bin/activate`"
+    )
+
+
+def test_the_readme_example_config_is_valid_and_reaches_people():
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"```toml\n(\[network\].*?)```", readme, re.S)[1]
+    config = validate_config(tomllib.loads(block))
+    assert config.run.seeds > 0 or config.model.entry_rate > 0
+    small = config.with_overrides(
+        {"network.n_agents": 5000, "network.n_regions": 20, "network.border_regions": 2,
+         "run.replicates": 1, "run.steps": 60}
+    )  # fmt: skip
+    (result,) = run_scenario(small).results
+    assert result.summary()["reach"] > 50
+
+
+def all_fields() -> list[tuple[str, str]]:
+    """(section path, field name) of every field the schema has, nested models included."""
+    found = []
+
+    def walk(model: type[BaseModel], path: str) -> None:
+        for name, info in model.model_fields.items():
+            found.append((path, name))
+            for sub in _models(info.annotation):
+                walk(sub, f"{path}.{name}")
+
+    for section, annotation in SECTIONS:
+        for model in _models(annotation):
+            walk(model, section)
+    return found
+
+
+def test_the_config_reference_lists_every_field_of_the_schema():
+    reference = reference_markdown()
+    fields = all_fields()
+    assert len(fields) > 60
+    for path, name in fields:
+        if name == "type" and path == "network":
+            assert '`[network]` type = "population"' in reference
+            continue
+        assert f"| `{name}` |" in reference, f"{path}.{name}"
+    assert "| `beta` | number | [0, 1] | required |" in reference
+    assert "| `steps` | integer >= 1 or (none) |" not in reference  # types read as TOML words
+    assert "### `model.usb`" in reference and "### `model.campaigns`" in reference
+
+
+def test_field_labels_come_from_the_schema():
+    assert field_label("model.delta").startswith("model.delta")
+    assert field_label("model.no_such_field") == "model.no_such_field"
+
+
+SHARED = re.compile(r"\.\./shared|shared folder|MODEL\.md in|\d{3}_[0-9a-f]{16}\.txt")
+
+
+def tracked_text_files() -> list[Path]:
+    names = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    suffixes = {".md", ".toml", ".py", ".yml", ".sh", ""}
+    return [ROOT / n for n in names if Path(n).suffix in suffixes and (ROOT / n).is_file()]
+
+
+def test_nothing_points_outside_the_project():
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in tracked_text_files()
+        if path.name != "test_docs.py" and SHARED.search(path.read_text(errors="ignore"))
+    ]
+    assert offenders == []
+
+
+def test_every_source_cited_in_the_experiments_is_listed():
+    sources = (DOCS / "sources.md").read_text()
+    listed = set(re.findall(r"\*\*\[(S\d)\]\*\*", sources))
+    assert listed == {"S0", "S1", "S2", "S3", "S4"}
+    for path in sorted((ROOT / "experiments").glob("*.toml")):
+        cited = set(re.findall(r"S\d", " ".join(re.findall(r"\[S[\d, S-]+\]", path.read_text()))))
+        assert cited and cited <= listed, path.name
+
+
+@pytest.mark.parametrize("page", sorted((DOCS / "experiments").glob("*.md")), ids=lambda p: p.name)
+def test_experiment_pages_show_existing_figures(page):
+    for image in re.findall(r"\]\((img/[^)]+\.png)\)", page.read_text()):
+        assert (page.parent / image).is_file(), image
+
+
+def test_the_figures_stay_small():
+    images = list((DOCS / "experiments" / "img").glob("*.png"))
+    assert images and sum(p.stat().st_size for p in images) < 2_000_000
+
+
+def test_the_getting_started_config_is_valid_and_reaches_people():
+    page = (DOCS / "getting-started.md").read_text()
+    (block,) = re.findall(r"```toml\n(.*?)```", page, re.S)
+    config = validate_config(tomllib.loads(block)).with_overrides({"run.replicates": 1})
+    (result,) = run_scenario(config).results
+    assert result.summary()["reach_share"] > 0.2
