@@ -125,9 +125,7 @@ def _load(config: Path, overrides: dict[str, Any]) -> ExperimentConfig:
 )
 @SET_OPTION
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
-def run(
-    config: Path, out: Path, replace: bool, overrides: dict[str, Any], quiet: bool
-) -> None:
+def run(config: Path, out: Path, replace: bool, overrides: dict[str, Any], quiet: bool) -> None:
     """Run the scenario of CONFIG (network, model, replicates) and write its results to OUT.
 
     OUT is written as a whole when the run ends; until then it keeps what it held. A folder

@@ -12,13 +12,11 @@ from diffusion.config import ExperimentConfig, FileNetwork, PopulationNetwork
 
 MECHANISMS: tuple[tuple[str, str], ...] = (
     ("mode", "group viewings"),
-    ("dvd_share", "DVD lending"),
     ("campaigns", "crackdown campaigns"),
     ("informant_risk", "informants"),
     ("p_bribe", "bribes"),
     ("p_implicate", "implication"),
     ("fear_steps", "fear"),
-    ("entry_rate", "smuggled entry"),
 )
 """``Params`` fields whose non-default value switches on a mechanism beyond plain SIR."""
 
@@ -29,14 +27,17 @@ def describe(config: ExperimentConfig) -> list[tuple[str, str]]:
     n = network.size()
     lines = [("network", _network_text(config)), ("agents", f"{n:,}" if n else "from the file")]
     seeds = run.seeds if isinstance(run.seeds, int) else len(run.seeds)
-    entry = f", then {model.entry_rate:g} smuggled copies per step" if model.entry_rate else ""
+    entry = ", then smuggled copies (model.entry_rate, model.entry)" if model.has_entry() else ""
     lines.append(("initial holders", f"{seeds}{entry}"))
-    steps = f"{run.steps}" if run.steps else "until no one holds a copy"
-    lines.append(("steps", steps))
+    steps = config.steps()
+    calendar = f" from {model.start}" if model.start and steps else ""
+    lines.append(("steps", f"{steps}{calendar}" if steps else "until no one holds a copy"))
+    lines.append(("media in use", ", ".join(_medium_text(model, m) for m in model.media_in_use())))
     lines.append(("replicates", f"{run.replicates} (root seed {run.seed})"))
     lines.append(("kernel", kernel(config)))
     default = type(model).model_fields
     on = [name for field, name in MECHANISMS if getattr(model, field) != default[field].default]
+    on += ["smuggled entry"] if model.has_entry() else []
     lines.append(("mechanisms", ", ".join(on) if on else "none beyond SIR with detection"))
     if config.sweep is not None:
         sweep = config.sweep
@@ -51,14 +52,24 @@ def _network_text(config: ExperimentConfig) -> str:
     """The network's type and its main settings."""
     network = config.network
     if isinstance(network, PopulationNetwork):
+        border = (
+            "border: the provinces on China"
+            if network.regions == "census"
+            else f"{network.border_regions} border"
+        )
         return (
-            f"population: {network.n_regions} regions ({network.border_regions} border), "
+            f"population: {network.n_regions} {network.regions} regions ({border}), "
             f"travel {network.travel:g}, seed {network.seed}"
         )
     if isinstance(network, FileNetwork):
         return f"file: {network.path}"
     settings = network.model_dump(exclude={"type"})
     return f"{network.type}: " + ", ".join(f"{k} {v}" for k, v in settings.items())
+
+
+def _medium_text(model, name: str) -> str:
+    """A medium in use and how it spreads: ``usb (copied)``."""
+    return f"{name} ({model.media[name].spread})"
 
 
 def kernel(config: ExperimentConfig) -> str:
@@ -78,9 +89,9 @@ def warnings(config: ExperimentConfig) -> list[str]:
     found = []
     run, model = config.run, config.model
     no_seeds = run.seeds == 0 or run.seeds == []
-    if no_seeds and model.entry_rate == 0:
+    if no_seeds and not model.has_entry():
         found.append(
-            "no one can ever be reached: run.seeds is 0 and model.entry_rate is 0 "
+            "no one can ever be reached: run.seeds is 0 and no copies enter "
             "(set run.seeds to a number of initial holders, or model.entry_rate > 0)"
         )
     return found

@@ -154,7 +154,8 @@ def _timeseries(results: list[Result]) -> pa.Table:
 
 def _regions(results: list[Result], world: World | None) -> pa.Table:
     """State counts per replicate, step and region, with the region's province (dictionary-
-    encoded names; a bare network is one region in the province ``all``)."""
+    encoded names; a bare network is one region in the province ``all``) and whether it is a
+    border region."""
     replicate, step = _steps_and_replicates(results)
     n_regions = results[0].region_counts.shape[1]
     counts = np.concatenate([r.region_counts.reshape(-1, len(STATES)) for r in results])
@@ -167,6 +168,7 @@ def _regions(results: list[Result], world: World | None) -> pa.Table:
     if world is not None:
         code = world.region_province.astype(np.int32)[region]
         columns["province"] = pa.DictionaryArray.from_arrays(code, list(world.province_names))
+        columns["border"] = world.region_border[region]
     columns.update({s: counts[:, k].astype(np.int64) for k, s in enumerate(STATES)})
     return pa.table(columns)
 

@@ -34,6 +34,8 @@ class World:
     """The border agents who trade (entering copies prefer them)."""
     region_province: npt.NDArray[np.int64]
     """The province of each region, an index into ``province_names``."""
+    region_border: npt.NDArray[np.bool_]
+    """Whether each region is a border region (where copies enter)."""
     province_names: tuple[str, ...]
     is_population: bool
 
@@ -74,7 +76,8 @@ def _of_network(network: Network) -> World:
         "agent_groups": np.zeros(0, dtype=np.int32),
     }
     border = np.arange(n, dtype=np.int64)
-    return World(network, agents, border, border[:0], np.zeros(1, np.int64), ("all",), False)
+    one = np.zeros(1, np.int64)
+    return World(network, agents, border, border[:0], one, np.ones(1, bool), ("all",), False)
 
 
 def _of_population(pop: Population) -> World:
@@ -92,9 +95,8 @@ def _of_population(pop: Population) -> World:
     }
     border = np.flatnonzero(np.isin(agents["region"], pop.border_regions))
     traders = border[np.asarray(pop.trader)[border]]
-    provinces = getattr(pop, "region_province", None)
-    if provinces is None:
-        provinces, names = np.zeros(pop.n_regions, np.int64), ("all",)
-    else:
-        names = tuple(pop.province_names)
-    return World(pop.network, agents, border, traders, np.asarray(provinces, np.int64), names, True)
+    region_border = np.zeros(pop.n_regions, dtype=bool)
+    region_border[pop.border_regions] = True
+    provinces = np.asarray(pop.region_province, np.int64)
+    names = tuple(pop.province_names)
+    return World(pop.network, agents, border, traders, provinces, region_border, names, True)

@@ -66,7 +66,7 @@ def test_the_config_reference_lists_every_field_of_the_schema():
         assert f"| `{name}` |" in reference, f"{path}.{name}"
     assert "| `beta` | number | [0, 1] | required |" in reference
     assert "| `steps` | integer >= 1 or (none) |" not in reference  # types read as TOML words
-    assert "### `model.usb`" in reference and "### `model.campaigns`" in reference
+    assert "### `model.media`" in reference and "### `model.campaigns`" in reference
 
 
 def test_field_labels_come_from_the_schema():

@@ -86,7 +86,11 @@ def test_another_experiment_is_refused_unless_replace_and_old_plots_go(tmp_path)
     assert run(config(tmp_path, 0.1), "--out", out).exit_code == 0  # the same one: replaced
     assert run(config(tmp_path, 0.3), "--out", out, "--replace").exit_code == 0
     assert beta_in(out) == 0.3
-    assert sorted(p.name for p in out.iterdir()) == ["summary.parquet", "timeseries.parquet"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "channels.parquet",
+        "summary.parquet",
+        "timeseries.parquet",
+    ]
 
 
 def test_a_folder_with_other_files_is_never_replaced(tmp_path):

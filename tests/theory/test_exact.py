@@ -92,7 +92,9 @@ def test_smuggled_copies_act_in_the_step_they_arrive():
     detected in that step, with gamma = 1 (and no detection) it ceases in that step. Copies go to
     any of ~10,000 border agents, so with this seed no agent receives two (which would make the
     counts differ by design, not by a bug)."""
-    pop = diffusion.build_population(100_000, seed=3, n_regions=20, border_regions=2)
+    pop = diffusion.build_population(
+        100_000, seed=3, n_regions=20, regions="synthetic", border_regions=2
+    )
     entry = {"entry_rate": 1.0, "entry_trader_share": 0.0}
     detect = Params(beta=0.0, gamma=0.0, delta=1.0, **entry)
     res = simulate(pop, detect, seeds=0, rng=5, steps=40)
@@ -105,7 +107,9 @@ def test_smuggled_copies_act_in_the_step_they_arrive():
 
 
 def test_entry_needs_border_regions():
-    pop = diffusion.build_population(2_000, seed=1, n_regions=4, border_regions=0)
+    pop = diffusion.build_population(
+        2_000, seed=1, n_regions=4, regions="synthetic", border_regions=0
+    )
     with pytest.raises(ValueError, match="entry_rate: .*border regions"):
         simulate(pop, Params(beta=0.1, gamma=0.1, entry_rate=1.0), seeds=0, rng=1, steps=5)
 
