@@ -68,7 +68,7 @@ def test_check_names_the_step_kernel_and_the_sweep_of_a_shipped_experiment():
 def test_a_config_that_can_reach_no_one_is_warned_about(config, tmp_path):
     result = invoke("check", config, "--set", "run.seeds=0")
     assert result.exit_code == 0
-    assert "warning: no one can ever be reached: run.seeds is 0 and model.entry_rate is 0" in (
+    assert "warning: no one can ever be reached: run.seeds is 0 and no copies enter" in (
         result.stderr
     )
     out = tmp_path / "out"

@@ -32,7 +32,7 @@ def test_the_readme_example_config_is_valid_and_reaches_people():
     config = validate_config(tomllib.loads(block))
     assert config.run.seeds > 0 or config.model.entry_rate > 0
     small = config.with_overrides(
-        {"network.n_agents": 5000, "network.n_regions": 20, "network.border_regions": 2,
+        {"network.n_agents": 5000, "network.n_regions": 20,
          "run.replicates": 1, "run.steps": 60}
     )  # fmt: skip
     (result,) = run_scenario(small).results
