@@ -1,8 +1,9 @@
 """Experiment configs: TOML validated into pydantic models (the one place that knows the schema).
 
 A config has the sections ``[network]`` (how to build or load the trust network), ``[model]``
-(the fields of ``diffusion.Params``), ``[run]`` (steps, replicates, seeds), and, for parameter
-sweeps, ``[sweep]`` and ``[cluster]``. ``load_config`` validates everything before any work is done
+(the fields of ``diffusion.Params``), ``[run]`` (steps, replicates, seeds), for parameter
+sweeps ``[sweep]`` and ``[cluster]``, and for fitting ``[calibration]`` (targets and priors,
+``diffusion.calibration.priors``). ``load_config`` validates everything before any work is done
 and raises ``ConfigError`` with one line per problem, e.g. ``model.beta: 1.7 is not in [0, 1]``.
 
 Configs are strict: a quoted number (``beta = "0.1"``) or a boolean where a number belongs
@@ -40,6 +41,7 @@ from pydantic import (
 
 from diffusion import calendar
 from diffusion._text import short_repr
+from diffusion.calibration.priors import CalibrationConfig
 from diffusion.network import MAX_AGENTS, Network, network_bytes
 from diffusion.params import MAX_STEPS, Params, Probability
 from diffusion.population import Population
@@ -378,6 +380,8 @@ class ExperimentConfig(_Section):
     run: RunConfig = RunConfig()
     sweep: SweepConfig | None = None
     cluster: ClusterConfig = ClusterConfig()
+    calibration: CalibrationConfig | None = None
+    """Targets and priors for fitting the scenario (``diffusion.calibration``)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -416,6 +420,8 @@ class ExperimentConfig(_Section):
             raise ValueError(f"run.seeds: agent id {max(seeds)} is not in [0, {n - 1}]")
         if self.sweep is not None:
             self._check_sweep_paths(self.sweep)
+        if self.calibration is not None:
+            self.calibration.check(self)
         return self
 
     def _check_sweep_paths(self, sweep: SweepConfig) -> None:

@@ -1,0 +1,85 @@
+"""The ``[calibration]`` section of a config: the targets file and a prior per unknown rate.
+
+A prior is a uniform or log-uniform range on a dotted model path (``model.beta``,
+``model.entry.1.rate``); both ends must be valid values of the scenario. The targets file is
+checked against the run's calendar and media. ``ExperimentConfig`` calls ``check`` after the
+rest of the config is valid.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from diffusion.calibration.targets import TargetError, TargetFile, check_calendar, load_targets
+
+if TYPE_CHECKING:
+    from diffusion.config import ExperimentConfig
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Prior(_Section):
+    """A uniform (``linear``) or log-uniform (``log``) prior on ``low``..``high``."""
+
+    low: float
+    high: float
+    scale: Literal["linear", "log"] = "linear"
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Prior:
+        if not self.low < self.high:
+            raise ValueError(f"high ({self.high}) must be > low ({self.low})")
+        if self.scale == "log" and self.low <= 0:
+            raise ValueError(f"low: {self.low} must be > 0 for a log prior")
+        return self
+
+
+class CalibrationConfig(_Section):
+    """What to fit a scenario to, and the priors of its unknown rates."""
+
+    targets: Path
+    """The targets file (relative paths: from the config's folder)."""
+    priors: Annotated[dict[str, Prior], Field(min_length=1)]
+    """Prior of each fitted parameter, by dotted path (``model.beta``)."""
+    seed: Annotated[int, Field(ge=0)] = 0
+    """Root seed of the calibration's random draws and runs."""
+
+    @field_validator("targets")
+    @classmethod
+    def _exists(cls, path: Path, info: ValidationInfo) -> Path:
+        base = (info.context or {}).get("base_dir")
+        resolved = path if path.is_absolute() or base is None else Path(base) / path
+        if not resolved.is_file():
+            raise ValueError(f"no such file: {path}")
+        return resolved.resolve()
+
+    def load_targets(self) -> TargetFile:
+        """The targets, read and validated."""
+        return load_targets(self.targets)
+
+    def check(self, experiment: ExperimentConfig) -> None:
+        """Raise ``ValueError`` naming the field unless every prior's ends are valid values of
+        the scenario and the fitted targets lie inside its calendar and media."""
+        start, end = experiment.model.start, experiment.run.end
+        if start is None or end is None:
+            raise ValueError("calibration: needs the calendar (model.start and run.end)")
+        try:
+            check_calendar(self.load_targets(), start, end, experiment.model.media_names)
+        except TargetError as exc:
+            raise ValueError(f"calibration.targets: {exc.lines[0]}") from None
+        bare = experiment.model_copy(update={"calibration": None})
+        for path, prior in self.priors.items():
+            where = f"calibration.priors.{path}"
+            if not path.startswith("model."):
+                raise ValueError(f"{where}: a prior is on a model parameter ('model.')")
+            for value in (prior.low, prior.high):
+                try:
+                    bare.with_overrides({path: value})
+                except ValueError as exc:
+                    problem = str(exc).splitlines()[0]
+                    raise ValueError(f"{where}: {value!r} is not usable ({problem})") from None

@@ -1,0 +1,79 @@
+"""Model-side statistics: from one run to the quantities the surveys published.
+
+Every statistic is a share of people, computed province by province and averaged with the
+sample's province weights (``diffusion.calibration.weights``), at one calendar date (the
+target's, see ``Period.date``). It reads how each person was first reached
+(``Result.reached``): the step they first saw foreign media, and the medium.
+
+- ``watched``: share who had watched foreign media by the date (reached at a step up to the
+  date's; the initial holders, step 0, count).
+- ``first_medium``: share whose first foreign media, by the date, came on one of the given media
+  (a lower bound of "had seen media on them": later media are not recorded).
+
+Not computed: "knew or witnessed someone punished" needs each person's detected ties, and a
+``Result`` holds detections only as counts (per step and per region), not per person.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from diffusion import calendar
+from diffusion.calibration.weights import agent_provinces
+from diffusion.results import Result
+from diffusion.world import World
+
+STATISTICS: tuple[str, ...] = ("watched", "first_medium")
+"""Names of the statistics a target may use."""
+
+
+def step_of_date(result: Result, day: dt.date) -> int:
+    """The step of ``day`` in ``result``'s calendar; ``ValueError`` outside the run."""
+    if result.start is None:
+        raise ValueError("the run has no calendar (model.start): a dated statistic needs one")
+    step = calendar.step_of(result.start, day)
+    if not 0 <= step <= result.steps:
+        last = calendar.day_of(result.start, result.steps)
+        raise ValueError(f"{day} is outside the run ({result.start} to {last})")
+    return step
+
+
+def weighted_share(
+    mask: npt.NDArray[np.bool_], world: World, weights: npt.NDArray[np.float64]
+) -> float:
+    """Share of each province's agents in ``mask``, averaged with the province ``weights``."""
+    provinces = agent_provinces(world)
+    size = np.bincount(provinces, minlength=len(weights))
+    hits = np.bincount(provinces[mask], minlength=len(weights))
+    empty = (size == 0) & (weights > 0)
+    if empty.any():
+        name = world.province_names[int(np.argmax(empty))]
+        raise ValueError(f"province {name!r} has weight but no agents")
+    shares = np.divide(hits, size, out=np.zeros(len(size)), where=size > 0)
+    return float(weights @ shares)
+
+
+def watched(
+    result: Result,
+    world: World,
+    weights: npt.NDArray[np.float64],
+    day: dt.date,
+    media: Sequence[str] = (),
+) -> float:
+    """Share who had watched foreign media by ``day`` (with ``media``: whose first medium was
+    one of them), provinces weighted by ``weights``."""
+    if result.reached is None:
+        raise ValueError("the run has no record of how people were reached")
+    step = step_of_date(result, day)
+    mask = (result.reached.step >= 0) & (result.reached.step <= step)
+    if media:
+        unknown = [m for m in media if m not in result.media]
+        if unknown:
+            raise ValueError(f"{unknown[0]!r} is not a medium of the run ({result.media})")
+        codes = [result.media.index(m) for m in media]
+        mask &= np.isin(result.reached.medium, codes)
+    return weighted_share(mask, world, weights)
