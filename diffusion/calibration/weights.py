@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from diffusion.provinces import PROVINCES
+from diffusion.population.provinces import PROVINCES
 from diffusion.world import World
 
 BORDER = "border"
