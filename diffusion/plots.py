@@ -142,7 +142,7 @@ def _states_figure(series: pa.Table, n_agents: int, subtitle: str) -> Figure:
     bottom.set_yscale("log")
     bottom.set_ylim(0.5 / n_agents, 1)
     bottom.set(
-        xlabel="step (day)",
+        xlabel=_time_label(steps),
         ylabel="share of agents (log axis)",
         title="Watchers, holders and detected (log axis: one agent is the lowest line)",
     )
@@ -167,7 +167,7 @@ def _detections_figure(
     figure = Figure(figsize=(9, 7), layout="constrained")
     top, bottom = figure.subplots(2, 1, sharex=True)
     for ax in (top, bottom):
-        _shade_campaigns(ax, model)
+        _shade_campaigns(ax, model, steps)
         ax.grid(alpha=0.3)
     _band(top, steps, cumulative, "detected so far", "black")
     top.set(ylabel="share of agents", title="Detected so far (cumulative)")
@@ -176,7 +176,7 @@ def _detections_figure(
     top.legend(loc="upper left", fontsize="small", title="median, 10-90% band")
     _band(bottom, steps, rolling, f"{ROLLING_DAYS}-day mean", "black")
     bottom.set(
-        xlabel="step (day)",
+        xlabel=_time_label(steps),
         ylabel=f"detections per day per {PER:,} agents",
         title=f"Detections per day ({ROLLING_DAYS}-day trailing mean)",
     )
@@ -267,7 +267,9 @@ def _media_figure(media: pa.Table, n_agents: int, subtitle: str) -> Figure:
             _band(bottom, steps, holders, medium.upper(), colour)
     top.set(ylabel="share of agents", title="People reached, by the medium they last saw")
     bottom.set(
-        xlabel="step (day)", ylabel="share of agents", title="People holding a copy, by medium"
+        xlabel=_time_label(steps),
+        ylabel="share of agents",
+        title="People holding a copy, by medium",
     )
     for ax in (top, bottom):
         ax.yaxis.set_major_formatter(_PERCENT)
@@ -421,7 +423,17 @@ def _edges(values: np.ndarray, log: bool) -> np.ndarray:
 
 
 def _steps(table: pa.Table) -> np.ndarray:
-    return np.arange(int(table.column("step").to_numpy().max()) + 1)
+    """The x values of a run's rows: its dates when the run had a calendar, else its steps."""
+    step = table.column("step").to_numpy()
+    steps = np.arange(int(step.max()) + 1)
+    if "date" not in table.column_names:
+        return steps
+    first = table.column("date").to_numpy()[np.argmin(step)].astype("datetime64[D]")
+    return first + steps
+
+
+def _time_label(steps: np.ndarray) -> str:
+    return "date (end of day)" if np.issubdtype(steps.dtype, np.datetime64) else "step (day)"
 
 
 def _by_replicate(
@@ -454,14 +466,25 @@ def _band(ax: Axes, steps: np.ndarray, runs: np.ndarray, label: str, colour: str
     ax.plot(steps, mid, color=colour, label=label)
 
 
-def _shade_campaigns(ax: Axes, model: dict[str, Any]) -> None:
-    """Shade the crackdown windows, labelled once with their detection probabilities."""
+def _shade_campaigns(ax: Axes, model: dict[str, Any], steps: np.ndarray) -> None:
+    """Shade the crackdown windows, labelled once with their detection probabilities.
+
+    A campaign's ``start`` and ``end`` are steps or dates; on a date axis steps become days.
+    """
     campaigns = model.get("campaigns", [])
     deltas = ", ".join(f"{c['delta']:g}" for c in campaigns)
+    dated = np.issubdtype(steps.dtype, np.datetime64)
+
+    def at(when: int | str) -> Any:
+        if isinstance(when, str):
+            return np.datetime64(when, "D") if dated else when
+        return steps[0] + np.timedelta64(when, "D") if dated else when
+
+    half = np.timedelta64(12, "h") if dated else 0.5
     for i, campaign in enumerate(campaigns):
         ax.axvspan(
-            campaign["start"] - 0.5,
-            campaign["end"] + 0.5,
+            at(campaign["start"]) - half,
+            at(campaign["end"]) + half,
             color="tab:orange",
             alpha=0.2,
             label=f"crackdown (detection {deltas} per holder per day)" if i == 0 else None,

@@ -26,7 +26,9 @@ def world() -> World:
     region = np.repeat(np.arange(4), SIZES).astype(np.int16)
     empty = Network.from_edges(len(region), np.zeros((0, 2), int))
     agents = {"region": region, "n_regions": 4}
-    return World(empty, agents, region[:0], region[:0], np.arange(4), PROVINCES, True)
+    return World(
+        empty, agents, region[:0], region[:0], np.arange(4), np.ones(4, bool), PROVINCES, True
+    )
 
 
 @pytest.fixture(scope="module")
