@@ -15,8 +15,8 @@ import numpy as np
 
 from diffusion._text import short_repr
 
-MAX_STEPS = 10**7
-"""Most steps of one run: its per-step results take about 136 bytes a step (1.4 GB at most)."""
+MAX_STEPS = 10**8
+"""Most steps of one run: its per-step results take about 136 bytes a step (14 GB at most)."""
 
 
 def check_simulate_args(world: Any, params: Any, rng: Any, steps: Any) -> None:
