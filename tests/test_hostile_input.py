@@ -203,11 +203,11 @@ def test_network_build_checks_out_before_building(tmp_path):
     ("edit", "line"),
     [
         (("beta = 0.1", 'beta = "0.1"'), "model.beta: '0.1' is not a number"),
-        (("beta = 0.1", "beta = true"), "model.beta: True is not a number"),
-        (("[run]", "[run]\nsteps = true"), "run.steps: True is not an integer"),
+        (("beta = 0.1", "beta = true"), "model.beta: true is not a number"),
+        (("[run]", "[run]\nsteps = true"), "run.steps: true is not an integer"),
         (("replicates = 2", 'replicates = "2"'), "run.replicates: '2' is not an integer"),
         (("mean_degree = 4", 'mean_degree = "4"'), "network.mean_degree: '4' is not a number"),
-        (("seeds = 2", "seeds = [2, true]"), "run.seeds.1: True is not an integer"),
+        (("seeds = 2", "seeds = [2, true]"), "run.seeds.1: true is not an integer"),
     ],
 )
 def test_quoted_numbers_and_booleans_are_refused_naming_the_field(tmp_path, edit, line):
