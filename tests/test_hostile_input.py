@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -179,16 +180,36 @@ def test_out_under_a_file_or_unwritable_is_refused_before_computing(tmp_path):
     result = invoke("run", tmp_path / "c.toml", "--out", tmp_path / "afile" / "out")
     assert problems(result) == [f"Error: --out: {tmp_path / 'afile'} is a file, not a folder"]
     assert time.perf_counter() - start < 5  # 1000 replicates would take far longer
-    locked = tmp_path / "ro"
-    locked.mkdir()
-    locked.chmod(0o555)
-    try:
-        if os.access(locked, os.W_OK):  # root writes anywhere: use a read-only file system
-            pytest.skip("running as root: permissions do not stop writes")
-        lines = problems(invoke("run", tmp_path / "c.toml", "--out", locked / "out"))
-        assert len(lines) == 1 and "--out: cannot write beside" in lines[0]
-    finally:
-        locked.chmod(0o755)
+
+
+def test_out_on_a_read_only_file_system_is_refused_before_computing(tmp_path):
+    """As root: a read-only tmpfs in a private mount namespace (``unshare -m``); otherwise a
+    folder without write permission."""
+    config = tmp_path / "c.toml"
+    config.write_text(BASE.replace("replicates = 2", "replicates = 1000"))
+    place = tmp_path / "ro"
+    place.mkdir()
+    code = "from diffusion.cli import main; main()"
+    if os.geteuid() == 0:
+        if shutil.which("unshare") is None:
+            pytest.skip("root without unshare: no way to make a read-only file system")
+        script = 'mount -t tmpfs -o ro tmpfs "$1" && shift && exec "$@"'
+        command = ["unshare", "-m", "sh", "-c", script, "sh", str(place)]
+    else:
+        place.chmod(0o555)
+        command = []
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [*command, sys.executable, "-c", code, "run", str(config), "--out", str(place / "out")],
+        capture_output=True,
+        text=True,
+    )
+    place.chmod(0o755)
+    if os.geteuid() == 0 and "mount" in proc.stderr and proc.returncode != 2:
+        pytest.skip(f"cannot mount a read-only file system here: {proc.stderr.strip()}")
+    assert proc.returncode == 2, proc.stderr
+    assert "--out: cannot write beside" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") == 1 and time.perf_counter() - start < 30
 
 
 def test_network_build_checks_out_before_building(tmp_path):
