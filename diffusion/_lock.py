@@ -1,11 +1,12 @@
 """A lock on an output folder, so two commands never write into the same folder at once.
 
-The lock is a hidden file beside the folder, ``.<name>.lock``, holding the owner's PID, host
-and start time as JSON. It is created atomically (written to a temporary file, then hard-linked
-to the lock's name, which fails if the lock exists), so a reader never sees a half-written lock.
-A lock whose owner is on this host and no longer running is stale and is taken over; a lock of
-a live process, or of another host (where this one cannot tell), is refused with a message
-naming its owner.
+The lock is a hidden file beside the folder, ``.<name>.lock``, holding as JSON the owner's PID,
+host and start time, and the kernel's start tick of that process (so that a PID reused by an
+unrelated process after the owner died is not mistaken for the owner). It is created
+atomically (written to a temporary file, then hard-linked to the lock's name, which fails if
+the lock exists), so a reader never sees a half-written lock. A lock whose owner is on this
+host and no longer running is stale and is taken over; a lock of a live process, or of another
+host (where this one cannot tell), is refused with a message naming its owner.
 """
 
 from __future__ import annotations
@@ -41,7 +42,12 @@ class FolderLock:
     def acquire(self) -> None:
         """Take the lock, taking over a stale one; raise ``FolderLocked`` if it is held."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        owner = {"pid": os.getpid(), "host": _HOST, "started": time.time()}
+        owner = {
+            "pid": os.getpid(),
+            "host": _HOST,
+            "started": time.time(),
+            "tick": _start_tick(os.getpid()),
+        }
         tmp = temporary_name(self.path)
         tmp.write_text(json.dumps(owner), encoding="utf-8")
         try:
@@ -118,7 +124,17 @@ def _is_stale(owner: dict) -> bool:
         return True
     except PermissionError:
         return False
-    return False
+    tick = owner.get("tick")
+    return tick is not None and _start_tick(pid) not in (None, tick)  # the PID was reused
+
+
+def _start_tick(pid: int) -> int | None:
+    """When process ``pid`` started, in clock ticks since boot (Linux), else None."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return int(stat.rpartition(")")[2].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _remove_stale(path: Path, owner: dict | None) -> None:

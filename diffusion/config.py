@@ -584,14 +584,13 @@ def type_mismatches(data: Any, model: Any, loc: tuple[str, ...] = ()) -> list[st
             if key in model
             for line in type_mismatches(value, model[key], (*loc, str(key)))
         ]
+    written = str(data).lower() if isinstance(data, bool) else short_repr(data)  # TOML spelling
     if isinstance(model, bool):
-        return (
-            [] if isinstance(data, bool) else [f"{where}: {short_repr(data)} is not true or false"]
-        )
+        return [] if isinstance(data, bool) else [f"{where}: {written} is not true or false"]
     if isinstance(model, int) and isinstance(data, bool | str):
-        return [f"{where}: {short_repr(data)} is not an integer"]
+        return [f"{where}: {written} is not an integer"]
     if isinstance(model, float) and isinstance(data, bool | str):
-        return [f"{where}: {short_repr(data)} is not a number"]
+        return [f"{where}: {written} is not a number"]
     return []
 
 

@@ -19,6 +19,7 @@ on an error or a kill ``out`` is left as it was.
 from __future__ import annotations
 
 import errno
+import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,7 +39,7 @@ class OutputError(ValueError):
 @contextmanager
 def run_output(out: str | Path, config: ExperimentConfig, replace: bool = False) -> Iterator[Path]:
     """Yield an empty folder to write a run into; it becomes ``out`` when the block ends."""
-    out = Path(out)
+    out = Path(os.path.abspath(out))  # "." or "x/.." have no name to build a sibling from
     _check_place(out)
     try:
         lock = FolderLock(out)

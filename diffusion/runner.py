@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,9 +32,10 @@ class ScenarioRun:
     """What the replicates ran on (regions and provinces for the result tables)."""
 
 
-def replicate_seeds(seed: int, replicates: int) -> list[np.random.SeedSequence]:
-    """Independent streams of the replicates: ``SeedSequence(seed).spawn(replicates)``."""
-    return np.random.SeedSequence(seed).spawn(replicates)
+def replicate_seeds(seed: int, replicates: int) -> Iterator[np.random.SeedSequence]:
+    """Independent streams of the replicates, made one at a time: the streams of
+    ``SeedSequence(seed).spawn(replicates)``, without building a million of them up front."""
+    return (np.random.SeedSequence(seed, spawn_key=(i,)) for i in range(replicates))
 
 
 def run_scenario(

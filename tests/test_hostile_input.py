@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -81,7 +82,7 @@ def run_config(tmp_path: Path, text: str, name: str = "c.toml") -> list[str]:
         (BASE.replace("seed = 7", "seed = 9223372036854775808"), "run.seed: 9223372036854775808"),
         (
             BASE.replace("[run]", "[run]\nsteps = 100000000000"),
-            "run.steps: 100000000000 must be <= 10000000",
+            "run.steps: 100000000000 must be <= 100000000",
         ),
         (BASE.replace("replicates = 2", "replicates = 10_000_000"), "run.replicates: 10000000"),
     ],
@@ -179,16 +180,36 @@ def test_out_under_a_file_or_unwritable_is_refused_before_computing(tmp_path):
     result = invoke("run", tmp_path / "c.toml", "--out", tmp_path / "afile" / "out")
     assert problems(result) == [f"Error: --out: {tmp_path / 'afile'} is a file, not a folder"]
     assert time.perf_counter() - start < 5  # 1000 replicates would take far longer
-    locked = tmp_path / "ro"
-    locked.mkdir()
-    locked.chmod(0o555)
-    try:
-        if os.access(locked, os.W_OK):  # root writes anywhere: use a read-only file system
-            pytest.skip("running as root: permissions do not stop writes")
-        lines = problems(invoke("run", tmp_path / "c.toml", "--out", locked / "out"))
-        assert len(lines) == 1 and "--out: cannot write beside" in lines[0]
-    finally:
-        locked.chmod(0o755)
+
+
+def test_out_on_a_read_only_file_system_is_refused_before_computing(tmp_path):
+    """As root: a read-only tmpfs in a private mount namespace (``unshare -m``); otherwise a
+    folder without write permission."""
+    config = tmp_path / "c.toml"
+    config.write_text(BASE.replace("replicates = 2", "replicates = 1000"))
+    place = tmp_path / "ro"
+    place.mkdir()
+    code = "from diffusion.cli import main; main()"
+    if os.geteuid() == 0:
+        if shutil.which("unshare") is None:
+            pytest.skip("root without unshare: no way to make a read-only file system")
+        script = 'mount -t tmpfs -o ro tmpfs "$1" && shift && exec "$@"'
+        command = ["unshare", "-m", "sh", "-c", script, "sh", str(place)]
+    else:
+        place.chmod(0o555)
+        command = []
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [*command, sys.executable, "-c", code, "run", str(config), "--out", str(place / "out")],
+        capture_output=True,
+        text=True,
+    )
+    place.chmod(0o755)
+    if os.geteuid() == 0 and "mount" in proc.stderr and proc.returncode != 2:
+        pytest.skip(f"cannot mount a read-only file system here: {proc.stderr.strip()}")
+    assert proc.returncode == 2, proc.stderr
+    assert "--out: cannot write beside" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") == 1 and time.perf_counter() - start < 30
 
 
 def test_network_build_checks_out_before_building(tmp_path):
@@ -203,11 +224,11 @@ def test_network_build_checks_out_before_building(tmp_path):
     ("edit", "line"),
     [
         (("beta = 0.1", 'beta = "0.1"'), "model.beta: '0.1' is not a number"),
-        (("beta = 0.1", "beta = true"), "model.beta: True is not a number"),
-        (("[run]", "[run]\nsteps = true"), "run.steps: True is not an integer"),
+        (("beta = 0.1", "beta = true"), "model.beta: true is not a number"),
+        (("[run]", "[run]\nsteps = true"), "run.steps: true is not an integer"),
         (("replicates = 2", 'replicates = "2"'), "run.replicates: '2' is not an integer"),
         (("mean_degree = 4", 'mean_degree = "4"'), "network.mean_degree: '4' is not a number"),
-        (("seeds = 2", "seeds = [2, true]"), "run.seeds.1: True is not an integer"),
+        (("seeds = 2", "seeds = [2, true]"), "run.seeds.1: true is not an integer"),
     ],
 )
 def test_quoted_numbers_and_booleans_are_refused_naming_the_field(tmp_path, edit, line):

@@ -210,6 +210,15 @@ def test_a_stale_lock_of_a_dead_pid_and_a_corrupt_lock_are_recovered(tmp_path):
     path.write_text(json.dumps({"pid": dead_pid(), "host": socket.gethostname(), "started": 0}))
     with FolderLock(folder):
         assert json.loads(path.read_text())["pid"] == os.getpid()
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:  # a live process that did not write the lock: its PID was reused after the owner died
+        reused = {"pid": bystander.pid, "host": socket.gethostname(), "started": 0, "tick": 1}
+        path.write_text(json.dumps(reused))
+        with FolderLock(folder):
+            assert json.loads(path.read_text())["pid"] == os.getpid()
+    finally:
+        bystander.kill()
+        bystander.wait()
     path.write_text("{trunc")
     with FolderLock(folder):
         assert json.loads(path.read_text())["pid"] == os.getpid()

@@ -284,7 +284,7 @@ def build_population(n_agents: int, seed: int = 0, **options: Any) -> Population
     return Population(
         config=config,
         seed=int(seed),
-        network=Network(*built.csr),
+        network=Network._trusted(*built.csr),  # laid out by the builder: no second check
         border_regions=agents.border_regions,
         groups=Groups(*built.groups),
         region_province=agents.region_province,
