@@ -40,6 +40,7 @@ from pydantic import (
 )
 
 from diffusion import calendar
+from diffusion._paths import existing_file
 from diffusion._text import short_repr
 from diffusion.calibration.priors import CalibrationConfig
 from diffusion.network import MAX_AGENTS, Network, network_bytes
@@ -167,11 +168,7 @@ class FileNetwork(_Section):
     @field_validator("path")
     @classmethod
     def _exists(cls, path: Path, info: ValidationInfo) -> Path:
-        base = (info.context or {}).get("base_dir")
-        resolved = path if path.is_absolute() or base is None else Path(base) / path
-        if not resolved.is_file():
-            raise ValueError(f"no such file: {path}")
-        return resolved.resolve()
+        return existing_file(path, info)
 
     def size(self) -> int | None:
         return None

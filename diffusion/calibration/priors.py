@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from diffusion._paths import existing_file
 from diffusion.calibration.targets import TargetError, TargetFile, check_calendar, load_targets
 
 if TYPE_CHECKING:
@@ -52,11 +53,7 @@ class CalibrationConfig(_Section):
     @field_validator("targets")
     @classmethod
     def _exists(cls, path: Path, info: ValidationInfo) -> Path:
-        base = (info.context or {}).get("base_dir")
-        resolved = path if path.is_absolute() or base is None else Path(base) / path
-        if not resolved.is_file():
-            raise ValueError(f"no such file: {path}")
-        return resolved.resolve()
+        return existing_file(path, info)
 
     def load_targets(self) -> TargetFile:
         """The targets, read and validated."""
