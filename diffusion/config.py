@@ -77,7 +77,7 @@ class ConfigError(ValueError):
 class _Section(BaseModel):
     """Base of every config section: unknown keys are errors, values are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 # ---------------------------------------------------------------------------------- [network]
@@ -202,7 +202,7 @@ def read_network(path: str | Path) -> Network | Population:
 class PopulationNetwork(PopulationConfig):
     """A synthetic country (regions, households, circles, traders, informants) and its seed."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
     type: Literal["population"]
     seed: Seed = 0
 

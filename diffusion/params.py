@@ -30,20 +30,24 @@ MAX_MEDIA = 32
 """Most media in one model (the kernels store an agent's medium in one byte)."""
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+PerDay = Annotated[float, Field(ge=0.0, le=1.0, json_schema_extra={"unit": "probability per day"})]
+Days = Annotated[int, Field(ge=0, le=MAX_STEPS, json_schema_extra={"unit": "days"})]
 Step = Annotated[int, Field(ge=1, le=MAX_STEPS)]
 Multiplier = Annotated[float, Field(ge=0.0, le=MAX_FACTOR)]
 When = Step | dt.date
 """A step number, or a calendar date (which needs ``Params.start``)."""
 Mix = dict[str, Multiplier]
 """Relative weights of media, e.g. ``{"dvd": 3, "usb": 1}``."""
-EntryRate = Annotated[float, Field(ge=0.0, le=MAX_ENTRY_RATE)]
+EntryRate = Annotated[
+    float, Field(ge=0.0, le=MAX_ENTRY_RATE, json_schema_extra={"unit": "copies per day"})
+]
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 
 class _Strict(BaseModel):
     """Base for parameter models: unknown fields are errors and values never change."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class Campaign(_Strict):
@@ -52,7 +56,7 @@ class Campaign(_Strict):
 
     start: When
     end: When
-    delta: Probability
+    delta: PerDay
 
     @model_validator(mode="after")
     def _ordered(self) -> Campaign:
@@ -112,13 +116,17 @@ class Params(_Strict):
     detected, stops sharing with probability ``gamma``.
     """
 
-    beta: Probability
-    gamma: Probability
-    delta: Probability = 0.0
+    beta: PerDay
+    """Sharing probability per step along a tie of trust 1 (times the factors below)."""
+    gamma: PerDay
+    """Probability per step that a holder stops sharing."""
+    delta: PerDay = 0.0
+    """Baseline probability per step that a holder is detected (before concealment, bribes)."""
     campaigns: tuple[Campaign, ...] = ()
+    """Crackdowns: ``delta`` raised from ``start`` to ``end`` (steps or dates)."""
     mode: Literal["edge", "group"] = "edge"
     """``edge``: sharing tie by tie; ``group``: holders host viewings in their groups."""
-    host_prob: Probability = 0.5
+    host_prob: PerDay = 0.5
     """Group mode: probability per step that a holder hosts a viewing in one of its groups."""
     media: dict[str, Medium] = DEFAULT_MEDIA
     """The media, by name: the shipped ``usb``, ``dvd`` and ``microsd`` and any added."""
@@ -136,7 +144,7 @@ class Params(_Strict):
     """Probability that a detected agent takes down each co-viewer and each holding neighbour."""
     fear_factor: Probability = 1.0
     """Multiplier on sharing by the neighbours of a detected agent while they are afraid."""
-    fear_steps: Annotated[int, Field(ge=0, le=MAX_STEPS)] = 0
+    fear_steps: Days = 0
     """Steps that fear lasts after a neighbour's detection (0: no fear)."""
     entry_rate: EntryRate = 0.0
     """Expected number of copies smuggled into border regions per step (Poisson)."""

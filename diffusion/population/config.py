@@ -45,7 +45,7 @@ class PopulationConfig(BaseModel):
     permits restrict but bribes and trade get around.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     n_agents: int = Field(default=25_000_000, ge=1, le=MAX_AGENTS)
     """Number of agents (source 000: 25 million people)."""
