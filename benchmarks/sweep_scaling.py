@@ -2,7 +2,8 @@
 
 ``python -m benchmarks.sweep_scaling [--quick] [--json FILE]``. The sweep (40 points of a grid
 over ``model.delta`` times replicates of the baseline scenario, each point one task) runs through
-``diffusion.sweep.run_sweep`` on a ``LocalCluster`` opened by ``diffusion.clusters.open_client``,
+``diffusion.sweep.run.run_sweep`` on a ``LocalCluster`` opened by
+``diffusion.sweep.clusters.open_client``,
 exactly as ``diffusion sweep --workers N`` does, writing its Parquet files into a temporary folder.
 Timed: from the first submission to the last point file written. Not timed: starting the
 cluster and importing the package on the workers (``client.run``), which a long sweep pays once.
@@ -30,9 +31,9 @@ from typing import Any
 import numpy as np
 
 from benchmarks.report import write_json
-from diffusion.clusters import open_client
 from diffusion.config import ClusterConfig, ExperimentConfig, load_config, validate_config
-from diffusion.sweep import Sweep, run_point, run_sweep
+from diffusion.sweep.clusters import open_client
+from diffusion.sweep.run import Sweep, run_point, run_sweep
 
 POINTS = 40
 BASELINE = Path(__file__).resolve().parents[1] / "experiments" / "baseline.toml"
@@ -78,7 +79,7 @@ def dask_seconds(sweep: Sweep, workers: int) -> tuple[float, float]:
         open_client(ClusterConfig(), workers=workers) as client,
     ):
         client.wait_for_workers(workers)
-        client.run(importlib.import_module, "diffusion.sweep")
+        client.run(importlib.import_module, "diffusion.sweep.run")
         start = time.perf_counter()
         outcome = run_sweep(sweep, Path(folder) / "sweep", client)
         return time.perf_counter() - start, outcome.task_seconds

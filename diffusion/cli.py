@@ -28,7 +28,7 @@ from diffusion.config import ConfigError, ExperimentConfig, load_config, read_ne
 from diffusion.config_check import describe, warnings
 from diffusion.results import Result
 from diffusion.runner import Progress, run_scenario
-from diffusion.sweep_cli import sweep_command
+from diffusion.sweep.cli import sweep_command
 
 EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 CONFIG_FILE = click.Path(dir_okay=False, path_type=Path)
@@ -51,7 +51,7 @@ class _Group(click.Group):
     the other checks made before any work (output folder, memory) as one line, status 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from diffusion.run_folder import OutputError
+        from diffusion.results.folder import OutputError
 
         try:
             return super().invoke(ctx)
@@ -131,8 +131,8 @@ def run(config: Path, out: Path, replace: bool, overrides: dict[str, Any], quiet
     OUT is written as a whole when the run ends; until then it keeps what it held. A folder
     holding another experiment's results is refused unless --replace is given.
     """
-    from diffusion.results_io import write_tables
-    from diffusion.run_folder import run_output
+    from diffusion.results.folder import run_output
+    from diffusion.results.io import write_tables
 
     experiment = _load(config, overrides)
     _check_memory(experiment)
@@ -237,7 +237,7 @@ def network_info(file: Path) -> None:
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def plot(folder: Path) -> None:
     """Draw the figures (PNG) of the run or sweep results in FOLDER, next to them."""
-    from diffusion.plots import plot_run, plot_sweep_folder
+    from diffusion.results.plots import plot_run, plot_sweep_folder
 
     if (folder / "summary.parquet").is_file():
         paths = plot_run(folder)
@@ -253,7 +253,7 @@ def plot(folder: Path) -> None:
 
 
 sweep_command.short_help = "Run a config's parameter sweep on Dask (resumable)."
-main.add_command(sweep_command)  # `diffusion sweep`, in diffusion/sweep_cli.py
+main.add_command(sweep_command)  # `diffusion sweep`, in diffusion/sweep/cli.py
 
 
 def network_stats(graph: Network) -> dict[str, Any]:

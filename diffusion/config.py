@@ -258,7 +258,7 @@ class RunConfig(_Section):
 # ---------------------------------------------------------------------------------- [sweep]
 class Range(_Section):
     """A swept interval ``low``..``high``: a grid takes ``num`` evenly spaced values, random and
-    Latin-hypercube designs draw inside it (see ``diffusion.designs``)."""
+    Latin-hypercube designs draw inside it (see ``diffusion.sweep.designs``)."""
 
     low: FiniteFloat
     high: FiniteFloat

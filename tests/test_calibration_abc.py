@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from diffusion.calibration.abc import calibrate, overrides, prior_distribution
-from diffusion.clusters import open_client
 from diffusion.config import ClusterConfig, validate_config
 from diffusion.simulate import simulate
+from diffusion.sweep.clusters import open_client
 from diffusion.world import World
 
 TRUE_BETA = 0.024

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from diffusion._io import atomic_write, remove_temporaries
 from diffusion._lock import FolderLock, FolderLocked, lock_path
 from diffusion.cli import main
-from diffusion.results_io import read_run
+from diffusion.results.io import read_run
 
 CONFIG = """
 [network]

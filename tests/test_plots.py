@@ -6,8 +6,8 @@ from PIL import Image
 
 from diffusion import Network, Params, simulate
 from diffusion.config import validate_config
-from diffusion.plots import plot_run, plot_sweep
-from diffusion.results_io import write_run
+from diffusion.results.io import write_run
+from diffusion.results.plots import plot_run, plot_sweep
 from diffusion.runner import run_scenario
 
 

@@ -15,7 +15,7 @@ from diffusion.population.provinces import (
     PROVINCES,
     largest_remainder,
 )
-from diffusion.results_io import write_run
+from diffusion.results.io import write_run
 from diffusion.runner import run_scenario
 
 N = 60_000

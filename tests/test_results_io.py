@@ -18,7 +18,7 @@ import diffusion
 from diffusion import Network, simulate
 from diffusion.config import validate_config
 from diffusion.results import Result
-from diffusion.results_io import read_run, write_parquet, write_run
+from diffusion.results.io import read_run, write_parquet, write_run
 from diffusion.runner import ScenarioRun, replicate_seeds, run_scenario
 
 CONFIG = {
@@ -163,7 +163,7 @@ def test_a_killed_writer_leaves_no_file_that_looks_complete(tmp_path):
         """
         import sys, time
         import numpy as np, pyarrow as pa, pyarrow.parquet as pq
-        from diffusion.results_io import write_parquet
+        from diffusion.results.io import write_parquet
 
         real = pq.write_table
         def slow_write(table, where, **kwargs):

@@ -29,10 +29,10 @@ from distributed import Client
 
 from diffusion import simulate
 from diffusion.cli import main
-from diffusion.clusters import jobqueue_cluster
 from diffusion.config import ClusterConfig, load_config, validate_config
-from diffusion.designs import make_design
-from diffusion.sweep import (
+from diffusion.sweep.clusters import jobqueue_cluster
+from diffusion.sweep.designs import make_design
+from diffusion.sweep.run import (
     MANIFEST,
     NetworkCache,
     Sweep,

@@ -1,6 +1,6 @@
 """Parameter sweeps on a Dask cluster: deterministic seeds, a network cache per worker, resume.
 
-A sweep runs the replicates of every point of a design (``diffusion.designs``) and writes one
+A sweep runs the replicates of every point of a design (``diffusion.sweep.designs``) and writes one
 Parquet file per finished point into ``DIR/points`` (and ``DIR/series`` for time series), next to
 a manifest ``DIR/sweep.json``. How it stays correct when things go wrong:
 
@@ -53,10 +53,10 @@ from diffusion.config import (
     network_content_hash,
     validate_config,
 )
-from diffusion.designs import Design, make_design
 from diffusion.results import STATES
-from diffusion.results_io import write_parquet
+from diffusion.results.io import write_parquet
 from diffusion.simulate import simulate
+from diffusion.sweep.designs import Design, make_design
 
 MANIFEST = "sweep.json"
 POINTS = "points"

@@ -30,7 +30,7 @@ from matplotlib.ticker import FuncFormatter, NullLocator, PercentFormatter
 from diffusion._io import atomic_write
 from diffusion.config_reference import field_label
 from diffusion.results import STATES
-from diffusion.results_io import read_run
+from diffusion.results.io import read_run
 
 BAND = (10, 50, 90)
 """Percentiles drawn: the band's edges and the median line."""
@@ -115,7 +115,7 @@ def plot_sweep(results: Any, parameters: Sequence[str], out_dir: str | Path) -> 
 
 def plot_sweep_folder(folder: str | Path) -> list[Path]:
     """Draw the sweep in ``folder`` (written by ``diffusion sweep``) next to its results."""
-    from diffusion.sweep import POINTS, read_manifest
+    from diffusion.sweep.run import POINTS, read_manifest
 
     manifest = read_manifest(folder)
     if manifest is None:

@@ -102,8 +102,8 @@ def _check_replaceable(out: Path, config: ExperimentConfig, replace: bool) -> No
 
 
 def _is_result_file(path: Path) -> bool:
-    """A table of a run folder (``diffusion.results_io.TABLES``) or a plot beside them."""
-    from diffusion.results_io import TABLES
+    """A table of a run folder (``diffusion.results.io.TABLES``) or a plot beside them."""
+    from diffusion.results.io import TABLES
 
     tables = {f"{name}.parquet" for name in TABLES}
     return path.is_file() and (path.name in tables or path.suffix.lower() == ".png")
@@ -111,7 +111,7 @@ def _is_result_file(path: Path) -> bool:
 
 def _recorded_experiment(out: Path) -> dict[str, Any] | None:
     """The config and network hash recorded in ``out/summary.parquet``, if it is readable."""
-    from diffusion.results_io import read_metadata
+    from diffusion.results.io import read_metadata
 
     try:
         meta = read_metadata(out / "summary.parquet")

@@ -6,7 +6,7 @@ records them, ``regions.parquet`` (counts per region), ``media.parquet`` (inform
 medium and state) and ``channels.parquet`` (people first reached per step, by province, channel
 and medium). Every file carries the same JSON metadata under the key ``diffusion``: the resolved
 config, the seed, the package version, the run time and when it was written.
-The folder is written as a unit (``diffusion.run_folder``): built under a temporary name and
+The folder is written as a unit (``diffusion.results.folder``): built under a temporary name and
 renamed into place, so it holds one whole run or the previous content, never a mixture.
 """
 
@@ -84,9 +84,9 @@ def write_run(run: ScenarioRun, out_dir: str | Path, replace: bool = False) -> d
     """Write a run's tables as the folder ``out_dir``, as a unit; returns the paths by table.
 
     A folder holding another experiment's results is refused unless ``replace`` (see
-    ``diffusion.run_folder.run_output``, which the command line enters before computing).
+    ``diffusion.results.folder.run_output``, which the command line enters before computing).
     """
-    from diffusion.run_folder import run_output
+    from diffusion.results.folder import run_output
 
     out_dir = Path(out_dir)
     with run_output(out_dir, run.config, replace) as build:

@@ -117,8 +117,8 @@ def _sweep(
     quiet: bool,
 ) -> None:
     # Dask is imported here, not at the top, so that the other commands start faster.
-    from diffusion.clusters import batch_system, open_client
-    from diffusion.sweep import (
+    from diffusion.sweep.clusters import batch_system, open_client
+    from diffusion.sweep.run import (
         WORKER_TIMEOUT,
         Sweep,
         SweepError,
@@ -229,7 +229,7 @@ def _quiet_workers(local: bool) -> Iterator[None]:
 
 def _report_interrupt(out: Path) -> None:
     """The one line an interrupted sweep prints: how far it got, and how to resume."""
-    from diffusion.sweep import finished_points, read_manifest
+    from diffusion.sweep.run import finished_points, read_manifest
 
     done = len(finished_points(out))
     try:
