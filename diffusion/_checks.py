@@ -62,6 +62,24 @@ def check_rng(rng: Any) -> None:
         raise ValueError(f"rng: {short_repr(rng)} is not an integer seed in [0, 2**64)")
 
 
+def seed_problem(seeds: Any, n_agents: int) -> str | None:
+    """What is wrong with initial holders ``seeds`` (a count, or agent ids) among ``n_agents``
+    agents, or None: the one check behind ``simulate``, the config and the runner."""
+    if np.ndim(seeds) == 0:
+        if isinstance(seeds, bool) or int(seeds) != seeds or not 0 <= seeds <= n_agents:
+            return f"{short_repr(seeds)} is not an integer in [0, {n_agents}] (the agents)"
+        return None
+    ids = np.asarray(seeds)
+    if ids.ndim != 1 or (ids.size and not np.issubdtype(ids.dtype, np.integer)):
+        return "an array of seeds must be a 1-D array of integer agent ids"
+    outside = ids[(ids < 0) | (ids >= n_agents)]
+    if outside.size:
+        return f"agent id {outside[0]} is not in [0, {n_agents - 1}]"
+    if len(np.unique(ids)) != len(ids):
+        return "agent ids must be distinct"
+    return None
+
+
 def check_steps(steps: Any) -> None:
     """``steps`` must be None or a whole number in [0, MAX_STEPS]."""
     if steps is None:

@@ -40,6 +40,7 @@ from pydantic import (
 )
 
 from diffusion import calendar
+from diffusion._checks import seed_problem
 from diffusion._paths import existing_file
 from diffusion._text import short_repr
 from diffusion.calibration.priors import CalibrationConfig
@@ -410,11 +411,9 @@ class ExperimentConfig(_Section):
                 "or copies keep entering (entry_rate > 0)"
             )
         n = self.network.size()
-        seeds = self.run.seeds
-        if n is not None and isinstance(seeds, int) and seeds > n:
-            raise ValueError(f"run.seeds: {seeds} is not in [0, {n}] (the agents)")
-        if n is not None and isinstance(seeds, list) and seeds and max(seeds) >= n:
-            raise ValueError(f"run.seeds: agent id {max(seeds)} is not in [0, {n - 1}]")
+        problem = seed_problem(self.run.seeds, n) if n is not None else None
+        if problem:
+            raise ValueError(f"run.seeds: {problem}")
         if self.sweep is not None:
             self._check_sweep_paths(self.sweep)
         if self.calibration is not None:

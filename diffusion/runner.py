@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from diffusion._checks import seed_problem
 from diffusion.config import ConfigError, ExperimentConfig
 from diffusion.results import Result
 from diffusion.simulate import simulate
@@ -66,7 +67,6 @@ def run_scenario(
 
 def _check_seeds(seeds: int | list[int], n_agents: int) -> None:
     """Initial holders must exist: checked once a loaded network's size is known."""
-    if isinstance(seeds, int) and seeds > n_agents:
-        raise ConfigError([f"run.seeds: {seeds} is not in [0, {n_agents}] (the agents)"])
-    if isinstance(seeds, list) and seeds and max(seeds) >= n_agents:
-        raise ConfigError([f"run.seeds: agent id {max(seeds)} is not in [0, {n_agents - 1}]"])
+    problem = seed_problem(seeds, n_agents)
+    if problem:
+        raise ConfigError([f"run.seeds: {problem}"])

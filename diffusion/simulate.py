@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import numpy.typing as npt
 
-from diffusion._checks import check_simulate_args
+from diffusion._checks import check_simulate_args, seed_problem
 from diffusion._media import MEDIUM_COLUMNS, SERIES_COLUMNS, run_media
 from diffusion._sir import run_sir
 from diffusion.network import Network
@@ -243,19 +243,12 @@ def draw_entry(world: World, params: Params, horizon: int, generator: np.random.
 
 def choose_seeds(n_agents: int, seeds: SeedSpec, generator: np.random.Generator) -> np.ndarray:
     """Initial holders: ``seeds`` distinct agents drawn at random, or the given ids checked."""
+    problem = seed_problem(seeds, n_agents)
+    if problem:
+        raise ValueError(f"seeds: {problem}")
     if np.ndim(seeds) == 0:
-        count = seeds
-        if int(count) != count or not 0 <= count <= n_agents:
-            raise ValueError(f"seeds: {count} is not an integer in [0, {n_agents}] (the agents)")
-        return np.sort(generator.choice(n_agents, size=int(count), replace=False)).astype(np.int32)
-    ids = np.asarray(seeds)
-    if ids.ndim != 1 or (ids.size and not np.issubdtype(ids.dtype, np.integer)):
-        raise ValueError("seeds: an array of seeds must be a 1-D array of integer agent ids")
-    if ids.size and (ids.min() < 0 or ids.max() >= n_agents):
-        raise ValueError(f"seeds: agent ids must be in [0, {n_agents - 1}]")
-    if len(np.unique(ids)) != len(ids):
-        raise ValueError("seeds: agent ids must be distinct")
-    return ids.astype(np.int32)
+        return np.sort(generator.choice(n_agents, size=int(seeds), replace=False)).astype(np.int32)
+    return np.asarray(seeds).astype(np.int32)
 
 
 def _bit_generator(rng: RngSpec) -> np.random.BitGenerator:

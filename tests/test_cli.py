@@ -120,7 +120,7 @@ def test_more_initial_holders_than_agents_in_a_network_file(tmp_path):
     )
     result = invoke("run", path, "--out", tmp_path / "out")
     assert result.exit_code == 2
-    assert "run.seeds: 5 is not in [0, 3] (the agents)" in result.stderr
+    assert "run.seeds: 5 is not an integer in [0, 3] (the agents)" in result.stderr
 
 
 def test_plot_draws_pngs_and_refuses_an_empty_folder(config, tmp_path):

@@ -74,7 +74,7 @@ def test_a_valid_config_resolves_every_section(tmp_path):
         (("end = 9, delta = 0.1", "end = 9, delta = 2"), "model.campaigns.0.delta: 2 is not in"),
         (("end = 9", "end = 3"), "model.campaigns.0: end (3) must be >= start (5)"),
         (('type = "erdos_renyi"', 'type = "lattice"'), "network.type: 'lattice' is not one"),
-        (("seeds = 5", "seeds = 501"), "run.seeds: 501 is not in [0, 500]"),
+        (("seeds = 5", "seeds = 501"), "run.seeds: 501 is not an integer in [0, 500]"),
         (("[run]", "[output]\nx = 1\n[run]"), "output: unknown key"),
     ],
 )
