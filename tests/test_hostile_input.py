@@ -82,7 +82,7 @@ def run_config(tmp_path: Path, text: str, name: str = "c.toml") -> list[str]:
         (BASE.replace("seed = 7", "seed = 9223372036854775808"), "run.seed: 9223372036854775808"),
         (
             BASE.replace("[run]", "[run]\nsteps = 100000000000"),
-            "run.steps: 100000000000 must be <= 100000000",
+            "run.steps: 100000000000 must be <= 10000000",
         ),
         (BASE.replace("replicates = 2", "replicates = 10_000_000"), "run.replicates: 10000000"),
     ],
