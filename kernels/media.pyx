@@ -111,10 +111,38 @@ cdef class _MediaRun:
     cdef vector[uint8_t] risky
     cdef vector[int32_t] lent_to  # per active slot: who receives its lent object this step, or -1
     cdef vector[PowerTable*] sharing  # per medium and fear: trials at the highest sharing rate
+    cdef PowerTable* ceasing  # trials at gamma, one per holder
+    cdef PowerTable* detecting  # trials at the highest detection rate of the current delta
+    cdef double detecting_delta  # the delta ``detecting`` was built for (-1: none yet)
+    cdef double top_conceal  # highest concealment factor of any medium
 
     def __dealloc__(self):
         for table in self.sharing:
             free(table)
+        free(self.ceasing)
+        free(self.detecting)
+
+    cdef inline int64_t next_trial(self, PowerTable* table, int64_t start,
+                                   int64_t end) noexcept nogil:
+        """The first position in ``start..end-1`` whose Bernoulli(table.p) trial succeeds, or
+        ``end``: one draw per success instead of one per position (exact: trials independent)."""
+        cdef int64_t k = first_success_within(self.rng, table, end - start)
+        return start + k - 1 if k else end
+
+    cdef int detection_table(self, double delta) except -1 nogil:
+        """Trials for this step's detections at the highest rate any holder can have; each
+        success is thinned to the holder's own rate. Rebuilt only when delta changes."""
+        cdef double top
+        if delta == self.detecting_delta:
+            return 0
+        free(self.detecting)
+        top = clip(delta * self.top_conceal * (1.0 - self.p_bribe) * self.informant_risk)
+        self.detecting = power_table_new(top)
+        if self.detecting == NULL:
+            with gil:
+                raise MemoryError("kernel tables could not be allocated")
+        self.detecting_delta = delta
+        return 0
 
     cdef inline int state_of(self, int32_t agent) noexcept nogil:
         return self.flags[agent] & STATE_MASK
@@ -298,7 +326,8 @@ cdef class _MediaRun:
 
     cdef int step(self, int64_t t, double delta, const int32_t* entrants,
                   const uint8_t* entrant_media, int64_t n_entrants) except -1 nogil:
-        cdef int64_t i, n_active
+        cdef int64_t i, n_active, ceases
+        cdef bint cease
         cdef int32_t agent
         cdef uint8_t what, st
         cdef double p
@@ -330,23 +359,29 @@ cdef class _MediaRun:
                 DIFFUSION_PREFETCH(&self.fear_until[agent])
             self.share_from(i, t)
         # 3. detection (with implication and fear) of everyone who held a copy when the step began,
-        # lenders included
-        for i in range(n_active):
+        # lenders included. Trials run at the highest possible rate and jump from one success to
+        # the next; a success is thinned to the holder's own rate (exact, as in share_from).
+        self.detection_table(delta)
+        i = self.next_trial(self.detecting, 0, n_active)
+        while i < n_active:
             agent = self.active[i]
-            if self.state_of(agent) != I:
-                continue
-            what = self.medium[agent]
-            p = delta * self.media[what].conceal * (1.0 - self.p_bribe)
-            if self.risky[i]:
-                p *= self.informant_risk
-            if bernoulli(self.rng, clip(p)):
-                self.detect(agent, t)
-        # 4. ceasing; lenders stop holding
+            if self.state_of(agent) == I:
+                what = self.medium[agent]
+                p = delta * self.media[what].conceal * (1.0 - self.p_bribe)
+                if self.risky[i]:
+                    p *= self.informant_risk
+                p = clip(p)
+                if p >= self.detecting.p or bernoulli(self.rng, p / self.detecting.p):
+                    self.detect(agent, t)
+            i = self.next_trial(self.detecting, i + 1, n_active)
+        # 4. ceasing, trial by trial at gamma with jumps between successes; lenders stop holding
+        ceases = self.next_trial(self.ceasing, 0, n_active)
         for i in range(n_active):
+            cease = i == ceases
+            if cease:
+                ceases = self.next_trial(self.ceasing, i + 1, n_active)
             agent = self.active[i]
-            if self.state_of(agent) != I:
-                continue
-            if self.lent_to[i] >= 0 or bernoulli(self.rng, self.gamma):
+            if self.state_of(agent) == I and (cease or self.lent_to[i] >= 0):
                 self.stop_holding(agent, R)
         # 5. exposed agents resolve; the active list keeps those still holding
         n_active = 0
@@ -477,6 +512,11 @@ def run_media(
     for i in range(2):
         run.accept[i] = params["accept"][i]
     top_accept = max(params["accept"])
+    run.top_conceal = max([media[i].conceal for i in range(n_media)], default=0.0)
+    run.detecting_delta = -1.0
+    run.ceasing = power_table_new(run.gamma)
+    if run.ceasing == NULL:
+        raise MemoryError("kernel tables could not be allocated")
     for i in range(2 * n_media):  # per medium: calm, then afraid
         run.sharing.push_back(power_table_new(min(
             1.0, run.beta * media[i // 2].share * (run.fear_factor if i % 2 else 1.0) * top_accept)))

@@ -372,7 +372,7 @@ def _run_locked(
             submit()
             while futures:
                 for future in _finished(list(futures.values())):
-                    result = _result(future)
+                    result = _result(future, lambda: watch.check(skipped + written, total))
                     futures.pop(result.point).release()
                     task_seconds += result.seconds
                     writes.append(writer.submit(write_point, out, sweep, result))
@@ -433,14 +433,21 @@ def _finished(futures: list) -> set:
         return set()
 
 
-def _result(future) -> PointResult:
-    """A task's result; a task that killed its workers again and again is ``WorkersLost``."""
-    try:
-        return future.result()
-    except KilledWorker as exc:
-        raise WorkersLost(
-            "the workers running one task died repeatedly (out of memory, or killed)"
-        ) from exc
+def _result(future, check_workers: Callable[[], None]) -> PointResult:
+    """A task's result; a task that killed its workers again and again is ``WorkersLost``.
+
+    A finished task's result may sit on a worker that dies before it is fetched: Dask then
+    reruns the task, so the wait is in one-second slices that check for live workers between.
+    """
+    while True:
+        try:
+            return future.result(timeout=1.0)
+        except TimeoutError:
+            check_workers()
+        except KilledWorker as exc:
+            raise WorkersLost(
+                "the workers running one task died repeatedly (out of memory, or killed)"
+            ) from exc
 
 
 def _take(iterator: Iterator, count: int) -> list:
