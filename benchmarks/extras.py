@@ -41,7 +41,7 @@ FULL_MODEL = Params(
     fear_steps=14,
     entry_rate=20.0,
 )
-"""Every mechanism of MODEL.md sections 3-5 switched on (values for timing, not calibrated)."""
+"""Every mechanism of docs/model.md sections 3-5 switched on (values for timing, not calibrated)."""
 
 EDGE_WISE = Params(beta=0.05, gamma=0.2, delta=0.01)
 

@@ -1,4 +1,4 @@
-"""The baseline: the edge-wise model (MODEL.md section 6) as a plain vectorised-numpy loop.
+"""The baseline: the edge-wise model (docs/model.md section 6) as a plain vectorised-numpy loop.
 
 Synchronous, one step at a time, exactly as the model is stated: every holder draws a
 Bernoulli(beta) for every susceptible neighbour, then detection (delta), then ceasing (gamma);

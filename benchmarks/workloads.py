@@ -24,7 +24,7 @@ class GraphSpec:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A setting of the edge-wise model (MODEL.md section 6)."""
+    """A setting of the edge-wise model (docs/model.md section 6)."""
 
     label: str
     beta: float

@@ -104,7 +104,7 @@ class EntryChange(_Strict):
 
 
 class Params(_Strict):
-    """Parameters of the model (MODEL.md sections 3-6); mechanisms beyond SIR are off by default.
+    """Parameters of the model (docs/model.md, sections 3-6); mechanisms beyond SIR are off.
 
     Per step, each holder shares with each susceptible neighbour with probability
     ``beta * trust`` (times the medium's ``share``, the neighbour's cohort ``acceptance`` and
@@ -283,7 +283,7 @@ class Params(_Strict):
         return used[0] if used else self.media_names[0]
 
     def reduces_to_sir(self) -> bool:
-        """True when only the mechanisms of the SIR reduction (MODEL.md section 6) are on.
+        """True when only the mechanisms of the SIR reduction (docs/model.md section 6) are on.
 
         One copied medium is in use; its share factor folds into ``beta`` (a tie of trust w
         shares with probability ``min(1, beta * share * w)`` in both kernels), and its
@@ -326,7 +326,7 @@ class Params(_Strict):
         """T: probability a holder ever shares along a tie of trust 1 (constant ``delta``).
 
         ``T = b / (1 - (1 - b)(1 - d)(1 - gamma))`` with ``b = sharing_probability()`` and
-        ``d = detection_probability()`` (MODEL.md section 6).
+        ``d = detection_probability()`` (docs/model.md section 6).
         """
         b, d = self.sharing_probability(), self.detection_probability()
         keep = (1 - b) * (1 - d) * (1 - self.gamma)

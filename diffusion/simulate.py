@@ -1,7 +1,7 @@
 """Prepare arrays for a kernel, run it, and wrap what it returns in a ``Result``.
 
 Two kernels implement the model. ``event`` (``diffusion._sir``) samples the edge-wise reduction
-of MODEL.md section 6 event by event, in time proportional to the ties of agents ever reached.
+of docs/model.md section 6 event by event, in time proportional to the ties of agents ever reached.
 ``step`` (``diffusion._media``) steps the full model day by day over the active holders. The
 default, ``auto``, takes ``event`` for a plain network whose parameters reduce to SIR with
 detection, and ``step`` otherwise (a population always gets per-region counts).
@@ -61,7 +61,9 @@ def simulate(
     if engine == "auto":
         engine = "event" if not world.is_population and params.reduces_to_sir() else "step"
     if engine == "event" and not params.reduces_to_sir():
-        raise ValueError("engine: 'event' runs only the edge-wise reduction (MODEL.md section 6)")
+        raise ValueError(
+            "engine: 'event' runs only the edge-wise reduction (docs/model.md section 6)"
+        )
     if engine not in ("event", "step"):
         raise ValueError(f"engine: {engine!r} is not one of 'auto', 'event', 'step'")
 

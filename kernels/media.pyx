@@ -1,5 +1,5 @@
 # distutils: language = c++
-"""Step-synchronous kernel for the full media model (MODEL.md sections 3-5).
+"""Step-synchronous kernel for the full media model (docs/model.md sections 3-5).
 
 Fear changes sharing rates and implication reaches into other holders mid-run, so the full model
 is stepped day by day rather than sampled event by event as in ``_sir``. Each step touches only

@@ -1,5 +1,5 @@
 # distutils: language = c++
-"""Event-driven kernel for the edge-wise model with detection (MODEL.md section 6).
+"""Event-driven kernel for the edge-wise model with detection (docs/model.md section 6).
 
 The synchronous model redraws, every step, one Bernoulli(beta * trust) per holder-neighbour pair
 and one removal trial per holder. Those draws are independent across steps, so the same process

@@ -1,10 +1,10 @@
-"""Options of the synthetic population (MODEL.md sections 2 and 7), their defaults and ranges.
+"""Options of the synthetic population (docs/model.md sections 2 and 7), their defaults and ranges.
 
 Defaults that come from the sources: 25 M people (source 000), about 200 city/county units (004)
 nested in the ten provinces of the 2008 census (``provinces``), traders at ~2.4 % of
 people (000: about 600,000 market stalls for 25 M). Household size, circle counts and sizes, trust
 levels, the informant fraction, the market-generation share and the default travel setting are
-modelling choices (MODEL.md section 7).
+modelling choices (docs/model.md section 7).
 """
 
 from __future__ import annotations

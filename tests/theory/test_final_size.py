@@ -1,4 +1,4 @@
-"""MODEL.md section 6: the edge-wise model is discrete-time SIR with detection.
+"""docs/model.md section 6: the edge-wise model is discrete-time SIR with detection.
 
 Large outbreaks on Erdős–Rényi graphs must reach ``r = 1 - exp(-c T r)`` with
 ``T = beta / (1 - (1 - beta)(1 - delta)(1 - gamma))``, and removals must be detections with
