@@ -24,6 +24,7 @@ from diffusion._io import atomic_write
 from diffusion._lock import FolderLocked
 from diffusion._memory import NotEnoughMemory, check_fits
 from diffusion._text import escape_controls
+from diffusion.calibration.cli import calibrate_command
 from diffusion.config import ConfigError, ExperimentConfig, load_config, read_network
 from diffusion.config_check import describe, warnings
 from diffusion.results import Result
@@ -254,6 +255,7 @@ def plot(folder: Path) -> None:
 
 sweep_command.short_help = "Run a config's parameter sweep on Dask (resumable)."
 main.add_command(sweep_command)  # `diffusion sweep`, in diffusion/sweep/cli.py
+main.add_command(calibrate_command)  # `diffusion calibrate`, in diffusion/calibration/cli.py
 
 
 def network_stats(graph: Network) -> dict[str, Any]:

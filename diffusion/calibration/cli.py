@@ -1,0 +1,114 @@
+"""The ``diffusion calibrate`` command: fit a scenario's priors to its published targets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pyarrow.parquet as pq
+
+from diffusion._io import atomic_write
+from diffusion._lock import FolderLock, FolderLocked
+from diffusion.config import load_config
+
+
+@click.command("calibrate")
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of the fit: history.db (pyabc), posterior.parquet, fit.parquet, fit.png.",
+)
+@click.option(
+    "--particles", type=click.IntRange(min=2), default=100, show_default=True,
+    help="Accepted parameter sets per generation.",
+)  # fmt: skip
+@click.option(
+    "--generations", type=click.IntRange(min=1), default=5, show_default=True,
+    help="Generations the history should hold; running again with more continues the fit.",
+)  # fmt: skip
+@click.option(
+    "--batch-size", type=click.IntRange(min=1), default=1, show_default=True,
+    help="Runs per Dask task.",
+)  # fmt: skip
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Local worker processes (default: [cluster] workers, else one per core).",
+)
+@click.option("--scheduler", metavar="tcp://HOST:PORT", help="Run on this existing Dask scheduler.")
+@click.option(
+    "--cluster",
+    type=click.Choice(["slurm", "pbs"]),
+    help="Run in batch jobs (dask-jobqueue) sized by the config's [cluster] section.",
+)
+@click.pass_context
+def calibrate_command(
+    ctx: click.Context,
+    config: Path,
+    out: Path,
+    particles: int,
+    generations: int,
+    batch_size: int,
+    workers: int | None,
+    scheduler: str | None,
+    cluster: str | None,
+) -> None:
+    """Fit the [calibration] priors of CONFIG to its targets with ABC-SMC (pyabc) on Dask.
+
+    The history is pyabc's database in OUT: interrupt at any time and run the same command again
+    (or with more --generations) to continue. At the end OUT holds the posterior (the last
+    generation's parameter sets and weights), each target's fit and a figure of both.
+    """
+    try:
+        from diffusion.calibration.abc import calibrate
+        from diffusion.calibration.report import fit_table, plot_fit, posterior_table
+    except ModuleNotFoundError as exc:
+        click.echo(f"calibrate: needs {exc.name}: pip install -e '.[calibrate]'", err=True)
+        ctx.exit(2)
+    from diffusion.sweep.clusters import open_client
+
+    experiment = load_config(config)
+    if experiment.calibration is None:
+        click.echo(f"{config}: no [calibration] section (targets and priors)", err=True)
+        ctx.exit(2)
+    out.mkdir(parents=True, exist_ok=True)
+    lock = FolderLock(out)
+    try:
+        lock.acquire()
+    except FolderLocked as exc:
+        click.echo(str(exc), err=True)
+        ctx.exit(2)
+    try:
+        with open_client(
+            experiment.cluster, workers=workers, scheduler=scheduler, cluster=cluster
+        ) as client:
+            history = calibrate(
+                experiment,
+                out / "history.db",
+                client,
+                population_size=particles,
+                generations=generations,
+                batch_size=batch_size,
+            )
+        targets = experiment.calibration.load_targets()
+        fit = fit_table(history, targets)
+        for name, table in (("posterior", posterior_table(history)), ("fit", fit)):
+            atomic_write(out / f"{name}.parquet", lambda handle, t=table: pq.write_table(t, handle))
+        plot_fit(fit, out / "fit.png")
+    except KeyboardInterrupt:
+        click.echo(
+            f"calibrate: interrupted; the generations finished so far are in {out / 'history.db'}; "
+            "run the same command again to continue",
+            err=True,
+        )
+        ctx.exit(130)
+    finally:
+        lock.release()
+    click.echo(f"calibrate: {history.max_t + 1} generations of {particles} particles in {out}")
+    for row in fit.to_pylist():
+        click.echo(
+            f"  {row['target']}: published {row['published']:.3f}, model {row['model_median']:.3f} "
+            f"({row['model_low']:.3f}-{row['model_high']:.3f})"
+        )

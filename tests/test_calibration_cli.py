@@ -1,0 +1,75 @@
+"""``diffusion calibrate``: a real fit of one rate on a small scenario, on two local workers,
+writing the posterior, each target's fit and the figure, and continuing from its history."""
+
+from __future__ import annotations
+
+import pyarrow.parquet as pq
+from click.testing import CliRunner
+from test_calibration_abc import TARGETS
+
+from diffusion.cli import main
+
+CONFIG = """
+[network]
+type = "population"
+n_agents = 4000
+n_regions = 20
+seed = 1
+
+[model]
+beta = 0.024
+gamma = 0.05
+delta = 0.001
+mode = "group"
+host_prob = 0.1
+start = 2000-01-01
+entry_rate = 0.5
+mix = {dvd = 1.0}
+entry = [{start = 2001-01-01, mix = {usb = 1.0}}]
+
+[run]
+end = 2002-12-31
+seeds = 0
+seed = 3
+
+[calibration]
+targets = "targets.toml"
+seed = 11
+priors = {"model.beta" = {low = 0.003, high = 0.1, scale = "log"}}
+"""
+
+
+def test_calibrate_writes_the_posterior_and_the_fit_and_continues(tmp_path):
+    (tmp_path / "targets.toml").write_text(
+        "[weightings.population]\n[weightings.defectors]\nborder = 0.8\nPyongyang = 0.027\n"
+        + TARGETS
+    )
+    config = tmp_path / "fit.toml"
+    config.write_text(CONFIG)
+    out = tmp_path / "out"
+    common = ["calibrate", str(config), "--out", str(out), "--particles", "12", "--workers", "2"]
+    first = CliRunner().invoke(main, [*common, "--generations", "1"])
+    assert first.exit_code == 0, first.output
+    assert "1 generations of 12 particles" in first.stdout
+    second = CliRunner().invoke(main, [*common, "--generations", "2"])
+    assert second.exit_code == 0, second.output
+    assert "2 generations of 12 particles" in second.stdout
+    posterior = pq.read_table(out / "posterior.parquet")
+    assert posterior.column_names == ["weight", "model.beta"]
+    assert posterior.num_rows == 12
+    beta = posterior.column("model.beta").to_numpy()
+    assert ((beta >= 0.003) & (beta <= 0.1)).all()  # back on the natural scale
+    fit = pq.read_table(out / "fit.parquet").to_pylist()
+    assert [row["target"] for row in fit] == ["watched-2001", "watched-2002", "watched-2001-border"]
+    for row in fit:
+        assert 0 <= row["model_low"] <= row["model_median"] <= row["model_high"] <= 1
+        assert row["published"] == 0.5
+    assert (out / "fit.png").stat().st_size > 10_000
+    assert not list(out.glob(".*.lock"))
+
+
+def test_a_config_without_calibration_is_refused(tmp_path):
+    config = tmp_path / "plain.toml"
+    config.write_text(CONFIG.split("[calibration]")[0])
+    result = CliRunner().invoke(main, ["calibrate", str(config), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "no [calibration] section" in result.stderr
