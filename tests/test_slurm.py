@@ -96,7 +96,9 @@ def test_slurm_sweep_is_bit_identical_to_a_local_run(slurm, in_tmp) -> None:
 
 
 def test_a_job_cancelled_mid_sweep_is_replaced_and_loses_no_point(slurm, in_tmp) -> None:
-    config = add_cluster(slow_config(in_tmp))
+    # 600 runs a point: the job left after the cancel needs far longer than a replacement takes
+    # to be submitted and start (seconds), so the sweep cannot end before it is replaced
+    config = add_cluster(slow_config(in_tmp, replicates=600))
     out = in_tmp / "out"
     jobs = JobWatch()
     try:

@@ -91,10 +91,13 @@ def write_config(
     return path
 
 
-def slow_config(folder: Path, name: str = "slow.toml") -> Path:
-    """24 points of 150 short runs each: seconds on two workers, long enough to disturb."""
+def slow_config(folder: Path, name: str = "slow.toml", replicates: int = 150) -> Path:
+    """24 points of ``replicates`` short runs each: seconds on two workers, long enough to
+    disturb."""
     deltas = tuple(np.round(np.linspace(0.0, 0.03, 12), 4).tolist())
-    return write_config(folder, name, replicates=150, series=False, deltas=deltas, degrees=(8, 9))
+    return write_config(
+        folder, name, replicates=replicates, series=False, deltas=deltas, degrees=(8, 9)
+    )
 
 
 def read(out: Path, kind: str = "points") -> pd.DataFrame:
