@@ -10,9 +10,10 @@ import pyarrow.parquet as pq
 from diffusion._io import atomic_write
 from diffusion._lock import FolderLock, FolderLocked
 from diffusion.config import load_config
+from diffusion.sweep.cli import cluster_options
 
 
-@click.command("calibrate")
+@click.command("calibrate", short_help="Fit a scenario's rates to the survey targets (ABC-SMC).")
 @click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--out",
@@ -32,17 +33,7 @@ from diffusion.config import load_config
     "--batch-size", type=click.IntRange(min=1), default=1, show_default=True,
     help="Runs per Dask task.",
 )  # fmt: skip
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    help="Local worker processes (default: [cluster] workers, else one per core).",
-)
-@click.option("--scheduler", metavar="tcp://HOST:PORT", help="Run on this existing Dask scheduler.")
-@click.option(
-    "--cluster",
-    type=click.Choice(["slurm", "pbs"]),
-    help="Run in batch jobs (dask-jobqueue) sized by the config's [cluster] section.",
-)
+@cluster_options
 @click.pass_context
 def calibrate_command(
     ctx: click.Context,

@@ -6,7 +6,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -49,6 +49,29 @@ class PointProgress:
             self._bar = None
 
 
+def cluster_options(command: Callable) -> Callable:
+    """The ``--workers``, ``--scheduler`` and ``--cluster`` options of the commands whose runs go
+    to Dask (``sweep``, ``calibrate``): where the work runs, as ``open_client`` takes it."""
+    options = (
+        click.option(
+            "--workers",
+            type=click.IntRange(min=1),
+            help="Local worker processes (default: [cluster] workers, else one per core).",
+        ),
+        click.option(
+            "--scheduler", metavar="tcp://HOST:PORT", help="Run on this existing Dask scheduler."
+        ),
+        click.option(
+            "--cluster",
+            type=click.Choice(["slurm", "pbs"]),
+            help="Run in batch jobs (dask-jobqueue) sized by the config's [cluster] section.",
+        ),
+    )
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @click.command("sweep")
 @click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
@@ -57,17 +80,7 @@ class PointProgress:
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder of the sweep's results; rerunning into it resumes the same sweep.",
 )
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    help="Local worker processes (default: [cluster] workers, else one per core).",
-)
-@click.option("--scheduler", metavar="tcp://HOST:PORT", help="Run on this existing Dask scheduler.")
-@click.option(
-    "--cluster",
-    type=click.Choice(["slurm", "pbs"]),
-    help="Run in batch jobs (dask-jobqueue) sized by the config's [cluster] section.",
-)
+@cluster_options
 @click.option(
     "--worker-timeout",
     type=click.FloatRange(min=0, min_open=True),
