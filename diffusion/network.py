@@ -57,7 +57,7 @@ class Network:
     ARRAYS: tuple[str, ...] = ("offsets", "neighbours", "trust", "kind")
     """The CSR arrays, in constructor order (also the layout of saved populations)."""
 
-    __slots__ = (*ARRAYS, "_uniform_trust")
+    __slots__ = (*ARRAYS, "_uniform_trust", "_single_kind")
 
     def __init__(
         self,
@@ -76,6 +76,7 @@ class Network:
             view.flags.writeable = False
             setattr(self, name, view)
         self._uniform_trust: bool | None = None
+        self._single_kind: int | None = None
 
     @classmethod
     def _trusted(cls, *arrays: np.ndarray) -> Network:
@@ -274,6 +275,15 @@ class Network:
         if self._uniform_trust is None:
             self._uniform_trust = bool(np.all(self.trust == 1))
         return self._uniform_trust
+
+    def single_kind(self) -> int | None:
+        """The kind every tie has, or None when kinds differ (the event kernel then carries each
+        exposure's kind); computed once, like ``uniform_trust``. A network without ties: 0."""
+        if self._single_kind is None:
+            kind = self.kind
+            same = len(kind) == 0 or bool(np.all(kind == kind[0]))
+            self._single_kind = (int(kind[0]) if len(kind) else 0) if same else -1
+        return None if self._single_kind < 0 else self._single_kind
 
     def to_igraph(self) -> igraph.Graph:
         """An undirected ``igraph.Graph`` with ``trust`` and ``kind`` edge attributes."""

@@ -98,7 +98,8 @@ def _run_event(world: World, params, seed_ids, horizon, bit_generator, label) ->
     starts, deltas = params.delta_segments()
     deltas = np.array([params.detection_probability(medium, d) for d in deltas])
     kinds = network.kind
-    track_kinds = bool(len(kinds)) and not np.all(kinds == kinds[0])
+    single_kind = network.single_kind()
+    track_kinds = single_kind is None
     medium_index = params.media_names.index(medium)
     reached = _new_reached(network.n_nodes, seed_ids, np.uint8(medium_index))
     events, examined = run_sir(
@@ -121,7 +122,7 @@ def _run_event(world: World, params, seed_ids, horizon, bit_generator, label) ->
     )
     informed = reached.step > 0
     if not track_kinds:
-        reached.channel[informed] = kinds[0] if len(kinds) else 0
+        reached.channel[informed] = single_kind
     reached.medium[informed] = medium_index
     return Result.from_events(
         network.n_nodes,
