@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import pyarrow.parquet as pq
 
-from diffusion._io import atomic_write
 from diffusion._lock import FolderLock, FolderLocked
 from diffusion.config import load_config
+from diffusion.results.io import write_parquet
 from diffusion.sweep.cli import cluster_options
 
 
@@ -86,7 +85,7 @@ def calibrate_command(
         targets = experiment.calibration.load_targets()
         fit = fit_table(history, targets)
         for name, table in (("posterior", posterior_table(history)), ("fit", fit)):
-            atomic_write(out / f"{name}.parquet", lambda handle, t=table: pq.write_table(t, handle))
+            write_parquet(table, out / f"{name}.parquet")
         plot_fit(fit, out / "fit.png")
     except KeyboardInterrupt:
         click.echo(
