@@ -50,19 +50,18 @@ def run_scenario(
     if network is None:
         network = config.network.build()
     built = time.perf_counter()
-    _check_seeds(config.run.seeds, getattr(network, "network", network).n_nodes)
+    world = World.of(network)  # once: the kernels' arrays serve every replicate
+    _check_seeds(config.run.seeds, world.n_agents)
     if on_built is not None:
         on_built(network, built - start)
     run = config.run
     results = []
     for i, stream in enumerate(replicate_seeds(run.seed, run.replicates)):
-        result = simulate(network, config.model, seeds=run.seeds, rng=stream, steps=config.steps())
+        result = simulate(world, config.model, seeds=run.seeds, rng=stream, steps=config.steps())
         results.append(result)
         if progress is not None:
             progress(i + 1, run.replicates, result)
-    return ScenarioRun(
-        config, results, built - start, time.perf_counter() - built, World.of(network)
-    )
+    return ScenarioRun(config, results, built - start, time.perf_counter() - built, world)
 
 
 def _check_seeds(seeds: int | list[int], n_agents: int) -> None:

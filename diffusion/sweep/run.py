@@ -57,6 +57,7 @@ from diffusion.results import STATES
 from diffusion.results.io import write_parquet
 from diffusion.simulate import simulate
 from diffusion.sweep.designs import Design, make_design
+from diffusion.world import World
 
 MANIFEST = "sweep.json"
 POINTS = "points"
@@ -275,11 +276,11 @@ def run_point(
     """Run the replicates of one point (a Dask task); the network comes from the worker's cache."""
     start = time.perf_counter()
     config = _config(payload).with_overrides(values)
-    network = NETWORKS.get(network_key, config)
+    world = World.of(NETWORKS.get(network_key, config))  # once for all replicates of the point
     summaries, series = [], [] if time_series else None
     for seed in replicate_seeds(sweep_seed, point, replicates):
         result = simulate(
-            network, config.model, seeds=config.run.seeds, rng=seed, steps=config.steps()
+            world, config.model, seeds=config.run.seeds, rng=seed, steps=config.steps()
         )
         summaries.append(result.summary())
         if series is not None:
