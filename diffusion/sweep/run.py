@@ -29,6 +29,7 @@ from __future__ import annotations
 import concurrent.futures
 import hashlib
 import json
+import logging
 import threading
 import time
 from collections import OrderedDict, deque
@@ -41,6 +42,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 from distributed import Client, KilledWorker, wait
+from distributed.client import AllExit
 
 import diffusion
 from diffusion._io import atomic_write, remove_temporaries
@@ -432,6 +434,18 @@ def _finished(futures: list) -> set:
         return wait(futures, timeout=1.0, return_when="FIRST_COMPLETED").done
     except TimeoutError:
         return set()
+
+
+class _DropAbandonedWaits(logging.Filter):
+    """Drops asyncio's "Task exception was never retrieved" for Dask's ``AllExit``: the one-second
+    waits of ``_result`` that a sweep abandons when its workers are gone end that way when the
+    client closes. It is expected, and a user should see only the sweep's own message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], AllExit))
+
+
+logging.getLogger("asyncio").addFilter(_DropAbandonedWaits())
 
 
 def _result(future, check_workers: Callable[[], None]) -> PointResult:
