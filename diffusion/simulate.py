@@ -149,7 +149,9 @@ def _run_event(world: World, params, seed_ids, horizon, streams: RunStreams, lab
     )
 
 
-def _run_step(world: World, params, seed_ids, horizon, streams: RunStreams, label, placed) -> Result:
+def _run_step(
+    world: World, params, seed_ids, horizon, streams: RunStreams, label, placed
+) -> Result:
     """The full model, stepped day by day; ``placed`` copies arrive besides the scenario's."""
     network = world.network
     if params.mode == "group" and len(world.agents["group_members"]) == 0:
