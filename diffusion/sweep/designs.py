@@ -11,8 +11,8 @@ Each parameter is given either as a list of values or as a range ``{low, high, n
 
 Ranges always give floats; list a parameter's values to sweep an integer or a string. Values of a
 parameter share one type (integers mixed with floats become floats), so every point file of a
-sweep has the same Parquet schema. Random and LHS designs draw from ``SeedSequence(seed)``,
-whose children (``spawn_key=(point,)``) seed the runs (see ``diffusion.sweep.run``).
+sweep has the same Parquet schema. Random and LHS designs draw from ``SeedSequence(seed)``
+itself; the runs draw from its children ``spawn_key=(replicate,)`` (see ``diffusion.sweep.run``).
 """
 
 from __future__ import annotations

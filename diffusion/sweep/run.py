@@ -4,10 +4,12 @@ A sweep runs the replicates of every point of a design (``diffusion.sweep.design
 Parquet file per finished point into ``DIR/points`` (and ``DIR/series`` for time series), next to
 a manifest ``DIR/sweep.json``. How it stays correct when things go wrong:
 
-* **Seeds.** Replicate ``r`` of point ``p`` runs with ``SeedSequence(seed, spawn_key=(p, r))``
-  (``seed`` is ``sweep.seed``), which is ``SeedSequence(seed, spawn_key=(p,)).spawn(n)[r]``: its
-  results do not depend on which worker ran it, on how many workers there were, or on the order
-  tasks finished.
+* **Seeds.** Replicate ``r`` of every point runs with ``SeedSequence(seed, spawn_key=(r,))``
+  (``seed`` is ``sweep.seed``), the seed of replicate ``r`` of ``diffusion run`` with
+  ``run.seed = seed``: its results do not depend on which worker ran it, on how many workers
+  there were, or on the order tasks finished, and the points of a design share their replicates'
+  random numbers (common random numbers, ``diffusion.streams``), so the difference between two
+  points is measured replicate by replicate rather than drowned in independent noise.
 * **Tasks.** One task runs all replicates of a point, so the scheduler's cost per task (about a
   millisecond) is shared by them; tasks carry the config as a short JSON text, never the network.
 * **Networks.** Each worker process builds a network once and keeps it in a cache keyed by the
@@ -57,6 +59,7 @@ from diffusion.config import (
 )
 from diffusion.results import STATES
 from diffusion.results.io import write_parquet
+from diffusion.runner import replicate_seeds
 from diffusion.simulate import simulate
 from diffusion.sweep.designs import Design, make_design
 from diffusion.world import World
@@ -154,11 +157,6 @@ def _without_sweep(config: ExperimentConfig) -> dict[str, Any]:
     return data
 
 
-def replicate_seeds(sweep_seed: int, point: int, replicates: int) -> list[np.random.SeedSequence]:
-    """Seeds of the replicates of a point: ``SeedSequence(sweep_seed, spawn_key=(point, r))``."""
-    return np.random.SeedSequence(sweep_seed, spawn_key=(point,)).spawn(replicates)
-
-
 # ---------------------------------------------------------------------------------- the folder
 def point_path(out: Path, point: int, kind: str = POINTS) -> Path:
     """The file of a finished point: ``DIR/points/part-000042.parquet`` (or ``DIR/series/...``)."""
@@ -197,7 +195,7 @@ def prepare(sweep: Sweep, out: str | Path) -> list[int]:
             "version": diffusion.__version__,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "replicates": sweep.replicates,
-            "seed_scheme": "SeedSequence(sweep.seed, spawn_key=(point, replicate))",
+            "seed_scheme": "SeedSequence(sweep.seed, spawn_key=(replicate,)) for every point",
         }
         atomic_write(out / MANIFEST, json.dumps(manifest, indent=1).encode())
     else:
@@ -280,7 +278,7 @@ def run_point(
     config = _config(payload).with_overrides(values)
     world = World.of(NETWORKS.get(network_key, config))  # once for all replicates of the point
     summaries, series = [], [] if time_series else None
-    for seed in replicate_seeds(sweep_seed, point, replicates):
+    for seed in replicate_seeds(sweep_seed, replicates):
         result = simulate(
             world, config.model, seeds=config.run.seeds, rng=seed, steps=config.steps()
         )
