@@ -7,7 +7,12 @@ a manifest ``DIR/sweep.json``. How it stays correct when things go wrong:
 * **Seeds.** Replicate ``r`` of point ``p`` runs with ``SeedSequence(seed, spawn_key=(p, r))``
   (``seed`` is ``sweep.seed``), which is ``SeedSequence(seed, spawn_key=(p,)).spawn(n)[r]``: its
   results do not depend on which worker ran it, on how many workers there were, or on the order
-  tasks finished.
+  tasks finished. With ``sweep.common_seeds`` every point runs with point 0's seeds (common
+  random numbers), so two points differ by their parameters, not by the chance of their runs.
+* **Statistics.** Each replicate's row holds its ``Result.summary()`` and, when the config has a
+  ``[calibration]`` section, the model value of each fitted target (``target:<name>``,
+  ``diffusion.calibration.targets``), so sweeps over a fitted scenario can be compared with the
+  survey figures.
 * **Tasks.** One task runs all replicates of a point, so the scheduler's cost per task (about a
   millisecond) is shared by them; tasks carry the config as a short JSON text, never the network.
 * **Networks.** Each worker process builds a network once and keeps it in a cache keyed by the
@@ -66,6 +71,8 @@ POINTS = "points"
 SERIES = "series"
 FORMAT = 1
 """Version of the folder layout, stored in the manifest."""
+TARGET = "target:"
+"""Prefix of the summary columns holding a calibration target's model value."""
 
 NETWORK_CACHE_BYTES = 4 << 30
 """Networks a worker process keeps beyond the one in use (least recently used go first)."""
@@ -197,7 +204,9 @@ def prepare(sweep: Sweep, out: str | Path) -> list[int]:
             "version": diffusion.__version__,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "replicates": sweep.replicates,
-            "seed_scheme": "SeedSequence(sweep.seed, spawn_key=(point, replicate))",
+            "seed_scheme": "SeedSequence(sweep.seed, spawn_key=({}, replicate))".format(
+                0 if sweep.config.sweep.common_seeds else "point"
+            ),
         }
         atomic_write(out / MANIFEST, json.dumps(manifest, indent=1).encode())
     else:
@@ -274,17 +283,25 @@ def run_point(
     sweep_seed: int,
     replicates: int,
     time_series: bool,
+    common_seeds: bool = False,
 ) -> PointResult:
-    """Run the replicates of one point (a Dask task); the network comes from the worker's cache."""
+    """Run the replicates of one point (a Dask task); the network comes from the worker's cache.
+
+    With ``common_seeds`` the replicates are seeded as point 0's (common random numbers)."""
     start = time.perf_counter()
     config = _config(payload).with_overrides(values)
     world = World.of(NETWORKS.get(network_key, config))  # once for all replicates of the point
+    targets = config.calibration.load_targets() if config.calibration is not None else None
     summaries, series = [], [] if time_series else None
-    for seed in replicate_seeds(sweep_seed, point, replicates):
+    for seed in replicate_seeds(sweep_seed, 0 if common_seeds else point, replicates):
         result = simulate(
             world, config.model, seeds=config.run.seeds, rng=seed, steps=config.steps()
         )
-        summaries.append(result.summary())
+        summary = result.summary()
+        if targets is not None:
+            statistics = targets.simulated(result, world)
+            summary.update({f"{TARGET}{name}": value for name, value in statistics.items()})
+        summaries.append(summary)
         if series is not None:
             columns = {name: result.counts[:, i] for i, name in enumerate(STATES)}
             series.append({**columns, "new_detections": result.new_detections})
@@ -358,6 +375,7 @@ def _run_locked(
                 spec.seed,
                 spec.replicates,
                 spec.time_series,
+                spec.common_seeds,
                 key=f"diffusion-point-{digest}-{point}",
             )
             futures[point] = future
