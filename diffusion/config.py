@@ -448,10 +448,10 @@ class ExperimentConfig(_Section):
             raise ValueError(f"run.seeds: {problem}")
         if self.sweep is not None:
             self._check_sweep_paths(self.sweep)
+        if self.sensitivity is not None:  # first: the calibration's check validates it again
+            self.sensitivity.check(self)
         if self.calibration is not None:
             self.calibration.check(self)
-        if self.sensitivity is not None:
-            self.sensitivity.check(self)
         return self
 
     def _check_sweep_paths(self, sweep: SweepConfig) -> None:

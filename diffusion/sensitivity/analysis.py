@@ -84,7 +84,9 @@ def morris_indices(
         columns["parameter"] += list(space.names)
         for key in ("mu", "mu_star", "mu_star_conf", "sigma"):
             columns[key] += np.asarray(indices[key], dtype=float).tolist()
-        columns["relative"] += (mu_star / mu_star.max()).tolist()
+        top = mu_star.max()
+        relative = np.divide(mu_star, top, out=np.zeros_like(mu_star), where=top > 0)
+        columns["relative"] += relative.tolist()
     return pa.table(columns, schema=_schema(columns, strings=("output", "parameter")))
 
 

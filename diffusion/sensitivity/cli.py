@@ -67,7 +67,7 @@ def sensitivity_command(
     except ModuleNotFoundError as exc:
         click.echo(f"sensitivity: needs {exc.name}: pip install -e '.[sensitivity]'", err=True)
         ctx.exit(2)
-    from diffusion.sensitivity.config import with_options
+    from diffusion.sensitivity.config import SensitivityConfig, with_options
     from diffusion.sweep.clusters import open_client
     from diffusion.sweep.run import SweepError, WorkersLost
 
@@ -75,6 +75,11 @@ def sensitivity_command(
     experiment = with_options(
         load_config(config), **options, seed=seed, replicates=replicates
     )  # a bad value is a ConfigError naming its field, reported by the command group
+    try:
+        (experiment.sensitivity or SensitivityConfig()).ranges(experiment)
+    except ValueError as exc:
+        click.echo(str(exc), err=True)
+        ctx.exit(2)
     if out.exists() and not out.is_dir():
         click.echo(f"--out: {out} exists and is not a folder", err=True)
         ctx.exit(2)

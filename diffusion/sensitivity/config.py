@@ -65,7 +65,7 @@ class SobolSettings(_Section):
 class SensitivityConfig(_Section):
     """A global sensitivity analysis of the scenario (``diffusion sensitivity``)."""
 
-    parameters: dict[str, Prior] | None = None
+    parameters: Annotated[dict[str, Prior], Field(min_length=1)] | None = None
     """Range of each analysed parameter by dotted path (default: the ``[calibration.priors]``)."""
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
     """Root seed of the samples, the runs and the bootstrap."""
@@ -92,15 +92,11 @@ class SensitivityConfig(_Section):
         return dict(experiment.calibration.priors)
 
     def check(self, experiment: ExperimentConfig) -> None:
-        """Raise ``ValueError`` naming the field unless there are parameters to analyse and the
-        ends of each range are valid values of the scenario."""
-        ranges = self.ranges(experiment)
-        if not ranges:
-            raise ValueError("sensitivity.parameters: give at least one parameter")
-        if self.parameters is None:
-            return  # the priors, checked by [calibration]
+        """Raise ``ValueError`` naming the field unless the ends of each of ``parameters``'
+        ranges are valid values of the scenario (the priors are checked by ``[calibration]``;
+        that there are parameters at all is checked by ``ranges``, when the analysis starts)."""
         bare = experiment.model_copy(update={"calibration": None, "sensitivity": None})
-        for path, prior in ranges.items():
+        for path, prior in (self.parameters or {}).items():
             where = f"sensitivity.parameters.{path}"
             if not path.startswith("model."):
                 raise ValueError(f"{where}: must be a model parameter ('model.')")
