@@ -136,11 +136,13 @@ class Sweep:
     def identity(self) -> dict[str, Any]:
         """What must match for a folder to be resumed: everything that changes a result.
 
-        The ``[cluster]`` section (where it runs) is left out; the network's content hash is in,
-        so that a network file edited in place is noticed.
+        The ``[cluster]`` section (where it runs) and the ``[sensitivity]`` section (settings of
+        another command) are left out; the network's content hash is in, so that a network file
+        edited in place is noticed.
         """
         resolved = self.config.resolved()
         resolved.pop("cluster", None)
+        resolved.pop("sensitivity", None)
         return {
             "format": FORMAT,
             "config": resolved,
