@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from diffusion.cli import main
 from diffusion.config import ClusterConfig, ConfigError, load_config
 from diffusion.sensitivity.run import analyse, stage_folder
+from diffusion.sweep.cli import PointProgress
 from diffusion.sweep.clusters import open_client
 from diffusion.sweep.designs import make_design
 from diffusion.sweep.run import finished_points, point_path
@@ -296,3 +297,12 @@ def test_points_design_takes_the_ith_value_of_every_list():
         make_design("points", {"model.beta": {"low": 0.1, "high": 0.2}})
     with pytest.raises(ValueError, match="sweep.points: only for random and lhs"):
         make_design("points", {"model.beta": [0.1]}, points=1)
+
+
+def test_a_long_stage_prints_a_progress_line_every_two_percent(capsys):
+    progress = PointProgress(quiet=False, tty=False)
+    for done in range(161):
+        progress(done, 160)
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split()[1] for line in lines[:3]] == ["0/160", "3/160", "6/160"]
+    assert len(lines) == 55 and lines[-1].startswith("sweep: 160/160")
