@@ -2,8 +2,9 @@
 
 A config has the sections ``[network]`` (how to build or load the trust network), ``[model]``
 (the fields of ``diffusion.Params``), ``[run]`` (steps, replicates, seeds), for parameter
-sweeps ``[sweep]`` and ``[cluster]``, and for fitting ``[calibration]`` (targets and priors,
-``diffusion.calibration.priors``). ``load_config`` validates everything before any work is done
+sweeps ``[sweep]`` and ``[cluster]``, for fitting ``[calibration]`` (targets and priors,
+``diffusion.calibration.priors``), and for a sensitivity analysis ``[sensitivity]``
+(``diffusion.sensitivity.config``). ``load_config`` validates everything before any work is done
 and raises ``ConfigError`` with one line per problem, e.g. ``model.beta: 1.7 is not in [0, 1]``.
 
 Configs are strict: a quoted number (``beta = "0.1"``) or a boolean where a number belongs
@@ -48,6 +49,7 @@ from diffusion.network import MAX_AGENTS, Network, network_bytes
 from diffusion.params import MAX_STEPS, Params, Probability
 from diffusion.population import Population
 from diffusion.population.config import PopulationConfig
+from diffusion.sensitivity.config import SensitivityConfig
 
 MAX_REPLICATES = 10**6
 """Most replicates of a run or of a sweep point."""
@@ -275,7 +277,9 @@ class Range(_Section):
 class SweepConfig(_Section):
     """A parameter sweep: a design over dotted parameter paths, times replicates."""
 
-    design: Literal["grid", "random", "lhs"] = "grid"
+    design: Literal["grid", "random", "lhs", "points"] = "grid"
+    """``grid``: every combination; ``random``, ``lhs``: ``points`` draws; ``points``: the points
+    listed, point ``i`` taking the ``i``-th value of every parameter's list."""
     points: Annotated[int, Field(ge=1, le=MAX_POINTS)] | None = None
     """Number of points of a random or Latin-hypercube design."""
     seed: Seed = 0
@@ -298,12 +302,13 @@ class SweepConfig(_Section):
     @model_validator(mode="after")
     def _design_fits(self) -> SweepConfig:
         grid = self.design == "grid"
-        if grid and self.points is not None:
+        drawn = self.design in ("random", "lhs")
+        if not drawn and self.points is not None:
             raise ValueError(
-                "points: only for random and lhs designs (a grid has one point per "
-                "combination of values)"
+                f"points: only for random and lhs designs (a {self.design} design has one point "
+                f"per {'combination of values' if grid else 'listed value'})"
             )
-        if not grid and self.points is None:
+        if drawn and self.points is None:
             raise ValueError(f"points: required for a {self.design} design")
         if grid:
             count = 1
@@ -311,12 +316,34 @@ class SweepConfig(_Section):
                 count *= (spec.num or 1) if isinstance(spec, Range) else len(spec)
             if count > MAX_POINTS:
                 raise ValueError(f"parameters: the grid has {count} points, more than {MAX_POINTS}")
+        lengths = {len(spec) for spec in self.parameters.values() if not isinstance(spec, Range)}
         for path, spec in self.parameters.items():
             if isinstance(spec, Range) and grid and spec.num is None:
                 raise ValueError(f"parameters.{path}.num: required for a grid design")
-            if isinstance(spec, Range) and not grid and spec.num is not None:
+            if isinstance(spec, Range) and drawn and spec.num is not None:
                 raise ValueError(f"parameters.{path}.num: only for grid designs (use points)")
+            if isinstance(spec, Range) and self.design == "points":
+                raise ValueError(
+                    f"parameters.{path}: a points design takes a list of values (one per point)"
+                )
+            if self.design == "points" and len(lengths) > 1:
+                raise ValueError(
+                    f"parameters.{path}: {len(spec)} values; a points design takes one value per "
+                    "point from every list (all lists of one length)"
+                )
         return self
+
+    def checked_values(self, path: str) -> list[bool | int | float | str]:
+        """The values of ``path`` that are checked against the scenario: a range's ends, every
+        listed value, but for a points design only a numeric list's least and greatest (its
+        points are each validated when the sweep is planned)."""
+        spec = self.parameters[path]
+        if isinstance(spec, Range):
+            return [spec.low, spec.high]
+        numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in spec)
+        if self.design == "points" and numeric:
+            return [min(spec), max(spec)]
+        return list(spec)
 
 
 # ---------------------------------------------------------------------------------- [cluster]
@@ -380,6 +407,8 @@ class ExperimentConfig(_Section):
     cluster: ClusterConfig = ClusterConfig()
     calibration: CalibrationConfig | None = None
     """Targets and priors for fitting the scenario (``diffusion.calibration``)."""
+    sensitivity: SensitivityConfig | None = None
+    """Parameters and sample sizes of a sensitivity analysis (``diffusion.sensitivity``)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -416,6 +445,8 @@ class ExperimentConfig(_Section):
             raise ValueError(f"run.seeds: {problem}")
         if self.sweep is not None:
             self._check_sweep_paths(self.sweep)
+        if self.sensitivity is not None:  # first: the calibration's check validates it again
+            self.sensitivity.check(self)
         if self.calibration is not None:
             self.calibration.check(self)
         return self
@@ -423,7 +454,7 @@ class ExperimentConfig(_Section):
     def _check_sweep_paths(self, sweep: SweepConfig) -> None:
         """Every swept path names a real field, and its extreme values are valid there."""
         base = self.model_dump(mode="json", exclude={"sweep"})
-        for path, spec in sweep.parameters.items():
+        for path in sweep.parameters:
             where = f"sweep.parameters.{path}"
             if path.partition(".")[0] not in ("model", "network"):
                 raise ValueError(f"{where}: must start with 'model.' or 'network.'")
@@ -433,7 +464,7 @@ class ExperimentConfig(_Section):
                 with_value(base, path, None)
             except ConfigError:
                 raise ValueError(f"{where}: no such parameter") from None
-            for value in [spec.low, spec.high] if isinstance(spec, Range) else spec:
+            for value in sweep.checked_values(path):
                 try:
                     validate_config(with_value(base, path, value))
                 except ConfigError as exc:

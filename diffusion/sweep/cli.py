@@ -41,6 +41,8 @@ class PointProgress:
         elif done == total or self._shown < 0 or done - self._shown >= max(1, total // 50):
             elapsed = time.perf_counter() - self._start
             click.echo(f"sweep: {done}/{total} points done ({elapsed:.1f} s)", err=True)
+        else:
+            return  # a line every 2% of the points: the last one shown is the reference
         self._shown = done
 
     def close(self) -> None:

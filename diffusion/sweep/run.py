@@ -10,6 +10,10 @@ a manifest ``DIR/sweep.json``. How it stays correct when things go wrong:
   there were, or on the order tasks finished, and the points of a design share their replicates'
   random numbers (common random numbers, ``diffusion.streams``), so the difference between two
   points is measured replicate by replicate rather than drowned in independent noise.
+* **Statistics.** Each replicate's row holds its ``Result.summary()`` and, when the config has a
+  ``[calibration]`` section, the model value of each fitted target (``target:<name>``,
+  ``diffusion.calibration.targets``), so sweeps over a fitted scenario can be compared with the
+  survey figures.
 * **Tasks.** One task runs all replicates of a point, so the scheduler's cost per task (about a
   millisecond) is shared by them; tasks carry the config as a short JSON text, never the network.
 * **Networks.** Each worker process builds a network once and keeps it in a cache keyed by the
@@ -69,6 +73,8 @@ POINTS = "points"
 SERIES = "series"
 FORMAT = 1
 """Version of the folder layout, stored in the manifest."""
+TARGET = "target:"
+"""Prefix of the summary columns holding a calibration target's model value."""
 
 NETWORK_CACHE_BYTES = 4 << 30
 """Networks a worker process keeps beyond the one in use (least recently used go first)."""
@@ -132,11 +138,13 @@ class Sweep:
     def identity(self) -> dict[str, Any]:
         """What must match for a folder to be resumed: everything that changes a result.
 
-        The ``[cluster]`` section (where it runs) is left out; the network's content hash is in,
-        so that a network file edited in place is noticed.
+        The ``[cluster]`` section (where it runs) and the ``[sensitivity]`` section (settings of
+        another command) are left out; the network's content hash is in, so that a network file
+        edited in place is noticed.
         """
         resolved = self.config.resolved()
         resolved.pop("cluster", None)
+        resolved.pop("sensitivity", None)
         return {
             "format": FORMAT,
             "config": resolved,
@@ -277,12 +285,17 @@ def run_point(
     start = time.perf_counter()
     config = _config(payload).with_overrides(values)
     world = World.of(NETWORKS.get(network_key, config))  # once for all replicates of the point
+    targets = config.calibration.load_targets() if config.calibration is not None else None
     summaries, series = [], [] if time_series else None
     for seed in replicate_seeds(sweep_seed, replicates):
         result = simulate(
             world, config.model, seeds=config.run.seeds, rng=seed, steps=config.steps()
         )
-        summaries.append(result.summary())
+        summary = result.summary()
+        if targets is not None:
+            statistics = targets.simulated(result, world)
+            summary.update({f"{TARGET}{name}": value for name, value in statistics.items()})
+        summaries.append(summary)
         if series is not None:
             columns = {name: result.counts[:, i] for i, name in enumerate(STATES)}
             series.append({**columns, "new_detections": result.new_detections})
