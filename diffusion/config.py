@@ -48,6 +48,7 @@ from diffusion.network import MAX_AGENTS, Network, network_bytes
 from diffusion.params import MAX_STEPS, Params, Probability
 from diffusion.population import Population
 from diffusion.population.config import PopulationConfig
+from diffusion.strategy.config import StrategyConfig
 
 MAX_REPLICATES = 10**6
 """Most replicates of a run or of a sweep point."""
@@ -380,6 +381,8 @@ class ExperimentConfig(_Section):
     cluster: ClusterConfig = ClusterConfig()
     calibration: CalibrationConfig | None = None
     """Targets and priors for fitting the scenario (``diffusion.calibration``)."""
+    strategy: StrategyConfig | None = None
+    """Entry strategies to compare, and the placement search (``diffusion.strategy``)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -418,6 +421,8 @@ class ExperimentConfig(_Section):
             self._check_sweep_paths(self.sweep)
         if self.calibration is not None:
             self.calibration.check(self)
+        if self.strategy is not None:
+            self.strategy.check(self)
         return self
 
     def _check_sweep_paths(self, sweep: SweepConfig) -> None:
