@@ -83,6 +83,7 @@ class Search(_Section):
     (drawn at random for unranked rules, from the reference replicate's placement stream); the
     search picks ``copies`` of them, each receiving one copy of ``medium`` on day ``day``, to
     maximise the mean over ``replicates`` fixed replicates of ``reach - price * detected``.
+    Replicate ``r`` is the scenario's replicate ``r``, the same for every candidate set.
     """
 
     who: Who = "trusted"
@@ -100,8 +101,13 @@ class Search(_Section):
     """The step the copies arrive."""
     replicates: Annotated[int, Field(ge=1, le=10_000)] = 20
     """Fixed replicates (common random numbers) every candidate set is scored on."""
-    price: Annotated[float, Field(ge=0.0, le=1e9, allow_inf_nan=False)] = 0.0
-    """People reached that one arrest costs: the search maximises reach - price * detected."""
+    prices: Annotated[
+        list[Annotated[float, Field(ge=0.0, le=1e9, allow_inf_nan=False)]],
+        Field(min_length=1, max_length=100),
+    ] = [0.0]
+    """People reached that one arrest costs: one greedy search per price, each maximising
+    ``reach - price * detected``; the front of reach against detections is drawn from every
+    placement any of them scored."""
 
     @model_validator(mode="after")
     def _agents_iff_listed(self) -> Search:
