@@ -40,7 +40,7 @@ from diffusion.results import Result
 from diffusion.results.io import write_parquet
 from diffusion.simulate import simulate
 from diffusion.strategy.config import Strategy
-from diffusion.strategy.placement import Country, place
+from diffusion.strategy.placement import Country, arrival_steps, place, recipients
 from diffusion.streams import PLACEMENT, RunStreams
 
 MANIFEST = "strategy.json"
@@ -121,9 +121,10 @@ class Evaluation:
     def check_rules(self, country: Country) -> None:
         """Every rule finds its agents in this world: else a ``ConfigError`` naming the field."""
         steps, lines = self.config.steps(), []
-        for i, strategy in enumerate(self.strategies):
+        for i, s in enumerate(self.strategies):
             try:
-                place(strategy, country, self.config.model, steps, 1.0, np.random.default_rng(0))
+                recipients(country, s.who, s.where, 1, np.random.default_rng(0), s.agents)
+                arrival_steps(s, 1, steps, self.config.model)
             except ValueError as exc:
                 lines.append(f"strategy.compare.{i}.{exc}")
         if lines:
@@ -212,7 +213,13 @@ def run_block(payload: str, network_key: str, task: Task) -> BlockResult:
         steps = config.steps()
         entry = place(strategy, country, config.model, steps, scale, placement)
         result = simulate(
-            country.world, config.model, seeds=config.run.seeds, rng=seed, steps=steps, entry=entry
+            country.world,
+            config.model,
+            seeds=config.run.seeds,
+            rng=seed,
+            steps=steps,
+            engine="step",  # one kernel for every strategy, with copies or without
+            entry=entry,
         )
         shares = province_reach(result, country)
         rows.append(summary_row(result, shares, strategy.name, replicate, entry.copies))

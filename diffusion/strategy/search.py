@@ -66,8 +66,10 @@ def score_placement(payload: str, network_key: str, agents: Placement) -> Score:
     reach, detected = [], []
     for replicate in range(search.replicates):
         seed = replicate_seed(config.run.seed, replicate)
-        result = simulate(world, config.model, seeds=config.run.seeds, rng=seed, steps=steps,
-                          entry=entry)  # fmt: skip
+        result = simulate(
+            world, config.model, seeds=config.run.seeds, rng=seed, steps=steps, engine="step",
+            entry=entry,
+        )  # fmt: skip
         reach.append(result.reach[-1])
         detected.append(result.counts[-1, 4])
     return Score.of(np.array(reach), np.array(detected))
