@@ -128,7 +128,7 @@ def test_rules_pick_the_agents_they_name(country, params) -> None:
 def config_data(network_path: Path, **strategy) -> dict:
     return {
         "network": {"type": "file", "path": str(network_path)},
-        "model": {"beta": 0.5, "gamma": 0.3, "mix": {"usb": 1.0}},
+        "model": {"beta": 0.2, "gamma": 0.5, "mix": {"usb": 1.0}},  # T = 1/3 per tie
         "run": {"steps": 30, "replicates": 4, "seed": 11, "seeds": 0},
         "strategy": {"population": 1, "compare": [{"name": "none", "budget": {}}], **strategy},
     }
