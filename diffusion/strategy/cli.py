@@ -172,7 +172,7 @@ def _search(config, country, out: Path, client, quiet: bool) -> None:
         scored["reach"].to_numpy(),
         scored["detected"].to_numpy(),
         out / "search-front.png",
-        f"Placements of {search.copies} copies scored by the search: reach against detections",
+        f"Placements of up to {search.copies} copies scored by the search",
     )
     if not quiet:
         click.echo(

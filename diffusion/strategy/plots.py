@@ -53,25 +53,25 @@ def differences(table: pa.Table, reference: str, path: Path, metric: str = "reac
 
 
 def reach_by_province(table: pa.Table, order: list[str], path: Path) -> Path:
-    """Share of each province reached by the end, per strategy, with 95% intervals."""
+    """Share of each province reached by the end, per strategy: a point and its 95% interval
+    (the axis spans the estimates, not 0-100%, so that the strategies can be told apart)."""
     provinces = list(dict.fromkeys(table["province"].to_pylist()))
-    figure = Figure(figsize=(8, 1 + 0.5 * len(provinces)), layout="constrained")
+    rows = {(r["strategy"], r["province"]): r for r in table.to_pylist()}
+    figure = Figure(figsize=(9, 1 + 0.55 * len(provinces)), layout="constrained")
     ax = figure.add_subplot()
-    height = 0.8 / len(order)
+    offset = 0.8 / len(order)
     for k, name in enumerate(order):
-        mine = {r["province"]: r for r in table.to_pylist() if r["strategy"] == name}
-        mean = np.array([mine[p]["mean"] for p in provinces])
-        low = np.array([mine[p]["low"] for p in provinces])
-        high = np.array([mine[p]["high"] for p in provinces])
-        y = np.arange(len(provinces)) + (k - (len(order) - 1) / 2) * height
-        ax.barh(y, mean, height, xerr=[mean - low, high - mean], label=name,
-                error_kw={"lw": 0.8})  # fmt: skip
+        mean = np.array([rows[(name, p)]["mean"] for p in provinces])
+        low = np.array([rows[(name, p)]["low"] for p in provinces])
+        high = np.array([rows[(name, p)]["high"] for p in provinces])
+        y = np.arange(len(provinces)) + (k - (len(order) - 1) / 2) * offset
+        ax.errorbar(mean, y, xerr=[mean - low, high - mean], fmt="o", ms=3, lw=0.8, label=name)
     ax.set_yticks(np.arange(len(provinces)), provinces)
     ax.invert_yaxis()
     ax.xaxis.set_major_formatter(lambda x, _: f"{x:.0%}")
     ax.set(xlabel="share of the province reached by the end (mean, 95% CI)",
            title="Reach by province and entry strategy")  # fmt: skip
-    ax.legend(fontsize="small", loc="lower right")
+    ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
     return _save(figure, path)
 
 
