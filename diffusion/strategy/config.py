@@ -80,16 +80,18 @@ class Search(_Section):
     """A lazy-greedy (CELF) search for the entry agents that reach most at a fixed budget.
 
     The candidates are the ``pool`` first agents that the rule ``who`` in ``where`` ranks
-    (drawn at random for unranked rules, from the reference replicate's placement stream); the
+    (drawn at random for unranked rules, from replicate 0's placement stream); the
     search picks ``copies`` of them, each receiving one copy of ``medium`` on day ``day``, to
     maximise the mean over ``replicates`` fixed replicates of ``reach - price * detected``.
     Replicate ``r`` is the scenario's replicate ``r``, the same for every candidate set.
     """
 
     who: Who = "trusted"
+    """The rule that ranks or draws the candidates (as a strategy's ``who``)."""
     where: Literal["border", "anywhere"] | Annotated[list[str | int], Field(min_length=1)] = (
         "border"
     )
+    """The area the candidates live in (as a strategy's ``where``)."""
     agents: list[Annotated[int, Field(ge=0, le=MAX_AGENT)]] | None = None
     """With ``who = "agents"``: the candidates themselves."""
     pool: Annotated[int, Field(ge=1, le=100_000)] = 40
@@ -97,6 +99,7 @@ class Search(_Section):
     copies: Annotated[int, Field(ge=1, le=1000)] = 3
     """Agents picked (one copy each): the budget of the search."""
     medium: str = "usb"
+    """The medium of the copies placed."""
     day: Annotated[int, Field(ge=1)] = 1
     """The step the copies arrive."""
     replicates: Annotated[int, Field(ge=1, le=10_000)] = 20
@@ -133,6 +136,7 @@ class StrategyConfig(_Section):
     replicates_per_task: Annotated[int, Field(ge=1, le=10_000)] = 10
     """Replicates of one strategy per Dask task (and per file)."""
     search: Search | None = None
+    """A placement search (``diffusion strategy`` runs it after the comparison)."""
 
     @model_validator(mode="before")
     @classmethod

@@ -206,11 +206,11 @@ def run_block(payload: str, network_key: str, task: Task) -> BlockResult:
     country = Country.of(NETWORKS.get(network_key, config))
     strategy = config.strategy.compare[task.strategy]
     scale = country.n_agents / config.strategy.population
+    steps = config.steps()
     rows, reach, detected, provinces = [], [], [], []
     for replicate in range(task.first, task.first + task.count):
         seed = replicate_seed(config.run.seed, replicate)
         placement = RunStreams.of(seed).generator(PLACEMENT)
-        steps = config.steps()
         entry = place(strategy, country, config.model, steps, scale, placement)
         result = simulate(
             country.world,

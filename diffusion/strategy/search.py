@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from diffusion.config import ExperimentConfig
 from diffusion.entry import EntrySchedule
 from diffusion.simulate import simulate
 from diffusion.strategy.evaluate import replicate_seed, task_config
@@ -128,7 +129,9 @@ def celf(
     return greedy
 
 
-def candidate_pool(country: Country, config: Any, rng: np.random.Generator) -> list[int]:
+def candidate_pool(
+    country: Country, config: ExperimentConfig, rng: np.random.Generator
+) -> list[int]:
     """The search's candidates: the ``pool`` first agents of its rule, distinct."""
     from diffusion.strategy.placement import recipients
 
@@ -172,7 +175,7 @@ def run_search(
     return SearchResult(searches, scorer.scores, time.perf_counter() - start)
 
 
-def search_payload(config: Any) -> str:
+def search_payload(config: ExperimentConfig) -> str:
     """The config the search's tasks carry, as JSON text (without ``[cluster]``)."""
     data = config.resolved()
     data.pop("cluster", None)
