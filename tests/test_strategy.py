@@ -278,3 +278,52 @@ def test_evaluation_resumes_without_redoing_finished_tasks(evaluation, tmp_path,
     alone = run_scenario(evaluation.config.model_copy(update={"strategy": None}))
     assert none.reach.tolist() == [r.summary()["reach"] for r in alone.results]
     assert none.detected.tolist() == [r.summary()["detected"] for r in alone.results]
+
+
+def test_the_command_writes_tables_figures_and_the_search(tmp_path) -> None:
+    config = tmp_path / "tiny.toml"
+    config.write_text(
+        """
+        [network]
+        type = "population"
+        n_agents = 2000
+        n_regions = 12
+        seed = 1
+        [model]
+        beta = 0.01
+        gamma = 0.03
+        mode = "group"
+        entry_rate = 0.1
+        mix = {usb = 1.0}
+        [run]
+        steps = 60
+        replicates = 2
+        seeds = 0
+        [strategy]
+        budget = {usb = 3000}
+        population = 100000
+        [[strategy.compare]]
+        name = "none"
+        budget = {}
+        [[strategy.compare]]
+        name = "spread"
+        who = "spread"
+        [strategy.search]
+        pool = 3
+        copies = 1
+        replicates = 2
+        """
+    )
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main, ["strategy", str(config), "--out", str(out), "--workers", "1", "--quiet"]
+    )
+    assert result.exit_code == 0, result.output
+    for name in ("summary", "differences", "over_time", "by_province", "search_scored"):
+        assert pq.read_table(out / f"{name}.parquet").num_rows > 0
+    for figure in ("reach-over-time", "differences", "reach-by-province", "search-front"):
+        assert (out / f"{figure}.png").stat().st_size > 1000
+    again = CliRunner().invoke(main, ["strategy", str(config), "--out", str(out), "--no-search"])
+    assert again.exit_code == 0, again.output
+    assert "0 tasks run now, 2 found done" in again.output
+    assert "spread" in again.output and "reach - none" in again.output
