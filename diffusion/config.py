@@ -50,6 +50,7 @@ from diffusion.params import MAX_STEPS, Params, Probability
 from diffusion.population import Population
 from diffusion.population.config import PopulationConfig
 from diffusion.sensitivity.config import SensitivityConfig
+from diffusion.strategy.config import StrategyConfig
 
 MAX_REPLICATES = 10**6
 """Most replicates of a run or of a sweep point."""
@@ -409,6 +410,8 @@ class ExperimentConfig(_Section):
     """Targets and priors for fitting the scenario (``diffusion.calibration``)."""
     sensitivity: SensitivityConfig | None = None
     """Parameters and sample sizes of a sensitivity analysis (``diffusion.sensitivity``)."""
+    strategy: StrategyConfig | None = None
+    """Entry strategies to compare, and the placement search (``diffusion.strategy``)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -449,6 +452,8 @@ class ExperimentConfig(_Section):
             self.sensitivity.check(self)
         if self.calibration is not None:
             self.calibration.check(self)
+        if self.strategy is not None:
+            self.strategy.check(self)
         return self
 
     def _check_sweep_paths(self, sweep: SweepConfig) -> None:

@@ -21,6 +21,7 @@ from pydantic.fields import FieldInfo
 
 from diffusion.config import ClusterConfig, ExperimentConfig, RunConfig, SweepConfig
 from diffusion.sensitivity.config import SensitivityConfig
+from diffusion.strategy.config import StrategyConfig
 
 SECTIONS: tuple[tuple[str, Any], ...] = (
     ("network", ExperimentConfig.model_fields["network"].annotation),
@@ -29,6 +30,7 @@ SECTIONS: tuple[tuple[str, Any], ...] = (
     ("sweep", SweepConfig),
     ("cluster", ClusterConfig),
     ("sensitivity", SensitivityConfig),
+    ("strategy", StrategyConfig),
 )
 """The sections of a config file, in the order a config is written."""
 
