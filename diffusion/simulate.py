@@ -66,7 +66,7 @@ def simulate(
         )
     if steps is None and params.has_entry():
         raise ValueError("steps: required when copies keep entering (entry)")
-    placed = entry is not None and entry.copies > 0
+    placed = entry is not None  # even empty: a strategy's runs all take the kernel with entry
     if engine == "auto":
         event = not world.is_population and params.reduces_to_sir() and not placed
         engine = "event" if event else "step"
