@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from diffusion.calibration.priors import Prior
+from diffusion.calibration.priors import Prior, check_ranges
 
 if TYPE_CHECKING:
     from diffusion.config import ExperimentConfig
@@ -93,16 +93,7 @@ class SensitivityConfig(_Section):
         ranges are valid values of the scenario (the priors are checked by ``[calibration]``;
         that there are parameters at all is checked by ``ranges``, when the analysis starts)."""
         bare = experiment.model_copy(update={"calibration": None, "sensitivity": None})
-        for path, prior in (self.parameters or {}).items():
-            where = f"sensitivity.parameters.{path}"
-            if not path.startswith("model."):
-                raise ValueError(f"{where}: must be a model parameter ('model.')")
-            for value in (prior.low, prior.high):
-                try:
-                    bare.with_overrides({path: value})
-                except ValueError as exc:
-                    problem = str(exc).splitlines()[0]
-                    raise ValueError(f"{where}: {value!r} is not usable ({problem})") from None
+        check_ranges(bare, self.parameters or {}, "sensitivity.parameters")
 
 
 OPTIONS: dict[str, str] = {
