@@ -364,7 +364,10 @@ class ClusterConfig(_Section):
         runs it, not here: a config is also validated again where it is not used."""
         if path is None:
             return None
-        path = path.expanduser()
+        try:
+            path = path.expanduser()
+        except RuntimeError:  # ~name of no known user
+            raise ValueError(f"{short_repr(str(path))}: no such user's home folder") from None
         base = (info.context or {}).get("base_dir")
         return path if path.is_absolute() or base is None else (Path(base) / path).resolve()
 

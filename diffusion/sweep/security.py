@@ -29,7 +29,7 @@ from pathlib import Path
 from distributed.security import Security
 
 from diffusion._text import short_repr
-from diffusion.config import ClusterConfig, ConfigError
+from diffusion.config import TLS_FILES, ClusterConfig, ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -105,11 +105,12 @@ def check_tls_files(settings: ClusterConfig) -> None:
                 return handle.read(MAX_PEM_BYTES)
         except FileNotFoundError:
             problems.append(f"{where}: no such file: {path}")
-        except OSError as exc:
-            problems.append(f"{where}: cannot read {path} ({exc.strerror or exc})")
+        except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+            reason = getattr(exc, "strerror", None) or exc
+            problems.append(f"{where}: cannot read {short_repr(str(path))} ({reason})")
         return None
 
-    ca, cert, key = (read(f, getattr(settings, f)) for f in ("tls_ca_file", "tls_cert", "tls_key"))
+    ca, cert, key = (read(field, getattr(settings, field)) for field in TLS_FILES)
     if ca is not None:
         try:
             x509.load_pem_x509_certificates(ca)
