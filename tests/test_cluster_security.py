@@ -334,7 +334,7 @@ def test_batch_credentials_are_owner_only_work_and_are_removed(tmp_path) -> None
         with (
             LocalCluster(
                 n_workers=1, processes=False, protocol="tls://", host="127.0.0.1",
-                security=security, dashboard_address=None,
+                security=security, dashboard_address="127.0.0.1:0",
             ) as cluster,
             Client(cluster) as client,
         ):  # fmt: skip
