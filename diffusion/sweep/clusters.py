@@ -27,6 +27,7 @@ from contextlib import contextmanager
 
 import dask.config
 from distributed import Client, LocalCluster
+from distributed.security import Security
 
 from diffusion.config import ClusterConfig
 from diffusion.sweep.security import batch_credentials, scheduler_security, shared_folder
@@ -47,7 +48,9 @@ DASHBOARD = f"{LOOPBACK}:0"
 """Dashboards and workers' HTTP endpoints: loopback, a free port (never clashes with another)."""
 
 
-def jobqueue_cluster(settings: ClusterConfig, kind: str | None = None, security=None):
+def jobqueue_cluster(
+    settings: ClusterConfig, kind: str | None = None, security: Security | None = None
+):
     """A dask-jobqueue ``SLURMCluster`` or ``PBSCluster`` from ``[cluster]`` (no jobs started yet).
 
     ``kind`` overrides ``settings.type``; ``security`` is a ``distributed.Security`` with
