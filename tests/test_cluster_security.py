@@ -305,8 +305,8 @@ def test_a_local_sweep_listens_on_loopback_only_and_shows_its_dashboard(tmp_path
     assert seen and {ip for ip, _ in seen} <= LOOPBACK, seen
     # scheduler, dashboard, and per worker its nanny, the worker and its HTTP endpoint
     assert len(seen) >= 2 + 2 * 3, seen
-    link = re.search(r"dashboard on http://127\.0\.0\.1:(\d+)/status", stderr)
-    assert link, stderr
+    link = re.search(r"dashboard on http://127\.0\.0\.1:(\d+)/status", stdout)
+    assert link, stdout
     assert ("127.0.0.1", int(link[1])) in seen
 
 

@@ -208,14 +208,14 @@ def _sweep(
 
 def _show_dashboard(link: str | None) -> None:
     """Where the dashboard of the sweep's own cluster is: on this machine's loopback only, so
-    from another machine through an SSH tunnel."""
+    from another machine through an SSH tunnel. On standard output, like the other notices;
+    standard error carries the progress and the problems."""
     if link is None:
         return
     port = link.rpartition(":")[2].partition("/")[0]
     click.echo(
         f"sweep: dashboard on {link} (this machine only; from another: "
-        f"ssh -L {port}:127.0.0.1:{port} {socket.gethostname()})",
-        err=True,
+        f"ssh -L {port}:127.0.0.1:{port} {socket.gethostname()})"
     )
 
 
