@@ -48,10 +48,13 @@ def job_logs(folder: Path) -> str:
 
 
 class JobWatch:
-    """Polls ``squeue`` in a thread and records every job id seen and its last state."""
+    """Polls ``squeue`` in a thread and records every job id seen and its last state, and the
+    final state of each job as soon as it leaves the queue (``ended``): ``scontrol`` forgets a
+    job five minutes after its end, which a sweep on a busy machine can outlast."""
 
     def __init__(self) -> None:
         self.states: dict[int, str] = {}
+        self.ended: dict[int, tuple[str, str]] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)
         self._thread.start()
@@ -61,9 +64,13 @@ class JobWatch:
             out = subprocess.run(
                 ["squeue", "-h", "-o", "%i %T"], capture_output=True, text=True
             ).stdout
+            queued = set()
             for line in out.splitlines():
                 job, state = line.split()
                 self.states[int(job)] = state
+                queued.add(int(job))
+            for job in set(self.states) - queued - set(self.ended):
+                self.ended[job] = final_state(job)
             time.sleep(0.5)
 
     def running(self) -> list[int]:
@@ -72,6 +79,8 @@ class JobWatch:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join()
+        for job in set(self.states) - set(self.ended):
+            self.ended[job] = final_state(job)
 
 
 def final_state(job: int) -> tuple[str, str]:
@@ -125,7 +134,7 @@ def test_a_job_cancelled_mid_sweep_is_replaced_and_loses_no_point(slurm, in_tmp)
         jobs.stop()
     assert process.returncode == 0, stderr
     assert max(jobs.states) > max(first), "the cancelled job was not replaced"
-    assert final_state(first[0])[0] == "CANCELLED"
+    assert jobs.ended[first[0]][0] == "CANCELLED"
     assert finished_points(out) == set(range(24))
     pd.testing.assert_frame_equal(read(out), serial_summaries(config))
 
@@ -155,7 +164,7 @@ def test_workers_reaching_their_walltime_retire_cleanly(slurm, in_tmp) -> None:
     summaries = read(out)
     assert not summaries.duplicated(["point", "replicate"]).any()
     assert summaries.groupby("point").size().eq(1000).all()
-    ended = {job: final_state(job) for job in jobs.states}
+    ended = jobs.ended
     assert len(ended) > 2, f"no job was replaced after its workers retired: {ended}"
     assert all(state in ("COMPLETED", "CANCELLED") for state, _ in ended.values()), ended
 
