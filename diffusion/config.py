@@ -349,6 +349,8 @@ class SweepConfig(_Section):
 
 # ---------------------------------------------------------------------------------- [cluster]
 _WALLTIME = re.compile(r"^(\d+-)?\d{1,3}:\d{2}(:\d{2})?$")
+TLS_FILES = ("tls_ca_file", "tls_cert", "tls_key")
+"""The ``[cluster]`` fields that name the files of a ``--scheduler tls://`` connection."""
 
 
 class ClusterConfig(_Section):
@@ -366,6 +368,36 @@ class ClusterConfig(_Section):
     jobs: Annotated[int, Field(ge=1, le=10_000)] = 1
     """Batch jobs to start."""
     account: Name | None = None
+    security: bool = True
+    """Batch jobs: TLS with mutual authentication between the sweep, its scheduler and the jobs'
+    workers, with credentials made for each sweep. ``false`` lets anyone who can reach the
+    scheduler's port run code as you: only on a network nobody else can reach."""
+    shared_temp_directory: Path | None = None
+    """Batch jobs with ``security``: a folder that the jobs' nodes see too, where each sweep writes
+    its credentials (owner-only) and removes them at its end. Default: the home folder."""
+    tls_ca_file: Path | None = None
+    """``--scheduler tls://``: the CA certificate (PEM) that the scheduler's certificate is checked
+    against."""
+    tls_cert: Path | None = None
+    """``--scheduler tls://``: this client's certificate (PEM), shown to the scheduler."""
+    tls_key: Path | None = None
+    """``--scheduler tls://``: the private key (PEM, unencrypted) of ``tls_cert``; readable by its
+    owner only."""
+
+    @field_validator("shared_temp_directory", "tls_ca_file", "tls_cert", "tls_key")
+    @classmethod
+    def _from_config_folder(cls, path: Path | None, info: ValidationInfo) -> Path | None:
+        """A relative path is taken from the config's folder, ``~`` is the home folder. The files
+        are checked when a sweep uses them (``diffusion.sweep.security``), on the machine that
+        runs it, not here: a config is also validated again where it is not used."""
+        if path is None:
+            return None
+        try:
+            path = path.expanduser()
+        except RuntimeError:  # ~name of no known user
+            raise ValueError(f"{short_repr(str(path))}: no such user's home folder") from None
+        base = (info.context or {}).get("base_dir")
+        return path if path.is_absolute() or base is None else (Path(base) / path).resolve()
 
     @field_validator("memory")
     @classmethod
@@ -391,9 +423,17 @@ class ClusterConfig(_Section):
         return walltime
 
     @model_validator(mode="after")
-    def _batch_needs_memory(self) -> ClusterConfig:
+    def _consistent(self) -> ClusterConfig:
+        """A batch cluster has a memory size; the TLS files are named all three or none."""
         if self.type != "local" and self.memory is None:
             raise ValueError(f"memory: required for a {self.type} cluster")
+        given = [name for name in TLS_FILES if getattr(self, name) is not None]
+        if given and len(given) < len(TLS_FILES):
+            missing = next(name for name in TLS_FILES if name not in given)
+            raise ValueError(
+                f"{missing}: required with {given[0]} (a tls:// scheduler needs "
+                f"{', '.join(TLS_FILES[:-1])} and {TLS_FILES[-1]})"
+            )
         return self
 
 
