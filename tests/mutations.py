@@ -17,7 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TESTS = ["tests/theory", "tests/test_media.py", "tests/test_entry.py"]
+TESTS = [
+    "tests/theory",
+    "tests/test_media.py",
+    "tests/test_media_population.py",
+    "tests/test_entry.py",
+]
 
 
 @dataclass(frozen=True)
