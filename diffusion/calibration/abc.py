@@ -94,9 +94,8 @@ class ScenarioModel:
         config = self.config.with_overrides(overrides(parameters))
         world = world_of(config)
         seed = int(np.random.randint(0, 2**31 - 1))  # noqa: NPY002 (pyabc's seeded generator)
-        result = simulate(
-            world, config.model, seeds=config.run.seeds, rng=seed, steps=config.steps()
-        )
+        params, holders = config.for_agents(world.n_agents)
+        result = simulate(world, params, seeds=holders, rng=seed, steps=config.steps())
         return self.targets.simulated(result, world)
 
 

@@ -279,11 +279,10 @@ def run_point(
     start = time.perf_counter()
     config = _config(payload).with_overrides(values)
     world = World.of(NETWORKS.get(network_key, config))  # once for all replicates of the point
+    params, holders = config.for_agents(world.n_agents)
     summaries, series = [], [] if time_series else None
     for seed in replicate_seeds(sweep_seed, point, replicates):
-        result = simulate(
-            world, config.model, seeds=config.run.seeds, rng=seed, steps=config.steps()
-        )
+        result = simulate(world, params, seeds=holders, rng=seed, steps=config.steps())
         summaries.append(result.summary())
         if series is not None:
             columns = {name: result.counts[:, i] for i, name in enumerate(STATES)}
