@@ -29,6 +29,7 @@ import numpy as np
 import pyabc
 from distributed import Client
 
+from diffusion import calendar
 from diffusion.calibration.priors import Prior
 from diffusion.calibration.targets import TargetFile
 from diffusion.config import ExperimentConfig
@@ -83,19 +84,22 @@ def world_of(config: ExperimentConfig) -> World:
 
 class ScenarioModel:
     """One particle: the scenario run once with the proposed values, reduced to the model values
-    of the fitted targets. The run's seed comes from numpy's global generator, which the sampler
-    seeds per evaluation."""
+    of the fitted targets. The run stops at the latest target date (nothing after it is read).
+    The run's seed comes from numpy's global generator, which the sampler seeds per evaluation."""
 
     def __init__(self, config: ExperimentConfig, targets: TargetFile) -> None:
         self.config = config.model_copy(update={"calibration": None})
         self.targets = targets
+        last = max(t.period.date() for t in targets.fitted())
+        self.steps = calendar.step_of(config.model.start, last) if config.model.start else None
 
     def __call__(self, parameters: dict[str, float]) -> dict[str, float]:
         config = self.config.with_overrides(overrides(parameters))
         world = world_of(config)
         seed = int(np.random.randint(0, 2**31 - 1))  # noqa: NPY002 (pyabc's seeded generator)
         params, holders = config.for_agents(world.n_agents)
-        result = simulate(world, params, seeds=holders, rng=seed, steps=config.steps())
+        steps = config.steps() if self.steps is None else self.steps  # targets lie in the run
+        result = simulate(world, params, seeds=holders, rng=seed, steps=steps)
         return self.targets.simulated(result, world)
 
 

@@ -1,0 +1,106 @@
+"""Entry rates and initial holders per agents: a country built at another size gets as many
+smuggled copies and initial holders per person (``model.entry_per_agents``,
+``run.seeds_per_agents``), exactly, in every path that runs a config."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from diffusion import Params, simulate
+from diffusion.config import ConfigError, load_config, validate_config
+from diffusion.params import EntryChange
+from diffusion.runner import replicate_seeds, run_scenario
+
+SCENARIO = Path(__file__).parent.parent / "experiments" / "calibration" / "dprk-2000-2020.toml"
+
+PER_100K = Params(
+    beta=0.01,
+    gamma=0.1,
+    entry_rate=0.5,
+    entry=(
+        EntryChange(start=10, rate=2.0),
+        EntryChange(start=20, mix={"dvd": 1.0}),  # no rate: keeps the one before
+    ),
+    entry_per_agents=100_000,
+)
+
+
+def test_for_agents_scales_every_entry_rate_by_the_agents_over_the_unit():
+    params = PER_100K.for_agents(300_000)
+    assert params.entry_per_agents is None
+    assert params.entry_rate == 1.5
+    assert [c.rate for c in params.entry] == [6.0, None]
+    starts, rates, _ = params.entry_segments()
+    assert starts.tolist() == [1, 10, 20] and rates.tolist() == [1.5, 6.0, 6.0]
+    assert params.model_dump(exclude={"entry_rate", "entry", "entry_per_agents"}) == (
+        PER_100K.model_dump(exclude={"entry_rate", "entry", "entry_per_agents"})
+    )
+    assert PER_100K.for_agents(100_000).entry_rate == 0.5
+    plain = Params(beta=0.01, gamma=0.1, entry_rate=3.0)
+    assert plain.for_agents(10**6) is plain  # without the unit: copies for the whole network
+
+
+def test_rates_per_agents_must_be_resolved_before_a_run():
+    with pytest.raises(ValueError, match="entry_per_agents: .*for_agents"):
+        PER_100K.entry_segments()
+    country = load_config(SCENARIO).with_overrides({"network.n_agents": 2000}).network.build()
+    with pytest.raises(ValueError, match="for_agents"):
+        simulate(country, PER_100K, seeds=1, rng=1, steps=5)
+
+
+def test_too_many_copies_for_the_network_is_an_error_naming_the_unit():
+    params = Params(beta=0.01, gamma=0.1, entry_rate=10.0, entry_per_agents=1)
+    with pytest.raises(ValueError, match="entry_per_agents: .* more than 100,000 copies"):
+        params.for_agents(20_000)
+
+
+def _scenario_data(n_agents: int) -> dict:
+    config = load_config(SCENARIO)
+    data = config.model_copy(update={"calibration": None}).resolved()
+    data["network"].update(n_agents=n_agents, n_regions=10)
+    data["run"].update(end="2000-03-31", replicates=2)
+    return data
+
+
+def test_the_config_resolves_rates_and_holders_for_its_network():
+    config = validate_config(_scenario_data(30_000))
+    params, holders = config.for_agents(30_000)
+    assert holders == 60  # 200 per 100,000 agents
+    assert params.entry_rate == pytest.approx(0.15)
+    assert [c.rate for c in params.entry] == [None, pytest.approx(0.3), pytest.approx(0.6), None]
+    assert config.run.holders(12_345) == 25  # rounded to whole holders (24.69)
+
+
+def test_run_scenario_runs_the_resolved_model_exactly():
+    config = validate_config(_scenario_data(30_000))
+    ran = run_scenario(config)
+    params, holders = config.for_agents(ran.world.n_agents)
+    for result, stream in zip(ran.results, replicate_seeds(config.run.seed, 2), strict=True):
+        alone = simulate(ran.world, params, seeds=holders, rng=stream, steps=config.steps())
+        assert np.array_equal(result.counts, alone.counts)
+        assert np.array_equal(result.reached.step, alone.reached.step)
+    assert ran.results[0].counts[0, 1:].sum() == 60  # the initial holders: 200 per 100,000
+
+
+def test_holders_per_agents_are_checked_against_the_network_and_need_a_count():
+    data = _scenario_data(30_000)
+    data["run"]["seeds"] = 200_000  # 60,000 holders among 30,000 agents
+    with pytest.raises(ConfigError, match=r"run\.seeds: 60000 is not an integer in \[0, 30000\]"):
+        validate_config(data)
+    data["run"]["seeds"] = [1, 2, 3]
+    with pytest.raises(ConfigError, match="run.seeds_per_agents: only for a number of seeds"):
+        validate_config(data)
+
+
+def test_the_calibration_scenario_is_a_miniature_with_rates_per_100000_agents():
+    config = load_config(SCENARIO)
+    assert config.model.entry_per_agents == config.run.seeds_per_agents == 100_000
+    assert config.network.n_agents // config.network.n_regions == 5_000
+    larger = config.with_overrides({"network.n_agents": 1_000_000, "network.n_regions": 200})
+    params, holders = larger.for_agents(1_000_000)
+    assert holders == 2_000 and params.entry_rate == pytest.approx(10 * config.model.entry_rate)
+    assert config.model.start == dt.date(2000, 1, 1)
