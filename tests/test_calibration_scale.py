@@ -13,6 +13,8 @@ import pytest
 from diffusion import Params, simulate
 from diffusion.config import ConfigError, load_config, validate_config
 from diffusion.params import EntryChange
+from diffusion.population import build
+from diffusion.population.config import PopulationConfig
 from diffusion.runner import replicate_seeds, run_scenario
 
 SCENARIO = Path(__file__).parent.parent / "experiments" / "calibration" / "dprk-2000-2020.toml"
@@ -104,3 +106,41 @@ def test_the_calibration_scenario_is_a_miniature_with_rates_per_100000_agents():
     params, holders = larger.for_agents(1_000_000)
     assert holders == 2_000 and params.entry_rate == pytest.approx(10 * config.model.entry_rate)
     assert config.model.start == dt.date(2000, 1, 1)
+
+
+def test_market_customers_are_distinct_others_of_the_region_at_every_region_size():
+    """A trader's market ties do not depend on how large its region is (no repeats, no self)."""
+    for n_regions in (10, 60):  # regions of about 1,000 and 170 agents; k = 30 customers
+        config = PopulationConfig(n_agents=10_000, n_regions=n_regions, trader_fraction=0.05)
+        streams = np.random.SeedSequence(3).spawn(3)
+        agents = build.draw_agents(
+            config,
+            {
+                "households": np.random.default_rng(streams[0]),
+                "regions": np.random.default_rng(streams[1]),
+                "attributes": np.random.default_rng(streams[2]),
+            },
+        )
+        trader, customer = build.draw_market_ties(config, agents, np.random.default_rng(4))
+        size = np.diff(agents.region_start)[agents.region[trader]]
+        ids, counts = np.unique(trader, return_counts=True)
+        assert np.array_equal(ids, np.flatnonzero(agents.trader))
+        expected = np.minimum(30, size[np.searchsorted(trader, ids)] - 1)
+        assert np.array_equal(counts, expected)
+        assert np.all(agents.region[customer] == agents.region[trader])
+        assert not np.any(customer == trader)
+        pairs = trader.astype(np.int64) * 10_000 + customer
+        assert len(np.unique(pairs)) == len(pairs)
+
+
+def test_distinct_draws_are_uniform_subsets():
+    rng = np.random.default_rng(5)
+    rows = 60_000
+    picks = build._distinct_below(np.full(rows, 5), np.full(rows, 2), rng).reshape(rows, 2)
+    assert np.all(picks[:, 0] != picks[:, 1]) and picks.min() >= 0 and picks.max() < 5
+    subsets = np.bincount(picks.min(axis=1) * 5 + picks.max(axis=1), minlength=25)
+    counts = subsets[subsets > 0]
+    assert len(counts) == 10  # every pair of 5 ...
+    assert np.all(np.abs(counts - rows / 10) < 5 * np.sqrt(rows / 10))  # ... equally often
+    everything = build._distinct_below(np.array([4, 1, 3]), np.array([4, 1, 0]), rng)
+    assert sorted(everything[:4].tolist()) == [0, 1, 2, 3] and everything[4:].tolist() == [0]
