@@ -11,7 +11,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import extras, report
+from benchmarks import calibration_run, extras, report
 from benchmarks.harness import machine
 from benchmarks.suite import Plan, run_kernels
 from benchmarks.workloads import barabasi_albert, erdos_renyi
@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         "full_model": skip_full_model if args.quick else extras.full_model(log),
         "twenty_years": extras.twenty_years(TWENTY_YEAR_SIZES[mode], log),
         "sweep": extras.sweep(args.quick, log),
+        "calibration_run": extras.guarded(lambda: calibration_run.measure(args.quick)),
     }
     results["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     results["seconds_total"] = time.perf_counter() - start
