@@ -17,9 +17,11 @@ import numpy.typing as npt
 from diffusion._checks import check_simulate_args, seed_problem
 from diffusion._media import MEDIUM_COLUMNS, SERIES_COLUMNS, run_media
 from diffusion._sir import run_sir
+from diffusion.entry import EntrySchedule, draw_entry
 from diffusion.network import Network
 from diffusion.params import Params
 from diffusion.results import Reached, Result
+from diffusion.streams import ENTRY, SEED_MEDIA, SEEDS, RngSpec, RunStreams
 from diffusion.ties import ENTRY_CHANNEL, SEED_CHANNEL, grouped_flags
 from diffusion.world import World
 
@@ -30,7 +32,6 @@ MEDIUM_DTYPE = np.dtype([("share", "<f8"), ("conceal", "<f8"), ("p_copy", "<f8")
 """The medium table's row, as ``kernels/model.pxd`` declares ``MediumSpec``."""
 
 SeedSpec = int | npt.ArrayLike
-RngSpec = int | np.random.SeedSequence | np.random.Generator | np.random.BitGenerator | None
 Engine = Literal["auto", "event", "step"]
 
 
@@ -41,16 +42,23 @@ def simulate(
     rng: RngSpec = None,
     steps: int | None = None,
     engine: Engine = "auto",
+    entry: EntrySchedule | None = None,
 ) -> Result:
     """Run the model once on a network or a population and return the state counts per step.
 
     ``seeds`` is a number of initial holders drawn uniformly at random, or an array of agent ids.
     ``rng`` is an integer seed, a ``SeedSequence``, a numpy ``Generator`` or ``BitGenerator``;
-    a seed makes the run reproducible bit for bit. ``steps`` fixes the number of steps; by
-    default the run goes on until no holder remains. ``engine`` picks the kernel (see above).
+    a seed makes the run reproducible bit for bit, and each purpose draws from its own stream
+    (``diffusion.streams``). ``steps`` fixes the number of steps; by default the run goes on
+    until no holder remains. ``engine`` picks the kernel (see above). ``entry`` adds copies the
+    caller places (an entry strategy) to the scenario's own smuggling; it needs ``steps``.
     """
     check_simulate_args(world, params, rng, steps)
     world = World.of(world)
+    if entry is not None:
+        if steps is None:
+            raise ValueError("steps: required when copies are placed (entry)")
+        entry.check(world.n_agents, len(params.media_names), int(steps))
     if steps is None and not params.holders_stop():
         raise ValueError(
             "steps: required when holders never stop (gamma = 0 and a medium in use is never "
@@ -58,8 +66,12 @@ def simulate(
         )
     if steps is None and params.has_entry():
         raise ValueError("steps: required when copies keep entering (entry)")
+    placed = entry is not None and entry.copies > 0
     if engine == "auto":
-        engine = "event" if not world.is_population and params.reduces_to_sir() else "step"
+        event = not world.is_population and params.reduces_to_sir() and not placed
+        engine = "event" if event else "step"
+    if engine == "event" and placed:
+        raise ValueError("engine: 'event' has no entry; placed copies need engine 'step'")
     if engine == "event" and not params.reduces_to_sir():
         raise ValueError(
             "engine: 'event' runs only the edge-wise reduction (docs/model.md section 6)"
@@ -67,14 +79,13 @@ def simulate(
     if engine not in ("event", "step"):
         raise ValueError(f"engine: {engine!r} is not one of 'auto', 'event', 'step'")
 
-    bit_generator = _bit_generator(rng)
-    generator = np.random.Generator(bit_generator)
-    seed_ids = choose_seeds(world.n_agents, seeds, generator)
+    streams = RunStreams.of(rng)
+    seed_ids = choose_seeds(world.n_agents, seeds, streams.generator(SEEDS))
     horizon = -1 if steps is None else int(steps)
     label = int(rng) if isinstance(rng, int | np.integer) else None
     if engine == "event":
-        return _run_event(world, params, seed_ids, horizon, bit_generator, label)
-    return _run_step(world, params, seed_ids, horizon, generator, label)
+        return _run_event(world, params, seed_ids, horizon, streams, label)
+    return _run_step(world, params, seed_ids, horizon, streams, label, entry)
 
 
 def _new_reached(n_agents: int, seed_ids: np.ndarray, seed_media: np.ndarray) -> Reached:
@@ -83,6 +94,7 @@ def _new_reached(n_agents: int, seed_ids: np.ndarray, seed_media: np.ndarray) ->
         step=np.full(n_agents, -1, dtype=np.int32),
         channel=np.zeros(n_agents, dtype=np.uint8),
         medium=np.zeros(n_agents, dtype=np.uint8),
+        tie_detected=np.full(n_agents, -1, dtype=np.int32),
     )
     reached.step[seed_ids] = 0
     reached.channel[seed_ids] = SEED_CHANNEL
@@ -90,7 +102,7 @@ def _new_reached(n_agents: int, seed_ids: np.ndarray, seed_media: np.ndarray) ->
     return reached
 
 
-def _run_event(world: World, params, seed_ids, horizon, bit_generator, label) -> Result:
+def _run_event(world: World, params, seed_ids, horizon, streams: RunStreams, label) -> Result:
     """The edge-wise reduction; the medium's share, concealment and bribes fold into beta and
     delta exactly as the step kernel applies them (``Params.reduces_to_sir``)."""
     network = world.network
@@ -118,7 +130,8 @@ def _run_event(world: World, params, seed_ids, horizon, bit_generator, label) ->
         horizon,
         reached.step,
         reached.channel,
-        bit_generator,
+        reached.tie_detected,
+        streams.kernel_key(),
     )
     informed = reached.step > 0
     if not track_kinds:
@@ -136,15 +149,21 @@ def _run_event(world: World, params, seed_ids, horizon, bit_generator, label) ->
     )
 
 
-def _run_step(world: World, params, seed_ids, horizon, generator, label) -> Result:
-    """The full model, stepped day by day."""
+def _run_step(world: World, params, seed_ids, horizon, streams: RunStreams, label, placed) -> Result:
+    """The full model, stepped day by day; ``placed`` copies arrive besides the scenario's."""
     network = world.network
     if params.mode == "group" and len(world.agents["group_members"]) == 0:
         raise ValueError("mode: 'group' needs groups (viewing circles): simulate a population")
     names = params.media_names
     _, _, mixes = params.entry_segments()
-    seed_media = generator.choice(len(names), size=len(seed_ids), p=mixes[0]).astype(np.uint8)
-    entry_offsets, entrants, entrant_media = draw_entry(world, params, horizon, generator)
+    seed_media = (
+        streams.generator(SEED_MEDIA)
+        .choice(len(names), size=len(seed_ids), p=mixes[0])
+        .astype(np.uint8)
+    )
+    entry = draw_entry(world, params, horizon, streams.generator(ENTRY))
+    if placed is not None:
+        entry = entry.merged(placed.padded(entry.steps))
     reached = _new_reached(network.n_nodes, seed_ids, seed_media)
     media = np.array(
         [(m.share, m.concealment, m.p_copy, m.lent) for m in params.media.values()],
@@ -175,9 +194,9 @@ def _run_step(world: World, params, seed_ids, horizon, generator, label) -> Resu
         grouped_flags(),
         seed_ids,
         seed_media,
-        entry_offsets,
-        entrants,
-        entrant_media,
+        entry.offsets,
+        entry.agents,
+        entry.media,
         starts,
         deltas,
         horizon,
@@ -185,13 +204,14 @@ def _run_step(world: World, params, seed_ids, horizon, generator, label) -> Resu
             "step": reached.step,
             "channel": reached.channel,
             "medium": reached.medium,
+            "tie_detected": reached.tie_detected,
             "entry_channel": ENTRY_CHANNEL,
         },
-        generator.bit_generator,
+        streams.kernel_key(),
     )
     series, by_medium = out["series"], out["media"]
     entered = np.zeros(len(series), dtype=np.int64)
-    arrivals = np.diff(entry_offsets)
+    arrivals = np.diff(entry.offsets)
     entered[1 : 1 + len(arrivals)] = arrivals
     column = SERIES_COLUMNS.index
     return Result(
@@ -208,42 +228,6 @@ def _run_step(world: World, params, seed_ids, horizon, generator, label) -> Resu
     )
 
 
-def draw_entry(world: World, params: Params, horizon: int, generator: np.random.Generator):
-    """Smuggled copies per step (Poisson at the scheduled rate), their recipients in border
-    regions and their media (drawn from the scheduled mix).
-
-    A share ``entry_trader_share`` of copies goes to border-region traders (when there are any),
-    the rest to any border-region agent. Returns CSR offsets by step, recipients and media.
-    """
-    steps = max(horizon, 0)
-    starts, rates, mixes = params.entry_segments()
-    segment = np.searchsorted(starts, np.arange(1, steps + 1), side="right") - 1
-    per_step = generator.poisson(rates[segment]) if params.has_entry() and steps else None
-    if per_step is None or per_step.sum() == 0:
-        return np.zeros(steps + 1, dtype=np.int64), np.zeros(0, np.int32), np.zeros(0, np.uint8)
-    border, traders = world.border, world.traders
-    if len(border) == 0:
-        raise ValueError(
-            "entry_rate: copies enter through border regions, and this population has none "
-            "(set border_regions >= 1, or entry_rate = 0)"
-        )
-    total = int(per_step.sum())
-    to_trader = generator.random(total) < params.entry_trader_share if len(traders) else False
-    entrants = np.where(
-        to_trader,
-        traders[generator.integers(len(traders), size=total)] if len(traders) else 0,
-        border[generator.integers(len(border), size=total)],
-    ).astype(np.int32)
-    # each copy's medium: inverse CDF of its segment's mix
-    cumulative = np.cumsum(mixes, axis=1)
-    cumulative[:, -1] = 1.0
-    copy_segment = np.repeat(segment, per_step)
-    media = (generator.random(total)[:, None] >= cumulative[copy_segment]).sum(axis=1)
-    offsets = np.zeros(steps + 1, dtype=np.int64)
-    np.cumsum(per_step, out=offsets[1:])
-    return offsets, entrants, media.astype(np.uint8)
-
-
 def choose_seeds(n_agents: int, seeds: SeedSpec, generator: np.random.Generator) -> np.ndarray:
     """Initial holders: ``seeds`` distinct agents drawn at random, or the given ids checked."""
     problem = seed_problem(seeds, n_agents)
@@ -252,14 +236,3 @@ def choose_seeds(n_agents: int, seeds: SeedSpec, generator: np.random.Generator)
     if np.ndim(seeds) == 0:
         return np.sort(generator.choice(n_agents, size=int(seeds), replace=False)).astype(np.int32)
     return np.asarray(seeds).astype(np.int32)
-
-
-def _bit_generator(rng: RngSpec) -> np.random.BitGenerator:
-    """The run's bit generator: PCG64 for an integer seed or None, else the one given."""
-    if isinstance(rng, np.random.Generator):
-        return rng.bit_generator
-    if isinstance(rng, np.random.BitGenerator):
-        return rng
-    if isinstance(rng, np.random.SeedSequence):
-        return np.random.PCG64(rng)
-    return np.random.PCG64(rng)

@@ -16,28 +16,51 @@ the agents that hold a copy (the active list), their ties and their groups, neve
    watched, times ``1 - p_bribe``. A detection seizes the copy (a disc being lent too) and
    implicates, each with probability ``p_implicate * (1 - p_bribe)``, the detected agent's
    audience of the step and its holding neighbours, who implicate in turn (a cascade);
-   neighbours of every detected agent become afraid for ``fear_steps`` steps;
+   neighbours of every detected agent become afraid for ``fear_steps`` steps (and have known
+   someone punished from then on);
 4. ceasing: each remaining holder stops with probability ``gamma``; a lent object is shelved;
 5. exposed agents become holders (copied media: with the medium's ``p_copy``; lent: the
    receiver) or watchers.
 
 The media are a table (``model.pxd``'s ``MediumSpec``): the kernel reads a medium's fields,
 never its name. Every informed agent's first step, channel (the kind of tie or group, entry or
-seed) and medium are written to per-agent arrays.
+seed) and medium are written to per-agent arrays, and so is the first step one of each agent's
+ties was detected.
+
+Every draw has its own address under the run's key (``rng.pxd``): a holder's sharing skips by
+(holder, step), a tie's thinning, a viewer's acceptance, a lent object's receiver and an
+implication by (holder, step, other agent), a holder's detection and ceasing by (holder, step).
+Runs that differ only in where copies enter give each agent the same draws while its history
+is the same (common random numbers), and no step draws for agents that hold nothing.
 
 An informant who has watched is complicit: only a susceptible informant raises the risk.
 """
 
 from cpython.exc cimport PyErr_CheckSignals
-from cpython.pycapsule cimport PyCapsule_GetPointer
-from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t
+from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint64_t
 from libc.stdlib cimport free
 from libcpp.vector cimport vector
-from numpy.random cimport bitgen_t
 
 from model cimport D, I, MediumSpec, N_STATES, R, S, W
 from prefetch cimport DIFFUSION_PREFETCH
-from rng cimport PowerTable, bernoulli, first_success_within, power_table_new, uniform
+from rng cimport (
+    FATE,
+    HOST,
+    IMPLICATE,
+    KEEP_COPY,
+    LEND,
+    SHARE,
+    SHARE_TIE,
+    VIEW,
+    PowerTable,
+    Stream,
+    bernoulli,
+    first_success_within,
+    power_table_new,
+    stream_at,
+    uniform,
+    uniform_at,
+)
 
 import numpy as np
 
@@ -97,10 +120,10 @@ cdef class _MediaRun:
     cdef int64_t fear_steps
     cdef bint group_mode
     # state
-    cdef bitgen_t* rng
+    cdef uint64_t key[2]  # the run's key: every draw is addressed under it (rng.pxd)
     cdef uint8_t[::1] flags, medium, offer, channel, first_medium
     cdef uint8_t entry_channel
-    cdef int32_t[::1] fear_until, slot, reached
+    cdef int32_t[::1] fear_until, slot, reached, tie_detected
     cdef int64_t counts[N_STATES]
     cdef vector[int64_t] region_counts
     cdef vector[int64_t] by_medium  # per medium: informed agents by state (of the medium they
@@ -109,40 +132,13 @@ cdef class _MediaRun:
     cdef vector[int32_t] active, exposed, queue
     cdef vector[int64_t] audience_end
     cdef vector[uint8_t] risky
+    cdef vector[uint8_t] ceases  # per active slot: its ceasing draw of this step succeeded
     cdef vector[int32_t] lent_to  # per active slot: who receives its lent object this step, or -1
     cdef vector[PowerTable*] sharing  # per medium and fear: trials at the highest sharing rate
-    cdef PowerTable* ceasing  # trials at gamma, one per holder
-    cdef PowerTable* detecting  # trials at the highest detection rate of the current delta
-    cdef double detecting_delta  # the delta ``detecting`` was built for (-1: none yet)
-    cdef double top_conceal  # highest concealment factor of any medium
 
     def __dealloc__(self):
         for table in self.sharing:
             free(table)
-        free(self.ceasing)
-        free(self.detecting)
-
-    cdef inline int64_t next_trial(self, PowerTable* table, int64_t start,
-                                   int64_t end) noexcept nogil:
-        """The first position in ``start..end-1`` whose Bernoulli(table.p) trial succeeds, or
-        ``end``: one draw per success instead of one per position (exact: trials independent)."""
-        cdef int64_t k = first_success_within(self.rng, table, end - start)
-        return start + k - 1 if k else end
-
-    cdef int detection_table(self, double delta) except -1 nogil:
-        """Trials for this step's detections at the highest rate any holder can have; each
-        success is thinned to the holder's own rate. Rebuilt only when delta changes."""
-        cdef double top
-        if delta == self.detecting_delta:
-            return 0
-        free(self.detecting)
-        top = clip(delta * self.top_conceal * (1.0 - self.p_bribe) * self.informant_risk)
-        self.detecting = power_table_new(top)
-        if self.detecting == NULL:
-            with gil:
-                raise MemoryError("kernel tables could not be allocated")
-        self.detecting_delta = delta
-        return 0
 
     cdef inline int state_of(self, int32_t agent) noexcept nogil:
         return self.flags[agent] & STATE_MASK
@@ -200,18 +196,20 @@ cdef class _MediaRun:
         return -1
 
     cdef inline int expose(self, int64_t slot, int32_t viewer, uint8_t what, uint8_t channel,
-                           int64_t t, int64_t* audience, int32_t* receiver) except -1 nogil:
+                           int64_t t, double* best, int32_t* receiver) except -1 nogil:
         """Holder at ``slot`` shows its medium to susceptible ``viewer`` through ``channel``."""
         cdef bint lent = self.media[what].lent
+        cdef double priority
         self.set_state(viewer, EXPOSED)
         self.exposed.push_back(viewer)
         self.offer[viewer] = OFFER_WATCH if lent else OFFER_COPY
         self.reach(viewer, t, channel, what)
         if self.flags[viewer] & INFORMANT_BIT:
             self.risky[slot] = 1
-        if lent:  # reservoir sampling: the object goes to a uniform viewer
-            audience[0] += 1
-            if bernoulli(self.rng, 1.0 / audience[0]):
+        if lent:  # the object goes to the viewer of highest priority: a uniform choice
+            priority = uniform_at(self.key, self.active[slot], t, LEND, viewer)
+            if priority > best[0]:
+                best[0] = priority
                 receiver[0] = viewer
         return 0
 
@@ -220,38 +218,42 @@ cdef class _MediaRun:
 
         Tie by tie, trials run at the holder's highest possible rate ``table.p`` and each
         success is thinned to the tie's own rate: a geometric skip jumps to the next success,
-        so only ties that might share are looked at (exact for Bernoulli trials).
+        so only ties that might share are looked at (exact for Bernoulli trials). The skips are
+        drawn whoever is susceptible; the thinning at the tie's own address.
         """
         cdef int32_t holder = self.active[slot], viewer, receiver = -1
         cdef uint8_t what = self.medium[holder]
         cdef bint afraid = self.fear_until[holder] >= t
         cdef double factor = self.media[what].share * (self.fear_factor if afraid else 1.0)
         cdef PowerTable* table = self.sharing[2 * what + afraid]
-        cdef int64_t e, end, k, g, n_groups, audience = 0
-        cdef double p
+        cdef int64_t e, end, k, g, n_groups
+        cdef double p, best = -1.0
+        cdef Stream draws
         if self.group_mode:
             n_groups = self.agent_group_offsets[holder + 1] - self.agent_group_offsets[holder]
-            if n_groups > 0 and bernoulli(self.rng, clip(self.host_prob * factor)):
+            stream_at(&draws, self.key, holder, t, HOST, 0)
+            if n_groups > 0 and bernoulli(&draws, clip(self.host_prob * factor)):
                 g = self.agent_groups[self.agent_group_offsets[holder]
-                                      + <int64_t>(uniform(self.rng) * n_groups)]
+                                      + <int64_t>(uniform(&draws) * n_groups)]
                 for e in range(self.group_offsets[g], self.group_offsets[g + 1]):
                     viewer = self.group_members[e]
-                    if self.state_of(viewer) == S and bernoulli(
-                            self.rng, clip(self.accept[self.cohort_of(viewer)])):
-                        self.expose(slot, viewer, what, self.group_kind[g], t, &audience,
-                                    &receiver)
+                    if self.state_of(viewer) == S and uniform_at(
+                            self.key, holder, t, VIEW, viewer) < self.accept[self.cohort_of(viewer)]:
+                        self.expose(slot, viewer, what, self.group_kind[g], t, &best, &receiver)
+        stream_at(&draws, self.key, holder, t, SHARE, 0)
         e = self.offsets[holder]
         end = self.offsets[holder + 1]
         while e < end:
-            k = first_success_within(self.rng, table, end - e)
+            k = first_success_within(&draws, table, end - e)
             if k == 0:
                 break
             e += k - 1
             viewer = self.neighbours[e]
             if self.state_of(viewer) == S and not (self.group_mode and self.grouped[self.kind[e]]):
                 p = clip(self.beta * factor * self.trust[e] * self.accept[self.cohort_of(viewer)])
-                if p >= table.p or bernoulli(self.rng, p / table.p):
-                    self.expose(slot, viewer, what, self.kind[e], t, &audience, &receiver)
+                if p >= table.p or uniform_at(
+                        self.key, holder, t, SHARE_TIE, viewer) < p / table.p:
+                    self.expose(slot, viewer, what, self.kind[e], t, &best, &receiver)
             e += 1
         self.audience_end[slot] = self.exposed.size()
         if receiver >= 0:
@@ -296,9 +298,12 @@ cdef class _MediaRun:
         while not self.queue.empty():
             a = self.queue.back()
             self.queue.pop_back()
-            if self.fear_steps > 0:
-                for e in range(self.offsets[a], self.offsets[a + 1]):
-                    self.fear_until[self.neighbours[e]] = <int32_t>(t + self.fear_steps)
+            for e in range(self.offsets[a], self.offsets[a + 1]):
+                other = self.neighbours[e]
+                if self.tie_detected[other] < 0:
+                    self.tie_detected[other] = <int32_t>t
+                if self.fear_steps > 0:
+                    self.fear_until[other] = <int32_t>(t + self.fear_steps)
             if p_take <= 0.0:
                 continue
             s = self.active_slot(a)
@@ -306,7 +311,8 @@ cdef class _MediaRun:
                 start = self.audience_end[s - 1] if s > 0 else 0
                 for e in range(start, self.audience_end[s]):
                     other = self.exposed[e]
-                    if self.state_of(other) == EXPOSED and bernoulli(self.rng, p_take):
+                    if self.state_of(other) == EXPOSED and uniform_at(
+                            self.key, a, t, IMPLICATE, other) < p_take:
                         if self.offer[other] == OFFER_OBJECT:
                             self.lose_object(self.medium[other])
                         self.count_move(other, S, D)
@@ -317,7 +323,7 @@ cdef class _MediaRun:
                 other = self.neighbours[e]
                 if self.state_of(other) != I:
                     continue
-                if bernoulli(self.rng, p_take):
+                if uniform_at(self.key, a, t, IMPLICATE, other) < p_take:
                     self.seize(other)
                     self.stop_holding(other, D)
                     self.new_detections += 1
@@ -326,11 +332,11 @@ cdef class _MediaRun:
 
     cdef int step(self, int64_t t, double delta, const int32_t* entrants,
                   const uint8_t* entrant_media, int64_t n_entrants) except -1 nogil:
-        cdef int64_t i, n_active, ceases
-        cdef bint cease
+        cdef int64_t i, n_active
         cdef int32_t agent
         cdef uint8_t what, st
         cdef double p
+        cdef Stream fate
         # 1. entry
         n_active = self.active.size()
         for i in range(n_entrants):
@@ -348,6 +354,7 @@ cdef class _MediaRun:
         self.exposed.clear()
         self.audience_end.assign(n_active, 0)
         self.risky.assign(n_active, 0)
+        self.ceases.assign(n_active, 0)
         self.lent_to.assign(n_active, -1)
         self.new_detections = 0
         for i in range(n_active):
@@ -359,29 +366,27 @@ cdef class _MediaRun:
                 DIFFUSION_PREFETCH(&self.fear_until[agent])
             self.share_from(i, t)
         # 3. detection (with implication and fear) of everyone who held a copy when the step began,
-        # lenders included. Trials run at the highest possible rate and jump from one success to
-        # the next; a success is thinned to the holder's own rate (exact, as in share_from).
-        self.detection_table(delta)
-        i = self.next_trial(self.detecting, 0, n_active)
-        while i < n_active:
-            agent = self.active[i]
-            if self.state_of(agent) == I:
-                what = self.medium[agent]
-                p = delta * self.media[what].conceal * (1.0 - self.p_bribe)
-                if self.risky[i]:
-                    p *= self.informant_risk
-                p = clip(p)
-                if p >= self.detecting.p or bernoulli(self.rng, p / self.detecting.p):
-                    self.detect(agent, t)
-            i = self.next_trial(self.detecting, i + 1, n_active)
-        # 4. ceasing, trial by trial at gamma with jumps between successes; lenders stop holding
-        ceases = self.next_trial(self.ceasing, 0, n_active)
+        # lenders included; a holder not detected draws whether it ceases (used in 4). Both at
+        # the holder's (agent, step) address, so one holder's fate never shifts another's.
         for i in range(n_active):
-            cease = i == ceases
-            if cease:
-                ceases = self.next_trial(self.ceasing, i + 1, n_active)
             agent = self.active[i]
-            if self.state_of(agent) == I and (cease or self.lent_to[i] >= 0):
+            if self.state_of(agent) != I:
+                continue
+            what = self.medium[agent]
+            p = delta * self.media[what].conceal * (1.0 - self.p_bribe)
+            if self.risky[i]:
+                p *= self.informant_risk
+            if p <= 0.0 and self.gamma <= 0.0:
+                continue
+            stream_at(&fate, self.key, agent, t, FATE, 0)
+            if uniform(&fate) < p:
+                self.detect(agent, t)
+            else:
+                self.ceases[i] = uniform(&fate) < self.gamma
+        # 4. ceasing; lenders stop holding
+        for i in range(n_active):
+            agent = self.active[i]
+            if self.state_of(agent) == I and (self.ceases[i] or self.lent_to[i] >= 0):
                 self.stop_holding(agent, R)
         # 5. exposed agents resolve; the active list keeps those still holding
         n_active = 0
@@ -399,7 +404,8 @@ cdef class _MediaRun:
             if self.offer[agent] == OFFER_OBJECT:
                 self.start_holding(agent, S, what)
                 self.lose_object(what)  # the object moved: it was counted with its lender
-            elif self.offer[agent] == OFFER_COPY and bernoulli(self.rng, self.media[what].p_copy):
+            elif self.offer[agent] == OFFER_COPY and uniform_at(
+                    self.key, agent, t, KEEP_COPY, 0) < self.media[what].p_copy:
                 self.start_holding(agent, S, what)
             else:
                 self.count_move(agent, S, W)
@@ -448,7 +454,7 @@ def run_media(
     const double[::1] segment_delta,
     int64_t horizon,
     dict reached,
-    object bit_generator,
+    const uint64_t[::1] key,
 ):
     """Run one realisation of the full model; return its outputs by name.
 
@@ -460,8 +466,9 @@ def run_media(
     in viewings. Entrants of step t are ``entrants[entry_offsets[t - 1]:entry_offsets[t]]``.
     ``horizon`` is the number of steps, or -1 to run until no holder remains (only without
     entry). ``reached`` holds per-agent output arrays the kernel fills: ``step`` (int32, -1 for
-    never reached; seeds are written by the caller), ``channel`` and ``medium`` (uint8), and the
-    channel codes ``entry_channel`` and ``seed_channel``.
+    never reached; seeds are written by the caller), ``channel`` and ``medium`` (uint8),
+    ``tie_detected`` (int32, -1 until one of the agent's ties is detected), and the channel code
+    ``entry_channel``. Every draw is addressed under the 128-bit ``key``.
     Returns ``{"series": (steps + 1, SERIES_COLUMNS), "media": (steps + 1, n_media,
     MEDIUM_COLUMNS), "regions": (steps + 1, n_regions, 5)}``. Out of memory raises MemoryError.
     """
@@ -512,17 +519,13 @@ def run_media(
     for i in range(2):
         run.accept[i] = params["accept"][i]
     top_accept = max(params["accept"])
-    run.top_conceal = max([media[i].conceal for i in range(n_media)], default=0.0)
-    run.detecting_delta = -1.0
-    run.ceasing = power_table_new(run.gamma)
-    if run.ceasing == NULL:
-        raise MemoryError("kernel tables could not be allocated")
     for i in range(2 * n_media):  # per medium: calm, then afraid
         run.sharing.push_back(power_table_new(min(
             1.0, run.beta * media[i // 2].share * (run.fear_factor if i % 2 else 1.0) * top_accept)))
         if run.sharing.back() == NULL:
             raise MemoryError("kernel tables could not be allocated")
-    run.rng = <bitgen_t*> PyCapsule_GetPointer(bit_generator.capsule, "BitGenerator")
+    run.key[0] = key[0]
+    run.key[1] = key[1]
     run.flags = ((np.asarray(cohort) != 0).astype(np.uint8) << COHORT_SHIFT) | (
         (np.asarray(informant) != 0).astype(np.uint8) * INFORMANT_BIT)
     run.medium = np.zeros(n, dtype=np.uint8)
@@ -532,6 +535,7 @@ def run_media(
     run.reached = reached["step"]
     run.channel = reached["channel"]
     run.first_medium = reached["medium"]
+    run.tie_detected = reached["tie_detected"]
     for i in range(N_STATES):
         run.counts[i] = 0
     run.counts[S] = n
@@ -542,7 +546,7 @@ def run_media(
     run.new_detections = 0
     n_steps_entry = entry_offsets.shape[0] - 1
 
-    with bit_generator.lock, nogil:
+    with nogil:
         for i in range(seeds.shape[0]):
             agent = seeds[i]
             run.start_holding(agent, S, seed_media[i])

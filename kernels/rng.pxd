@@ -1,17 +1,112 @@
-# Random draws for the kernels, on top of numpy's BitGenerator C API.
+# Random draws for the kernels: every decision has its own address (common random numbers).
 #
-# Every draw starts from a 32-bit output of the run's own bit generator (PCG64 by default),
-# so a run is a pure function of its seed: the same seed gives bit-identical results on any
-# machine and in any process. Uniforms have a resolution of 2**-32, far below any sampling
-# error a run of fewer than 10**9 agents can show.
+# A draw is a pure function of the run's 128-bit key and the decision's address: (agent, step,
+# purpose, other agent), hashed by the counter-based generator Philox4x64-10 (Salmon, Moraes,
+# Dror and Shaw, "Parallel random numbers: as easy as 1, 2, 3", SC 2011; the generator numpy
+# ships as numpy.random.Philox, against which tests/test_rng.py checks this one). So two runs
+# of the same replicate that differ in one respect (where a strategy's copies go) give an agent
+# the same draws wherever its history agrees, instead of shifting every draw after the first
+# difference; and a run is a pure function of its key on any machine and in any process.
+#
+# A Stream is the sequence of draws at one address: blocks of four 64-bit outputs, block b at
+# counter (agent, step, purpose << 32 | b, other). Uniforms have 53 bits of resolution.
 #
 # Geometric draws use a table of powers (1 - p)**k built by repeated multiplication and a binary
 # search instead of log(): no transcendental call on the hot path, and exact IEEE arithmetic, so
 # no dependence on the platform's libm.
 
-from libc.stdint cimport int64_t, uint32_t
+from libc.stdint cimport int64_t, uint32_t, uint64_t
 from libc.stdlib cimport malloc
-from numpy.random cimport bitgen_t
+
+cdef extern from *:
+    """
+    #include <stdint.h>
+    /* Philox4x64-10 (Random123, numpy's Philox): counter ctr under key -> out. Needs a compiler
+       with 128-bit integers (gcc, clang on 64-bit targets). */
+    static inline void diffusion_philox4x64_10(const uint64_t* ctr, const uint64_t* key,
+                                               uint64_t* out) {
+        uint64_t c0 = ctr[0], c1 = ctr[1], c2 = ctr[2], c3 = ctr[3];
+        uint64_t k0 = key[0], k1 = key[1];
+        for (int round = 0; round < 10; round++) {
+            if (round) {
+                k0 += 0x9E3779B97F4A7C15ULL;
+                k1 += 0xBB67AE8584CAA73BULL;
+            }
+            __uint128_t p0 = (__uint128_t)0xD2E7470EE14C6C93ULL * c0;
+            __uint128_t p1 = (__uint128_t)0xCA5A826395121157ULL * c2;
+            uint64_t hi0 = (uint64_t)(p0 >> 64), lo0 = (uint64_t)p0;
+            uint64_t hi1 = (uint64_t)(p1 >> 64), lo1 = (uint64_t)p1;
+            c0 = hi1 ^ c1 ^ k0;
+            c1 = lo1;
+            c2 = hi0 ^ c3 ^ k1;
+            c3 = lo0;
+        }
+        out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3;
+    }
+    """
+    void philox4x64_10 "diffusion_philox4x64_10"(const uint64_t* ctr, const uint64_t* key,
+                                                  uint64_t* out) noexcept nogil
+
+# What a draw decides (the third word of its address). Values are part of the results: never
+# renumber one, add new ones at the end.
+cdef enum Purpose:
+    REMOVAL = 1     # event kernel: when a holder is removed, and whether by detection
+    SHARE = 2       # sharing trials of a holder along its ties (skips over its row)
+    SHARE_TIE = 3   # trials along one tie (event kernel), thinning one tie's success (step)
+    KEEP_COPY = 4   # a viewer keeps a copy of a copied medium (p_copy)
+    FATE = 5        # step kernel: a holder's detection, then ceasing, in a step
+    HOST = 6        # step kernel: whether a holder hosts a viewing, and in which group
+    VIEW = 7        # step kernel: a group member accepts a holder's viewing
+    EXPOSE = 8      # event kernel: a candidate exposure's step, given that one happens
+    LEND = 9        # step kernel: a viewer's priority for receiving a holder's lent object
+    IMPLICATE = 10  # step kernel: a detected agent implicates another
+
+
+cdef struct Stream:
+    uint64_t key[2]
+    uint64_t ctr[4]
+    uint64_t out[4]
+    int used        # outputs of ``out`` already drawn (4: the next draw computes a block)
+
+
+cdef inline void stream_at(Stream* s, const uint64_t* key, int64_t agent, int64_t step,
+                           uint32_t purpose, int64_t other) noexcept nogil:
+    """Point ``s`` at the draws of one address; the first draw computes its first block."""
+    s.key[0] = key[0]
+    s.key[1] = key[1]
+    s.ctr[0] = <uint64_t>agent
+    s.ctr[1] = <uint64_t>step
+    s.ctr[2] = (<uint64_t>purpose) << 32
+    s.ctr[3] = <uint64_t>other
+    s.used = 4
+
+
+cdef inline uint64_t next_u64(Stream* s) noexcept nogil:
+    if s.used == 4:
+        philox4x64_10(s.ctr, s.key, s.out)
+        s.ctr[2] += 1
+        s.used = 0
+    s.used += 1
+    return s.out[s.used - 1]
+
+
+cdef inline double uniform(Stream* s) noexcept nogil:
+    """A uniform draw in [0, 1) (53 bits)."""
+    return <double>(next_u64(s) >> 11) * 1.1102230246251565e-16
+
+
+cdef inline bint bernoulli(Stream* s, double p) noexcept nogil:
+    """True with probability p (exactly never for p = 0, always for p = 1)."""
+    return uniform(s) < p
+
+
+cdef inline double uniform_at(const uint64_t* key, int64_t agent, int64_t step, uint32_t purpose,
+                              int64_t other) noexcept nogil:
+    """The first uniform of one address: a single decision."""
+    cdef Stream s
+    stream_at(&s, key, agent, step, purpose, other)
+    return uniform(&s)
+
 
 # Entries of a power table beyond k = 0; waits longer than this restart (geometric waits are
 # memoryless, so restarting is exact).
@@ -21,20 +116,6 @@ cdef enum:
 cdef struct PowerTable:
     double p            # success probability per trial
     double pw[TABLE_SPAN + 1]  # pw[k] = (1 - p) ** k
-
-
-cdef inline uint32_t next_u32(bitgen_t* rng) noexcept nogil:
-    return rng.next_uint32(rng.state)
-
-
-cdef inline double uniform(bitgen_t* rng) noexcept nogil:
-    """A uniform draw in [0, 1)."""
-    return <double>rng.next_uint32(rng.state) * 2.3283064365386963e-10
-
-
-cdef inline bint bernoulli(bitgen_t* rng, double p) noexcept nogil:
-    """True with probability p (exactly never for p = 0, always for p = 1)."""
-    return uniform(rng) < p
 
 
 cdef inline PowerTable* power_table_new(double p) noexcept nogil:
@@ -68,7 +149,7 @@ cdef inline int64_t first_below(const double* pw, double v, int64_t stride, int6
     return lo
 
 
-cdef inline int64_t first_success_within(bitgen_t* rng, PowerTable* table, int64_t n) noexcept nogil:
+cdef inline int64_t first_success_within(Stream* rng, PowerTable* table, int64_t n) noexcept nogil:
     """Index (1..n) of the first success in n Bernoulli(p) trials, or 0 if none succeeds.
 
     One uniform v decides: the first success is the smallest k with (1 - p)**k < v.
@@ -76,7 +157,7 @@ cdef inline int64_t first_success_within(bitgen_t* rng, PowerTable* table, int64
     return first_success_of_blocks(rng, table, 1, n)
 
 
-cdef inline int64_t first_success_of_blocks(bitgen_t* rng, PowerTable* table, int64_t block,
+cdef inline int64_t first_success_of_blocks(Stream* rng, PowerTable* table, int64_t block,
                                             int64_t n) noexcept nogil:
     """Index (1..n) of the first of n blocks of ``block`` Bernoulli(p) trials holding a success,
     or 0 if none does (a block succeeds with probability 1 - (1 - p)**block). ``block`` must be
@@ -98,7 +179,7 @@ cdef inline int64_t first_success_of_blocks(bitgen_t* rng, PowerTable* table, in
     return 0
 
 
-cdef inline int64_t first_success_given_one(bitgen_t* rng, PowerTable* table, int64_t n) noexcept nogil:
+cdef inline int64_t first_success_given_one(Stream* rng, PowerTable* table, int64_t n) noexcept nogil:
     """Index (1..n) of the first success in n Bernoulli(p) trials, given that one succeeds.
 
     v is uniform on (pw[n], 1], the part of (0, 1] in which first_success_within succeeds.

@@ -13,22 +13,28 @@ of agents that become holders: nothing scans all N agents.
 
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.mem cimport PyMem_Calloc, PyMem_Free
-from cpython.pycapsule cimport PyCapsule_GetPointer
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 from libc.stdlib cimport free
 from libcpp.vector cimport vector
-from numpy.random cimport bitgen_t
 
 from prefetch cimport DIFFUSION_PREFETCH
 from rng cimport (
+    EXPOSE,
+    KEEP_COPY,
+    REMOVAL,
+    SHARE,
+    SHARE_TIE,
     PowerTable,
+    Stream,
     TABLE_SPAN,
     bernoulli,
     first_success_given_one,
     first_success_of_blocks,
     first_success_within,
+    philox4x64_10,
     power_table_new,
-    uniform,
+    stream_at,
+    uniform_at,
 )
 
 import numpy as np
@@ -59,7 +65,7 @@ cdef struct Schedule:
     PowerTable** removal    # per segment: table for q = 1 - (1 - delta)(1 - gamma)
 
 
-cdef inline int64_t removal_step(bitgen_t* rng, Schedule* sched, int64_t first, int64_t horizon,
+cdef inline int64_t removal_step(Stream* rng, Schedule* sched, int64_t first, int64_t horizon,
                                  bint* detected) noexcept nogil:
     """Step in which a holder sharing from step ``first`` on is removed, or NEVER by ``horizon``."""
     cdef int seg = sched.n - 1
@@ -133,7 +139,8 @@ def run_sir(
     int64_t horizon,
     int32_t[::1] reached,
     uint8_t[::1] channel,
-    object bit_generator,
+    int32_t[::1] tie_detected,
+    const uint64_t[::1] key,
 ):
     """Run one realisation; return (events: (steps + 1, 4) int64 per EVENT_COLUMNS, ties examined).
 
@@ -141,15 +148,19 @@ def run_sir(
     ``horizon`` is the number of steps to simulate, or -1 to run until no holder remains (every
     holder must then be removed eventually: ``gamma > 0`` or ``delta > 0`` after the last segment).
     The step at which each agent is reached is written to ``reached`` (seeds and agents never
-    reached are left as the caller set them) and, with ``track_kinds``, the kind of the tie
-    that reached it to ``channel``. Running out of memory raises MemoryError.
+    reached are left as the caller set them) and, with ``track_kinds``, the kind of the tie that
+    reached it to ``channel``; the first step one of its ties was detected to ``tie_detected``
+    (left alone if none was). Draws are addressed under the 128-bit ``key`` (``rng.pxd``): a new
+    holder's removal by (holder, step), its sharing by (holder, step) and, per tie, by (holder,
+    step, neighbour). Running out of memory raises MemoryError.
     """
     cdef int64_t n = offsets.shape[0] - 1
     # Only "still susceptible?" matters to the kernel (the other states are counted as events), so
     # the state is one bit per agent: 125 kB for 10**6 agents, small enough to stay in cache.
     cdef vector[uint64_t] susceptible_bits = vector[uint64_t]((n + 63) // 64, ~(<uint64_t>0))
     cdef uint64_t* susceptible = susceptible_bits.data()
-    cdef bitgen_t* rng = <bitgen_t*> PyCapsule_GetPointer(bit_generator.capsule, "BitGenerator")
+    cdef const uint64_t* k = &key[0]
+    cdef Stream draws, tie_draws
     cdef vector[int64_t] events = vector[int64_t](4, 0)
     cdef Queue queue
     cdef vector[int32_t] current
@@ -161,7 +172,7 @@ def run_sir(
     cdef PowerTable* sharing = power_table_new(beta if beta < 1.0 else 1.0)
     cdef int n_seg = segment_start.shape[0], s
     cdef int64_t t, i, e, end, r, last_step = 0, examined = 0, limit, remaining, base
-    cdef int64_t n_current, n_new, j, nb, shift
+    cdef int64_t n_current, n_new, j, nb, shift, hit
     cdef bint detected = False, out_of_memory = sharing == NULL
     cdef double q
 
@@ -179,7 +190,7 @@ def run_sir(
     queue.track_kinds = track_kinds
 
     try:
-        with bit_generator.lock, nogil:
+        with nogil:
             if out_of_memory:
                 pass
             else:
@@ -202,7 +213,7 @@ def run_sir(
                             reached[j] = <int32_t>t
                             if track_kinds:
                                 channel[j] = current_kinds[i]
-                            if p_copy < 1.0 and not bernoulli(rng, p_copy):
+                            if p_copy < 1.0 and not uniform_at(k, j, t, KEEP_COPY, 0) < p_copy:
                                 count_event(&events, t, 1, &last_step)
                                 continue
                             count_event(&events, t, 0, &last_step)
@@ -220,9 +231,15 @@ def run_sir(
                             if not uniform_trust:
                                 DIFFUSION_PREFETCH(&trust[e])
                         j = current[i]
-                        r = removal_step(rng, &sched, t + 1, horizon, &detected)
+                        stream_at(&draws, k, j, t, REMOVAL, 0)
+                        r = removal_step(&draws, &sched, t + 1, horizon, &detected)
                         if r != NEVER:
                             count_event(&events, r, 3 if detected else 2, &last_step)
+                            if detected:
+                                for e in range(offsets[j], offsets[j + 1]):
+                                    nb = neighbours[e]
+                                    if tie_detected[nb] < 0 or tie_detected[nb] > r:
+                                        tie_detected[nb] = <int32_t>r
                             limit = r - t
                         else:
                             limit = horizon - t
@@ -233,34 +250,38 @@ def run_sir(
                         if uniform_trust and limit <= TABLE_SPAN:
                             # Every tie shares within `limit` steps with the same probability:
                             # skip geometrically from one such tie to the next, then draw the
-                            # step of sharing given that it happens. Only those ties are read.
+                            # step of sharing given that it happens (drawn at the tie's own
+                            # address, so the skips never depend on who is still susceptible).
+                            # Only those ties are read.
+                            stream_at(&draws, k, j, t, SHARE, 0)
                             e = offsets[j]
                             while e < end:
-                                shift = first_success_of_blocks(rng, sharing, limit, end - e)
+                                shift = first_success_of_blocks(&draws, sharing, limit, end - e)
                                 if shift == 0:
                                     break
                                 e += shift - 1
                                 nb = neighbours[e]
                                 if is_susceptible(susceptible, nb):
+                                    stream_at(&tie_draws, k, j, t, EXPOSE, nb)
+                                    hit = first_success_given_one(&tie_draws, sharing, limit)
                                     queue_exposure(
-                                        &queue, t + first_success_given_one(rng, sharing, limit),
-                                        nb, kind[e] if track_kinds else 0,
-                                    )
+                                        &queue, t + hit, nb, kind[e] if track_kinds else 0)
                                 e += 1
                             continue
                         for e in range(offsets[j], end):
                             nb = neighbours[e]
                             if not is_susceptible(susceptible, nb):
                                 continue
+                            stream_at(&tie_draws, k, j, t, SHARE_TIE, nb)
                             remaining = limit
                             base = 0
                             while remaining > 0:
-                                shift = first_success_within(rng, sharing, remaining)
+                                shift = first_success_within(&tie_draws, sharing, remaining)
                                 if shift == 0:
                                     break
                                 base += shift
                                 if uniform_trust or bernoulli(
-                                        rng, trust[e] if beta <= 1.0 else beta * trust[e]):
+                                        &tie_draws, trust[e] if beta <= 1.0 else beta * trust[e]):
                                     queue_exposure(
                                         &queue, t + base, nb, kind[e] if track_kinds else 0)
                                     break
@@ -295,3 +316,18 @@ def run_sir(
     if have:
         table[:have] = np.asarray(<int64_t[:have * 4]> events.data()).reshape(have, 4)
     return table, examined
+
+
+def philox_block(counter, key):
+    """Philox4x64-10 of a 4-word counter under a 2-word key: the generator behind every draw,
+    exposed so tests can check it against numpy.random.Philox."""
+    cdef uint64_t c[4]
+    cdef uint64_t kk[2]
+    cdef uint64_t out[4]
+    cdef int i
+    for i in range(4):
+        c[i] = counter[i]
+    for i in range(2):
+        kk[i] = key[i]
+    philox4x64_10(c, kk, out)
+    return [out[0], out[1], out[2], out[3]]

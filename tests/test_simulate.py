@@ -40,10 +40,14 @@ def test_same_seed_same_result_different_seed_different(net):
 
 
 def test_seed_sequence_and_generator_rngs(net):
+    """An integer seed is its SeedSequence; a Generator is drawn from (so it moves on)."""
     seq = np.random.SeedSequence(5)
     a = simulate(net, PARAMS, seeds=10, rng=seq)
-    b = simulate(net, PARAMS, seeds=10, rng=np.random.Generator(np.random.PCG64(seq)))
-    assert np.array_equal(a.counts, b.counts)
+    assert np.array_equal(a.counts, simulate(net, PARAMS, seeds=10, rng=5).counts)
+    first, again = (np.random.Generator(np.random.PCG64(seq)) for _ in range(2))
+    b = simulate(net, PARAMS, seeds=10, rng=first)
+    assert np.array_equal(b.counts, simulate(net, PARAMS, seeds=10, rng=again).counts)
+    assert not np.array_equal(b.counts, simulate(net, PARAMS, seeds=10, rng=first).counts)
 
 
 def test_explicit_seed_ids(net):

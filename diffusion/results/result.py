@@ -18,7 +18,8 @@ STATES: tuple[str, ...] = ("S", "W", "I", "R", "D")
 
 @dataclass(frozen=True)
 class Reached:
-    """How each agent was first reached (6 bytes per agent)."""
+    """How each agent was first reached, and when it first knew someone punished (10 bytes per
+    agent)."""
 
     step: npt.NDArray[np.int32]
     """The step it first saw media (0: an initial holder), or -1 if never."""
@@ -26,6 +27,8 @@ class Reached:
     """Through what, an index into ``diffusion.ties.CHANNELS`` (tie or group kind, entry, seed)."""
     medium: npt.NDArray[np.uint8]
     """The medium it first saw, an index into ``Result.media``."""
+    tie_detected: npt.NDArray[np.int32] | None = None
+    """The first step one of its ties (a neighbour in the trust network) was detected, or -1."""
 
 
 @dataclass(frozen=True)
