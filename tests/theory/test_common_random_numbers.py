@@ -1,0 +1,92 @@
+"""Common random numbers: every draw has its own address, on every kernel.
+
+The kernels draw by (run key, agent, step, purpose[, other agent]) through Philox4x64-10, so a
+change that does not touch an agent's history leaves that agent's draws, and so its outcome,
+exactly as they were. The tests add something that matters to nobody else (an isolated initial
+holder, a copy placed later) and check that everything else is bit-identical.
+"""
+
+import numpy as np
+import pytest
+
+from diffusion import Network, Params, simulate
+from diffusion._sir import philox_block
+from diffusion.entry import EntrySchedule
+from diffusion.population import PopulationConfig
+
+ENGINES = ["event", "step"]
+
+
+@pytest.mark.parametrize(
+    ("counter", "key"),
+    [
+        ((1, 0, 0, 0), (0, 0)),
+        ((7, 3, 5 << 32, 11), (123, 456)),
+        ((2**64 - 1, 2**63, 2**40 + 9, 2**64 - 2), (2**64 - 1, 987654321)),
+    ],
+)
+def test_the_generator_is_numpys_philox(counter, key):
+    """Known answers from numpy.random.Philox (which adds one to its counter before a block)."""
+    below = counter[0] - 1 + sum(c << (64 * i) for i, c in enumerate(counter[1:], start=1))
+    reference = np.random.Philox(key=key[0] + (key[1] << 64), counter=below)
+    assert philox_block(list(counter), list(key)) == reference.random_raw(4).tolist()
+
+
+def path(n: int) -> Network:
+    return Network.from_edges(n, np.column_stack([np.arange(n - 1), np.arange(1, n)]))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_each_agent_learns_of_a_neighbours_detection_in_its_step(engine):
+    """Seed 0 on a path, beta = delta = 1: agent k is reached in step k and detected in step
+    k + 1, so agent k >= 1 first sees a tie detected in step k (agent k - 1) and agent 0 in
+    step 2 (agent 1)."""
+    n = 20
+    res = simulate(path(n), Params(beta=1.0, gamma=0.0, delta=1.0), seeds=[0], rng=3,
+                   engine=engine)  # fmt: skip
+    assert res.reached.tie_detected.tolist() == [2, *range(1, n)]
+
+
+def with_isolated_first_agent(n: int, degree: float, seed: int) -> Network:
+    """An Erdős–Rényi graph on agents 1..n and an agent 0 with no ties."""
+    graph = Network.erdos_renyi(n, degree, seed=seed)
+    edges = np.column_stack([np.repeat(np.arange(n), np.diff(graph.offsets)), graph.neighbours])
+    return Network.from_edges(n + 1, edges[edges[:, 0] < edges[:, 1]] + 1)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_an_extra_isolated_holder_changes_no_one_else(engine):
+    """Adding agent 0 (no ties) to the initial holders, first in every list the kernels walk,
+    leaves every other agent's history bit-identical: no draw is keyed by position or order."""
+    net = with_isolated_first_agent(3000, 6.0, seed=4)
+    params = Params(beta=0.15, gamma=0.2, delta=0.02)
+    seeds = np.arange(1, 3001, 300)
+    alone = simulate(net, params, seeds=seeds, rng=11, engine=engine)
+    more = simulate(net, params, seeds=np.concatenate([[0], seeds]), rng=11, engine=engine)
+    assert alone.reach[-1] > 300  # a real outbreak, not a handful of agents
+    assert np.array_equal(more.reached.step[1:], alone.reached.step[1:])
+    assert np.array_equal(more.reached.tie_detected, alone.reached.tie_detected)
+    assert (more.reached.step[0], alone.reached.step[0]) == (0, -1)
+    removed = more.counts[:, 3:].sum(axis=1) - alone.counts[:, 3:].sum(axis=1)
+    assert set(removed.tolist()) <= {0, 1}  # agent 0 itself, once it stops holding
+
+
+def test_a_placed_copy_changes_nothing_before_it_arrives():
+    """A copy placed in step 40 leaves steps 0..39 of a country with smuggling bit-identical,
+    and everyone reached before step 40 reached in the same step through the same channel."""
+    population = PopulationConfig(n_agents=4000, n_regions=20).build(seed=2)
+    params = Params(beta=0.05, gamma=0.02, delta=0.002, entry_rate=0.3)
+    steps, arrival = 120, 40
+    recipient = int(population.n_agents - 1)
+    placed = EntrySchedule.from_arrivals(steps, [arrival], [recipient], [0])
+    base = simulate(population, params, seeds=5, rng=8, steps=steps)
+    moved = simulate(population, params, seeds=5, rng=8, steps=steps, entry=placed)
+    assert np.array_equal(base.counts[:arrival], moved.counts[:arrival])
+    assert np.array_equal(base.region_counts[:arrival], moved.region_counts[:arrival])
+    early = (base.reached.step >= 0) & (base.reached.step < arrival)
+    assert early.sum() > 20
+    assert np.array_equal(moved.reached.step[early], base.reached.step[early])
+    assert np.array_equal(moved.reached.channel[early], base.reached.channel[early])
+    assert moved.entered.sum() == base.entered.sum() + 1
+    before = base.reached.step[recipient]
+    assert moved.reached.step[recipient] == (before if 0 <= before < arrival else arrival)
