@@ -11,7 +11,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import extras, report
+from benchmarks import calibration_run, extras, report
 from benchmarks.harness import machine
 from benchmarks.suite import Plan, run_kernels
 from benchmarks.workloads import barabasi_albert, erdos_renyi
@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         "twenty_years": extras.twenty_years(TWENTY_YEAR_SIZES[mode], log),
         "sweep": extras.sweep(args.quick, log),
         "common_random_numbers": extras.common_random_numbers(args.quick, log),
+        "calibration_run": extras.guarded(lambda: calibration_run.measure(args.quick)),
     }
     results["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     results["seconds_total"] = time.perf_counter() - start

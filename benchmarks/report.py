@@ -129,6 +129,18 @@ def twenty_years_table(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def calibration_run_summary(data: dict[str, Any]) -> str:
+    """Seconds per run of the calibration scenario (benchmarks/calibration_run.py)."""
+    if data.get("status") != "ok":
+        return json.dumps(data)
+    return (
+        f"{data['agents']:,} agents in {data['regions']} regions, {data['steps']:,} steps: "
+        f"median {data['median_s']:.2f} s per run over {len(data['seconds'])} "
+        f"({data['seconds_per_year']:.3f} s per simulated year), country built in "
+        f"{data['build_s']:.1f} s; load average {data['load_average']:.1f}"
+    )
+
+
 def sweep_summary(data: dict[str, Any]) -> str:
     if data.get("status") != "ok":
         return json.dumps(data)
@@ -189,6 +201,9 @@ def render(results: dict[str, Any]) -> str:
         "",
         "Common random numbers (benchmarks/common_random_numbers.py):",
         crn_summary(results.get("common_random_numbers", {})),
+        "",
+        "Calibration scenario, one run (benchmarks/calibration_run.py; quick: the first year):",
+        calibration_run_summary(results.get("calibration_run", {})),
     ]
     return "\n".join(parts)
 

@@ -249,6 +249,10 @@ class RunConfig(_Section):
     """Root seed: replicate ``i`` draws from ``SeedSequence(seed).spawn(replicates)[i]``."""
     seeds: Annotated[int, Field(ge=0, le=MAX_AGENTS)] | list[AgentId] = 1
     """Initial holders: a number drawn at random, or a list of distinct agent ids."""
+    seeds_per_agents: Annotated[int, Field(ge=1, le=MAX_AGENTS)] | None = None
+    """Unit of a number of ``seeds``: unset, initial holders in the whole network; a number,
+    initial holders per that many agents (rounded to whole holders), so that a country built
+    smaller or larger starts with the same share informed (as ``model.entry_per_agents``)."""
 
     @field_validator("seeds")
     @classmethod
@@ -257,6 +261,18 @@ class RunConfig(_Section):
             repeated = next(s for i, s in enumerate(seeds) if s in seeds[:i])
             raise ValueError(f"agent id {repeated} is listed twice (initial holders are distinct)")
         return seeds
+
+    @model_validator(mode="after")
+    def _counted(self) -> RunConfig:
+        if self.seeds_per_agents is not None and isinstance(self.seeds, list):
+            raise ValueError("seeds_per_agents: only for a number of seeds, not a list of agents")
+        return self
+
+    def holders(self, n_agents: int) -> int | list[int]:
+        """The initial holders of a run on ``n_agents`` agents (``seeds`` resolved per agents)."""
+        if self.seeds_per_agents is None or isinstance(self.seeds, list):
+            return self.seeds
+        return round(self.seeds * n_agents / self.seeds_per_agents)
 
 
 # ---------------------------------------------------------------------------------- [sweep]
@@ -483,9 +499,11 @@ class ExperimentConfig(_Section):
                 "or copies keep entering (entry_rate > 0)"
             )
         n = self.network.size()
-        problem = seed_problem(self.run.seeds, n) if n is not None else None
+        problem = seed_problem(self.run.holders(n), n) if n is not None else None
         if problem:
             raise ValueError(f"run.seeds: {problem}")
+        if n is not None:
+            self.model.for_agents(n)  # entry rates per agents: not too many copies for n
         if self.sweep is not None:
             self._check_sweep_paths(self.sweep)
         if self.sensitivity is not None:  # first: the calibration's check validates it again
@@ -522,6 +540,12 @@ class ExperimentConfig(_Section):
         if self.run.end is not None and self.model.start is not None:
             return calendar.steps_until(self.model.start, self.run.end)
         return self.run.steps
+
+    def for_agents(self, n_agents: int) -> tuple[Params, int | list[int]]:
+        """The model and the initial holders of a run on ``n_agents`` agents: entry rates and
+        holder counts given per agents (``model.entry_per_agents``, ``run.seeds_per_agents``)
+        resolved for that network."""
+        return self.model.for_agents(n_agents), self.run.holders(n_agents)
 
     def content_hash(self) -> str:
         """Hash of the resolved network section (see ``network_content_hash``)."""

@@ -27,6 +27,8 @@ probability formed from them is a number that clipping to [0, 1] keeps meaningfu
 MAX_ENTRY_RATE = 100_000.0
 """Most copies smuggled in per step (Poisson mean); the entries of a run are drawn up front."""
 MAX_MEDIA = 32
+MAX_ENTRY_AGENTS = 2**31 - 1
+"""Largest unit of the entry rates (``entry_per_agents``): the most agents a network holds."""
 """Most media in one model (the kernels store an agent's medium in one byte)."""
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -147,9 +149,14 @@ class Params(_Strict):
     fear_steps: Days = 0
     """Steps that fear lasts after a neighbour's detection (0: no fear)."""
     entry_rate: EntryRate = 0.0
-    """Expected number of copies smuggled into border regions per step (Poisson)."""
+    """Expected number of copies smuggled into border regions per step (Poisson), in the whole
+    network or, with ``entry_per_agents``, per that many agents."""
     entry: tuple[EntryChange, ...] = ()
     """Dated changes of the entry rate and the media mix, in order."""
+    entry_per_agents: Annotated[int, Field(ge=1, le=MAX_ENTRY_AGENTS)] | None = None
+    """Unit of the entry rates: unset, copies per step into the whole network; a number,
+    copies per step per that many agents, so that a country built smaller or larger gets as
+    many copies per person (``for_agents`` turns them into copies for a given network)."""
     start: dt.date | None = None
     """Calendar date of step 1: steps are days from it, and schedules may use dates."""
     entry_trader_share: Probability = 0.5
@@ -237,8 +244,38 @@ class Params(_Strict):
         weights = np.array([mix.get(name, 0.0) for name in self.media], dtype=np.float64)
         return weights / weights.sum()
 
+    def for_agents(self, n_agents: int) -> Params:
+        """These parameters for a network of ``n_agents``: entry rates given per
+        ``entry_per_agents`` agents become copies per step into the whole network (scaled by
+        ``n_agents / entry_per_agents``); without that unit, the parameters as they are."""
+        if self.entry_per_agents is None:
+            return self
+        factor = n_agents / self.entry_per_agents
+        data = self.model_dump()
+        data["entry_rate"] *= factor
+        for change in data["entry"]:
+            if change["rate"] is not None:
+                change["rate"] *= factor
+        data["entry_per_agents"] = None
+        try:
+            return type(self).model_validate(data)
+        except ValueError:
+            raise ValueError(
+                f"entry_per_agents: the entry rates per {self.entry_per_agents:,} agents come to "
+                f"more than {MAX_ENTRY_RATE:,.0f} copies per step on {n_agents:,} agents"
+            ) from None
+
     def entry_segments(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], np.ndarray]:
-        """The entry schedule as segments: (first step, rate, media probabilities per segment)."""
+        """The entry schedule as segments: (first step, rate, media probabilities per segment).
+
+        The rates are copies per step into the whole network: parameters whose rates are per
+        ``entry_per_agents`` agents must first be resolved for a network (``for_agents``).
+        """
+        if self.entry_per_agents is not None:
+            raise ValueError(
+                f"entry_per_agents: the entry rates are per {self.entry_per_agents:,} agents; "
+                "resolve them for the network first: params.for_agents(n_agents)"
+            )
         starts, rates, mixes = [1], [self.entry_rate], [self.mix_weights(self.mix)]
         for change in self.entry:
             step = self.step_of(change.start)

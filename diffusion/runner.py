@@ -51,13 +51,14 @@ def run_scenario(
         network = config.network.build()
     built = time.perf_counter()
     world = World.of(network)  # once: the kernels' arrays serve every replicate
-    _check_seeds(config.run.seeds, world.n_agents)
+    params, seeds = config.for_agents(world.n_agents)
+    _check_seeds(seeds, world.n_agents)
     if on_built is not None:
         on_built(network, built - start)
     run = config.run
     results = []
     for i, stream in enumerate(replicate_seeds(run.seed, run.replicates)):
-        result = simulate(world, config.model, seeds=run.seeds, rng=stream, steps=config.steps())
+        result = simulate(world, params, seeds=seeds, rng=stream, steps=config.steps())
         results.append(result)
         if progress is not None:
             progress(i + 1, run.replicates, result)

@@ -34,7 +34,7 @@ def test_the_scenario_loads_with_its_priors_and_targets():
         for key in path.split("."):
             value = value[int(key)] if key.isdigit() else value[key]
         assert prior.low <= value <= prior.high, path
-    assert len(config.calibration.load_targets().fitted()) == 5
+    assert len(config.calibration.load_targets().fitted()) == 7
     starts = [config.model.step_of(c.start) for c in config.model.entry]
     assert starts == [1462, 2923, 4384, 5845]  # 2004, 2008, 2012, 2016 (Jan 1)
 

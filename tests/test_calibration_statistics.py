@@ -9,7 +9,7 @@ import pytest
 
 import diffusion
 from diffusion import Params, simulate
-from diffusion.calibration.statistics import watched
+from diffusion.calibration.statistics import knew_punished, watched
 from diffusion.calibration.weights import province_weights
 from diffusion.network import Network
 from diffusion.results import Reached, Result
@@ -123,3 +123,29 @@ def test_watched_agrees_with_the_counts_of_a_real_run():
     assert border > share + 0.05  # copies enter in the border provinces
     usb, dvd = (watched(res, world, national, end, [m]) for m in ("usb", "dvd"))
     assert usb + dvd == pytest.approx(share, abs=1e-12) and usb > 0 and dvd > 0
+
+
+def test_knew_punished_counts_people_with_a_tie_detected_by_the_date(world, result):
+    """Pyongyang: 5 of 10 had a tie detected on day 4; North Hamgyong: 5 of 20 on day 9."""
+    tie_detected = np.full(50, -1, np.int32)
+    tie_detected[0:5], tie_detected[10:15] = 4, 9
+    reached = Reached(
+        step=result.reached.step,
+        channel=result.reached.channel,
+        medium=result.reached.medium,
+        tie_detected=tie_detected,
+    )
+    run = Result(
+        counts=result.counts,
+        new_detections=result.new_detections,
+        media=result.media,
+        reached=reached,
+        start=START,
+    )
+    weights = province_weights(DEFECTORS, world)
+    assert knew_punished(run, world, weights, dt.date(2000, 1, 3)) == 0
+    assert knew_punished(run, world, weights, dt.date(2000, 1, 5)) == pytest.approx(0.1 / 2)
+    expected = 0.1 / 2 + 0.8 * 2 / 3 * 5 / 20
+    assert knew_punished(run, world, weights, dt.date(2000, 1, 10)) == pytest.approx(expected)
+    with pytest.raises(ValueError, match="ties were detected"):
+        knew_punished(result, world, weights, dt.date(2000, 1, 10))  # no record in this Result

@@ -30,7 +30,10 @@ def data() -> dict:
 def test_the_shipped_targets_load_and_fit_the_2000_2020_calendar():
     targets = load_targets(TARGETS)
     fitted = [t.name for t in targets.fitted()]
-    assert fitted == ["dvd-2007", "dvd-2010", "usb-2016", "video-2011-15", "video-2016-20"]
+    assert fitted == [
+        "dvd-2007", "dvd-2010", "usb-2016", "video-2011-15", "video-2016-20",
+        "knew-punished-2006", "witnessed-punished-2019",
+    ]  # fmt: skip
     assert all(t.unfitted for t in targets.targets if not t.fitted)
     check_calendar(targets, START, END, MEDIA)
 
@@ -59,7 +62,7 @@ def _with(data: dict, row: int, **changes) -> dict:
         (0, {"source": None}, "targets[0].source: required but missing"),
         (1, {"source": "InterMedia"}, "targets[1].source: 'InterMedia' is not a full source"),
         (2, {"statistic": "knows_punished"}, "targets[2].statistic: 'knows_punished' is not one"),
-        (8, {"statistic": "watched"}, "targets[8].statistic: give a statistic, or say why not"),
+        (7, {"statistic": "watched"}, "targets[7].statistic: give a statistic, or say why not"),
         (0, {"weighting": "travellers"}, "targets[0].weighting: 'travellers' is not a [weight"),
         (0, {"media": ["dvd"]}, "targets[0].media: only for first_medium"),
         (2, {"media": None}, "targets[2].media: required for first_medium"),
@@ -92,6 +95,8 @@ def test_a_period_outside_the_run_is_rejected():
         "targets[0].period: 2007-2007 is outside the run (2008-01-01 to 2015-12-31)",
         "targets[2].period: 2016-2016 is outside the run (2008-01-01 to 2015-12-31)",
         "targets[6].period: 2016-2020 is outside the run (2008-01-01 to 2015-12-31)",
+        "targets[8].period: 2006-2011 is outside the run (2008-01-01 to 2015-12-31)",
+        "targets[9].period: 2018-2019 is outside the run (2008-01-01 to 2015-12-31)",
     ]
     with pytest.raises(TargetError, match=r"targets\[2\].media: 'usb' is not a medium"):
         check_calendar(targets, START, END, ("dvd",))

@@ -9,9 +9,10 @@ target's, see ``Period.date``). It reads how each person was first reached
   date's; the initial holders, step 0, count).
 - ``first_medium``: share whose first foreign media, by the date, came on one of the given media
   (a lower bound of "had seen media on them": later media are not recorded).
-
-Not computed: "knew or witnessed someone punished" needs each person's detected ties, and a
-``Result`` holds detections only as counts (per step and per region), not per person.
+- ``knew_punished``: share who, by the date, had one of their ties detected (punished): the
+  first step one of a person's neighbours in the trust network was detected
+  (``Result.reached.tie_detected``). A survey's "knew someone punished" or "witnessed someone
+  punished" is computed as this: the model does not tell knowing from witnessing.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from diffusion.calibration.weights import agent_provinces
 from diffusion.results import Result
 from diffusion.world import World
 
-STATISTICS: tuple[str, ...] = ("watched", "first_medium")
+STATISTICS: tuple[str, ...] = ("watched", "first_medium", "knew_punished")
 """Names of the statistics a target may use."""
 
 
@@ -77,3 +78,14 @@ def watched(
         codes = [result.media.index(m) for m in media]
         mask &= np.isin(result.reached.medium, codes)
     return weighted_share(mask, world, weights)
+
+
+def knew_punished(
+    result: Result, world: World, weights: npt.NDArray[np.float64], day: dt.date
+) -> float:
+    """Share who had a tie (a neighbour) detected by ``day``, provinces weighted by ``weights``."""
+    detected = None if result.reached is None else result.reached.tie_detected
+    if detected is None:
+        raise ValueError("the run has no record of when each person's ties were detected")
+    step = step_of_date(result, day)
+    return weighted_share((detected >= 0) & (detected <= step), world, weights)

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from diffusion.calibration.statistics import STATISTICS, watched
+from diffusion.calibration.statistics import STATISTICS, knew_punished, watched
 from diffusion.calibration.weights import Weighting, check_weighting, province_weights
 from diffusion.results import Result
 from diffusion.world import World
@@ -138,6 +138,8 @@ class Target(_Strict):
         if self.statistic is None:
             raise ValueError(f"{self.name}: not computed by the model ({self.unfitted})")
         weights = province_weights(weighting, world)
+        if self.statistic == "knew_punished":
+            return knew_punished(result, world, weights, self.period.date())
         return watched(result, world, weights, self.period.date(), self.media)
 
 

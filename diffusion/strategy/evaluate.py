@@ -207,15 +207,16 @@ def run_block(payload: str, network_key: str, task: Task) -> BlockResult:
     strategy = config.strategy.compare[task.strategy]
     scale = country.n_agents / config.strategy.population
     steps = config.steps()
+    params, holders = config.for_agents(country.n_agents)
     rows, reach, detected, provinces = [], [], [], []
     for replicate in range(task.first, task.first + task.count):
         seed = replicate_seed(config.run.seed, replicate)
         placement = RunStreams.of(seed).generator(PLACEMENT)
-        entry = place(strategy, country, config.model, steps, scale, placement)
+        entry = place(strategy, country, params, steps, scale, placement)
         result = simulate(
             country.world,
-            config.model,
-            seeds=config.run.seeds,
+            params,
+            seeds=holders,
             rng=seed,
             steps=steps,
             engine="step",  # one kernel for every strategy, with copies or without

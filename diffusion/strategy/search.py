@@ -64,13 +64,13 @@ def score_placement(payload: str, network_key: str, agents: Placement) -> Score:
     medium = config.model.media_names.index(search.medium)
     n = len(agents)
     entry = EntrySchedule.from_arrivals(steps, [search.day] * n, agents, [medium] * n)
+    params, holders = config.for_agents(world.n_agents)
     reach, detected = [], []
     for replicate in range(search.replicates):
         seed = replicate_seed(config.run.seed, replicate)
         result = simulate(
-            world, config.model, seeds=config.run.seeds, rng=seed, steps=steps, engine="step",
-            entry=entry,
-        )  # fmt: skip
+            world, params, seeds=holders, rng=seed, steps=steps, engine="step", entry=entry
+        )
         reach.append(result.reach[-1])
         detected.append(result.counts[-1, 4])
     return Score.of(np.array(reach), np.array(detected))

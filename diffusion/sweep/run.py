@@ -285,12 +285,11 @@ def run_point(
     start = time.perf_counter()
     config = _config(payload).with_overrides(values)
     world = World.of(NETWORKS.get(network_key, config))  # once for all replicates of the point
+    params, holders = config.for_agents(world.n_agents)
     targets = config.calibration.load_targets() if config.calibration is not None else None
     summaries, series = [], [] if time_series else None
     for seed in replicate_seeds(sweep_seed, replicates):
-        result = simulate(
-            world, config.model, seeds=config.run.seeds, rng=seed, steps=config.steps()
-        )
+        result = simulate(world, params, seeds=holders, rng=seed, steps=config.steps())
         summary = result.summary()
         if targets is not None:
             statistics = targets.simulated(result, world)

@@ -33,6 +33,7 @@ run baseline states detections regions media
 run crackdown detections
 run travel-restriction regions
 run usb-vs-dvd media
+run calibrated-2000-2020 media regions
 sweep crackdown sweep-reach_share sweep-detected
 sweep travel-restriction sweep-reach_share
 sweep usb-vs-dvd sweep-reach_share
