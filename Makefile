@@ -8,7 +8,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test docs docs-figures bench clean
+.PHONY: install demo test docs docs-figures bench mutation clean
 
 install: $(STAMP)
 
@@ -44,6 +44,10 @@ docs-figures: install
 
 bench: install
 	$(BIN)/python -m benchmarks
+
+# Change one thing in a kernel at a time and check that a kernel test fails (tests/mutations.py).
+mutation: $(VENV)/.installed-test
+	$(BIN)/python tests/mutations.py
 
 clean:
 	rm -rf $(VENV) build site *.egg-info diffusion/*.so kernels/*.cpp

@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         "full_model": skip_full_model if args.quick else extras.full_model(log),
         "twenty_years": extras.twenty_years(TWENTY_YEAR_SIZES[mode], log),
         "sweep": extras.sweep(args.quick, log),
+        "common_random_numbers": extras.common_random_numbers(args.quick, log),
         "calibration_run": extras.guarded(lambda: calibration_run.measure(args.quick)),
     }
     results["finished"] = datetime.now(UTC).isoformat(timespec="seconds")

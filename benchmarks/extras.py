@@ -150,3 +150,11 @@ def sweep(quick: bool, log) -> dict[str, Any]:
         return not_available("benchmarks/sweep_scaling.py (sweeps) not written yet")
     log("sweep on 1 and 2 workers")
     return guarded(lambda: module.measure(quick))
+
+
+def common_random_numbers(quick: bool, log) -> dict[str, Any]:
+    """Standard error of a strategy difference with and without common random numbers."""
+    from benchmarks import common_random_numbers as crn
+
+    log("common random numbers: two nearby strategies, paired and unpaired")
+    return guarded(lambda: crn.measure(quick))

@@ -152,6 +152,18 @@ def sweep_summary(data: dict[str, Any]) -> str:
     )
 
 
+def crn_summary(data: dict[str, Any]) -> str:
+    if data.get("status") != "ok":
+        return json.dumps(data)
+    return (
+        f"reach after {data['steps']} days on {data['agents']:,} agents, {data['replicates']} "
+        f"replicates per strategy, copies {data['delay_days']} days later: difference "
+        f"{data['difference_common']:+.4f} ± {data['se_common']:.4f} with common random numbers, "
+        f"{data['difference_independent']:+.4f} ± {data['se_independent']:.4f} without; "
+        f"variance ratio {data['variance_ratio']:.1f} (replicates saved by pairing)"
+    )
+
+
 def render(results: dict[str, Any]) -> str:
     """The whole report as text."""
     m = results["machine"]
@@ -186,6 +198,9 @@ def render(results: dict[str, Any]) -> str:
         "",
         "Sweep scaling, 1 vs 2 workers (benchmarks/sweep_scaling.py):",
         sweep_summary(results["sweep"]),
+        "",
+        "Common random numbers (benchmarks/common_random_numbers.py):",
+        crn_summary(results.get("common_random_numbers", {})),
         "",
         "Calibration scenario, one run (benchmarks/calibration_run.py; quick: the first year):",
         calibration_run_summary(results.get("calibration_run", {})),

@@ -29,6 +29,8 @@ from diffusion.config import ConfigError, ExperimentConfig, load_config, read_ne
 from diffusion.config_check import describe, warnings
 from diffusion.results import Result
 from diffusion.runner import Progress, run_scenario
+from diffusion.sensitivity.cli import sensitivity_command
+from diffusion.strategy.cli import strategy_command
 from diffusion.sweep.cli import sweep_command
 
 EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -256,6 +258,8 @@ def plot(folder: Path) -> None:
 sweep_command.short_help = "Run a config's parameter sweep on Dask (resumable)."
 main.add_command(sweep_command)  # `diffusion sweep`, in diffusion/sweep/cli.py
 main.add_command(calibrate_command)  # `diffusion calibrate`, in diffusion/calibration/cli.py
+main.add_command(sensitivity_command)  # `diffusion sensitivity`, in diffusion/sensitivity/cli.py
+main.add_command(strategy_command)  # `diffusion strategy`, in diffusion/strategy/cli.py
 
 
 def network_stats(graph: Network) -> dict[str, Any]:

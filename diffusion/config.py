@@ -2,8 +2,9 @@
 
 A config has the sections ``[network]`` (how to build or load the trust network), ``[model]``
 (the fields of ``diffusion.Params``), ``[run]`` (steps, replicates, seeds), for parameter
-sweeps ``[sweep]`` and ``[cluster]``, and for fitting ``[calibration]`` (targets and priors,
-``diffusion.calibration.priors``). ``load_config`` validates everything before any work is done
+sweeps ``[sweep]`` and ``[cluster]``, for fitting ``[calibration]`` (targets and priors,
+``diffusion.calibration.priors``), and for a sensitivity analysis ``[sensitivity]``
+(``diffusion.sensitivity.config``). ``load_config`` validates everything before any work is done
 and raises ``ConfigError`` with one line per problem, e.g. ``model.beta: 1.7 is not in [0, 1]``.
 
 Configs are strict: a quoted number (``beta = "0.1"``) or a boolean where a number belongs
@@ -48,6 +49,8 @@ from diffusion.network import MAX_AGENTS, Network, network_bytes
 from diffusion.params import MAX_STEPS, Params, Probability
 from diffusion.population import Population
 from diffusion.population.config import PopulationConfig
+from diffusion.sensitivity.config import SensitivityConfig
+from diffusion.strategy.config import StrategyConfig
 
 MAX_REPLICATES = 10**6
 """Most replicates of a run or of a sweep point."""
@@ -291,7 +294,9 @@ class Range(_Section):
 class SweepConfig(_Section):
     """A parameter sweep: a design over dotted parameter paths, times replicates."""
 
-    design: Literal["grid", "random", "lhs"] = "grid"
+    design: Literal["grid", "random", "lhs", "points"] = "grid"
+    """``grid``: every combination; ``random``, ``lhs``: ``points`` draws; ``points``: the points
+    listed, point ``i`` taking the ``i``-th value of every parameter's list."""
     points: Annotated[int, Field(ge=1, le=MAX_POINTS)] | None = None
     """Number of points of a random or Latin-hypercube design."""
     seed: Seed = 0
@@ -314,12 +319,13 @@ class SweepConfig(_Section):
     @model_validator(mode="after")
     def _design_fits(self) -> SweepConfig:
         grid = self.design == "grid"
-        if grid and self.points is not None:
+        drawn = self.design in ("random", "lhs")
+        if not drawn and self.points is not None:
             raise ValueError(
-                "points: only for random and lhs designs (a grid has one point per "
-                "combination of values)"
+                f"points: only for random and lhs designs (a {self.design} design has one point "
+                f"per {'combination of values' if grid else 'listed value'})"
             )
-        if not grid and self.points is None:
+        if drawn and self.points is None:
             raise ValueError(f"points: required for a {self.design} design")
         if grid:
             count = 1
@@ -327,16 +333,40 @@ class SweepConfig(_Section):
                 count *= (spec.num or 1) if isinstance(spec, Range) else len(spec)
             if count > MAX_POINTS:
                 raise ValueError(f"parameters: the grid has {count} points, more than {MAX_POINTS}")
+        lengths = {len(spec) for spec in self.parameters.values() if not isinstance(spec, Range)}
         for path, spec in self.parameters.items():
             if isinstance(spec, Range) and grid and spec.num is None:
                 raise ValueError(f"parameters.{path}.num: required for a grid design")
-            if isinstance(spec, Range) and not grid and spec.num is not None:
+            if isinstance(spec, Range) and drawn and spec.num is not None:
                 raise ValueError(f"parameters.{path}.num: only for grid designs (use points)")
+            if isinstance(spec, Range) and self.design == "points":
+                raise ValueError(
+                    f"parameters.{path}: a points design takes a list of values (one per point)"
+                )
+            if self.design == "points" and len(lengths) > 1:
+                raise ValueError(
+                    f"parameters.{path}: {len(spec)} values; a points design takes one value per "
+                    "point from every list (all lists of one length)"
+                )
         return self
+
+    def checked_values(self, path: str) -> list[bool | int | float | str]:
+        """The values of ``path`` that are checked against the scenario: a range's ends, every
+        listed value, but for a points design only a numeric list's least and greatest (its
+        points are each validated when the sweep is planned)."""
+        spec = self.parameters[path]
+        if isinstance(spec, Range):
+            return [spec.low, spec.high]
+        numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in spec)
+        if self.design == "points" and numeric:
+            return [min(spec), max(spec)]
+        return list(spec)
 
 
 # ---------------------------------------------------------------------------------- [cluster]
 _WALLTIME = re.compile(r"^(\d+-)?\d{1,3}:\d{2}(:\d{2})?$")
+TLS_FILES = ("tls_ca_file", "tls_cert", "tls_key")
+"""The ``[cluster]`` fields that name the files of a ``--scheduler tls://`` connection."""
 
 
 class ClusterConfig(_Section):
@@ -354,6 +384,36 @@ class ClusterConfig(_Section):
     jobs: Annotated[int, Field(ge=1, le=10_000)] = 1
     """Batch jobs to start."""
     account: Name | None = None
+    security: bool = True
+    """Batch jobs: TLS with mutual authentication between the sweep, its scheduler and the jobs'
+    workers, with credentials made for each sweep. ``false`` lets anyone who can reach the
+    scheduler's port run code as you: only on a network nobody else can reach."""
+    shared_temp_directory: Path | None = None
+    """Batch jobs with ``security``: a folder that the jobs' nodes see too, where each sweep writes
+    its credentials (owner-only) and removes them at its end. Default: the home folder."""
+    tls_ca_file: Path | None = None
+    """``--scheduler tls://``: the CA certificate (PEM) that the scheduler's certificate is checked
+    against."""
+    tls_cert: Path | None = None
+    """``--scheduler tls://``: this client's certificate (PEM), shown to the scheduler."""
+    tls_key: Path | None = None
+    """``--scheduler tls://``: the private key (PEM, unencrypted) of ``tls_cert``; readable by its
+    owner only."""
+
+    @field_validator("shared_temp_directory", "tls_ca_file", "tls_cert", "tls_key")
+    @classmethod
+    def _from_config_folder(cls, path: Path | None, info: ValidationInfo) -> Path | None:
+        """A relative path is taken from the config's folder, ``~`` is the home folder. The files
+        are checked when a sweep uses them (``diffusion.sweep.security``), on the machine that
+        runs it, not here: a config is also validated again where it is not used."""
+        if path is None:
+            return None
+        try:
+            path = path.expanduser()
+        except RuntimeError:  # ~name of no known user
+            raise ValueError(f"{short_repr(str(path))}: no such user's home folder") from None
+        base = (info.context or {}).get("base_dir")
+        return path if path.is_absolute() or base is None else (Path(base) / path).resolve()
 
     @field_validator("memory")
     @classmethod
@@ -379,9 +439,17 @@ class ClusterConfig(_Section):
         return walltime
 
     @model_validator(mode="after")
-    def _batch_needs_memory(self) -> ClusterConfig:
+    def _consistent(self) -> ClusterConfig:
+        """A batch cluster has a memory size; the TLS files are named all three or none."""
         if self.type != "local" and self.memory is None:
             raise ValueError(f"memory: required for a {self.type} cluster")
+        given = [name for name in TLS_FILES if getattr(self, name) is not None]
+        if given and len(given) < len(TLS_FILES):
+            missing = next(name for name in TLS_FILES if name not in given)
+            raise ValueError(
+                f"{missing}: required with {given[0]} (a tls:// scheduler needs "
+                f"{', '.join(TLS_FILES[:-1])} and {TLS_FILES[-1]})"
+            )
         return self
 
 
@@ -396,6 +464,10 @@ class ExperimentConfig(_Section):
     cluster: ClusterConfig = ClusterConfig()
     calibration: CalibrationConfig | None = None
     """Targets and priors for fitting the scenario (``diffusion.calibration``)."""
+    sensitivity: SensitivityConfig | None = None
+    """Parameters and sample sizes of a sensitivity analysis (``diffusion.sensitivity``)."""
+    strategy: StrategyConfig | None = None
+    """Entry strategies to compare, and the placement search (``diffusion.strategy``)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -434,14 +506,18 @@ class ExperimentConfig(_Section):
             self.model.for_agents(n)  # entry rates per agents: not too many copies for n
         if self.sweep is not None:
             self._check_sweep_paths(self.sweep)
+        if self.sensitivity is not None:  # first: the calibration's check validates it again
+            self.sensitivity.check(self)
         if self.calibration is not None:
             self.calibration.check(self)
+        if self.strategy is not None:
+            self.strategy.check(self)
         return self
 
     def _check_sweep_paths(self, sweep: SweepConfig) -> None:
         """Every swept path names a real field, and its extreme values are valid there."""
         base = self.model_dump(mode="json", exclude={"sweep"})
-        for path, spec in sweep.parameters.items():
+        for path in sweep.parameters:
             where = f"sweep.parameters.{path}"
             if path.partition(".")[0] not in ("model", "network"):
                 raise ValueError(f"{where}: must start with 'model.' or 'network.'")
@@ -451,7 +527,7 @@ class ExperimentConfig(_Section):
                 with_value(base, path, None)
             except ConfigError:
                 raise ValueError(f"{where}: no such parameter") from None
-            for value in [spec.low, spec.high] if isinstance(spec, Range) else spec:
+            for value in sweep.checked_values(path):
                 try:
                     validate_config(with_value(base, path, value))
                 except ConfigError as exc:

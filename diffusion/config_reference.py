@@ -20,6 +20,8 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from diffusion.config import ClusterConfig, ExperimentConfig, RunConfig, SweepConfig
+from diffusion.sensitivity.config import SensitivityConfig
+from diffusion.strategy.config import StrategyConfig
 
 SECTIONS: tuple[tuple[str, Any], ...] = (
     ("network", ExperimentConfig.model_fields["network"].annotation),
@@ -27,6 +29,8 @@ SECTIONS: tuple[tuple[str, Any], ...] = (
     ("run", RunConfig),
     ("sweep", SweepConfig),
     ("cluster", ClusterConfig),
+    ("sensitivity", SensitivityConfig),
+    ("strategy", StrategyConfig),
 )
 """The sections of a config file, in the order a config is written."""
 

@@ -66,7 +66,7 @@ def simulate(
         )
     if steps is None and params.has_entry():
         raise ValueError("steps: required when copies keep entering (entry)")
-    placed = entry is not None and entry.copies > 0
+    placed = entry is not None  # even empty: a strategy's runs all take the kernel with entry
     if engine == "auto":
         event = not world.is_population and params.reduces_to_sir() and not placed
         engine = "event" if event else "step"
@@ -149,7 +149,9 @@ def _run_event(world: World, params, seed_ids, horizon, streams: RunStreams, lab
     )
 
 
-def _run_step(world: World, params, seed_ids, horizon, streams: RunStreams, label, placed) -> Result:
+def _run_step(
+    world: World, params, seed_ids, horizon, streams: RunStreams, label, placed
+) -> Result:
     """The full model, stepped day by day; ``placed`` copies arrive besides the scenario's."""
     network = world.network
     if params.mode == "group" and len(world.agents["group_members"]) == 0:

@@ -47,9 +47,7 @@ class RunStreams:
 
     def child(self, purpose: int) -> np.random.SeedSequence:
         """The stream of one purpose: the same for the same run whatever else the run does."""
-        return np.random.SeedSequence(
-            self.root.entropy, spawn_key=(*self.root.spawn_key, purpose)
-        )
+        return np.random.SeedSequence(self.root.entropy, spawn_key=(*self.root.spawn_key, purpose))
 
     def generator(self, purpose: int) -> np.random.Generator:
         return np.random.Generator(np.random.PCG64(self.child(purpose)))

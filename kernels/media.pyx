@@ -27,11 +27,10 @@ never its name. Every informed agent's first step, channel (the kind of tie or g
 seed) and medium are written to per-agent arrays, and so is the first step one of each agent's
 ties was detected.
 
-Every draw has its own address under the run's key (``rng.pxd``): a holder's sharing skips by
-(holder, step), a tie's thinning, a viewer's acceptance, a lent object's receiver and an
-implication by (holder, step, other agent), a holder's detection and ceasing by (holder, step).
-Runs that differ only in where copies enter give each agent the same draws while its history
-is the same (common random numbers), and no step draws for agents that hold nothing.
+Every draw has its own address under the run's key (``rng.pxd``): a holder's detection, ceasing,
+hosting and sharing of a step by (holder, step), drawn whoever its viewers are; a viewer keeping
+a copy by (viewer, step); an implication by (detected agent, step, other agent). Runs that differ only in where copies enter give each agent the same draws while its
+history is the same (common random numbers), and no step draws for agents that hold nothing.
 
 An informant who has watched is complicit: only a susceptible informant raises the risk.
 """
@@ -44,14 +43,9 @@ from libcpp.vector cimport vector
 from model cimport D, I, MediumSpec, N_STATES, R, S, W
 from prefetch cimport DIFFUSION_PREFETCH
 from rng cimport (
-    FATE,
-    HOST,
+    HOLDER_STEP,
     IMPLICATE,
     KEEP_COPY,
-    LEND,
-    SHARE,
-    SHARE_TIE,
-    VIEW,
     PowerTable,
     Stream,
     bernoulli,
@@ -132,7 +126,7 @@ cdef class _MediaRun:
     cdef vector[int32_t] active, exposed, queue
     cdef vector[int64_t] audience_end
     cdef vector[uint8_t] risky
-    cdef vector[uint8_t] ceases  # per active slot: its ceasing draw of this step succeeded
+    cdef vector[double] fate  # per active slot: its detection and ceasing uniforms of this step
     cdef vector[int32_t] lent_to  # per active slot: who receives its lent object this step, or -1
     cdef vector[PowerTable*] sharing  # per medium and fear: trials at the highest sharing rate
 
@@ -196,21 +190,20 @@ cdef class _MediaRun:
         return -1
 
     cdef inline int expose(self, int64_t slot, int32_t viewer, uint8_t what, uint8_t channel,
-                           int64_t t, double* best, int32_t* receiver) except -1 nogil:
-        """Holder at ``slot`` shows its medium to susceptible ``viewer`` through ``channel``."""
+                           int64_t t, double priority, double* best,
+                           int32_t* receiver) except -1 nogil:
+        """Holder at ``slot`` shows its medium to susceptible ``viewer`` through ``channel``; a
+        lent object goes to the viewer of highest ``priority`` (a uniform choice)."""
         cdef bint lent = self.media[what].lent
-        cdef double priority
         self.set_state(viewer, EXPOSED)
         self.exposed.push_back(viewer)
         self.offer[viewer] = OFFER_WATCH if lent else OFFER_COPY
         self.reach(viewer, t, channel, what)
         if self.flags[viewer] & INFORMANT_BIT:
             self.risky[slot] = 1
-        if lent:  # the object goes to the viewer of highest priority: a uniform choice
-            priority = uniform_at(self.key, self.active[slot], t, LEND, viewer)
-            if priority > best[0]:
-                best[0] = priority
-                receiver[0] = viewer
+        if lent and priority > best[0]:
+            best[0] = priority
+            receiver[0] = viewer
         return 0
 
     cdef int share_from(self, int64_t slot, int64_t t) except -1 nogil:
@@ -218,8 +211,9 @@ cdef class _MediaRun:
 
         Tie by tie, trials run at the holder's highest possible rate ``table.p`` and each
         success is thinned to the tie's own rate: a geometric skip jumps to the next success,
-        so only ties that might share are looked at (exact for Bernoulli trials). The skips are
-        drawn whoever is susceptible; the thinning at the tie's own address.
+        so only ties that might share are looked at (exact for Bernoulli trials). Every draw
+        (acceptance, thinning, priority for a lent object) is made whoever the viewer is, so
+        the holder's draws depend only on its own history (common random numbers).
         """
         cdef int32_t holder = self.active[slot], viewer, receiver = -1
         cdef uint8_t what = self.medium[holder]
@@ -227,20 +221,25 @@ cdef class _MediaRun:
         cdef double factor = self.media[what].share * (self.fear_factor if afraid else 1.0)
         cdef PowerTable* table = self.sharing[2 * what + afraid]
         cdef int64_t e, end, k, g, n_groups
-        cdef double p, best = -1.0
+        cdef double p, u, priority = 0.0, best = -1.0
+        cdef bint lent = self.media[what].lent
         cdef Stream draws
+        stream_at(&draws, self.key, holder, t, HOLDER_STEP, 0)
+        self.fate[2 * slot] = uniform(&draws)  # detection (used in step 3)
+        self.fate[2 * slot + 1] = uniform(&draws)  # ceasing (step 4)
         if self.group_mode:
             n_groups = self.agent_group_offsets[holder + 1] - self.agent_group_offsets[holder]
-            stream_at(&draws, self.key, holder, t, HOST, 0)
             if n_groups > 0 and bernoulli(&draws, clip(self.host_prob * factor)):
                 g = self.agent_groups[self.agent_group_offsets[holder]
                                       + <int64_t>(uniform(&draws) * n_groups)]
                 for e in range(self.group_offsets[g], self.group_offsets[g + 1]):
                     viewer = self.group_members[e]
-                    if self.state_of(viewer) == S and uniform_at(
-                            self.key, holder, t, VIEW, viewer) < self.accept[self.cohort_of(viewer)]:
-                        self.expose(slot, viewer, what, self.group_kind[g], t, &best, &receiver)
-        stream_at(&draws, self.key, holder, t, SHARE, 0)
+                    u = uniform(&draws)
+                    if lent:
+                        priority = uniform(&draws)
+                    if self.state_of(viewer) == S and u < self.accept[self.cohort_of(viewer)]:
+                        self.expose(slot, viewer, what, self.group_kind[g], t, priority, &best,
+                                    &receiver)
         e = self.offsets[holder]
         end = self.offsets[holder + 1]
         while e < end:
@@ -249,11 +248,13 @@ cdef class _MediaRun:
                 break
             e += k - 1
             viewer = self.neighbours[e]
+            u = uniform(&draws)
+            if lent:
+                priority = uniform(&draws)
             if self.state_of(viewer) == S and not (self.group_mode and self.grouped[self.kind[e]]):
                 p = clip(self.beta * factor * self.trust[e] * self.accept[self.cohort_of(viewer)])
-                if p >= table.p or uniform_at(
-                        self.key, holder, t, SHARE_TIE, viewer) < p / table.p:
-                    self.expose(slot, viewer, what, self.kind[e], t, &best, &receiver)
+                if p >= table.p or u < p / table.p:
+                    self.expose(slot, viewer, what, self.kind[e], t, priority, &best, &receiver)
             e += 1
         self.audience_end[slot] = self.exposed.size()
         if receiver >= 0:
@@ -336,7 +337,6 @@ cdef class _MediaRun:
         cdef int32_t agent
         cdef uint8_t what, st
         cdef double p
-        cdef Stream fate
         # 1. entry
         n_active = self.active.size()
         for i in range(n_entrants):
@@ -354,7 +354,7 @@ cdef class _MediaRun:
         self.exposed.clear()
         self.audience_end.assign(n_active, 0)
         self.risky.assign(n_active, 0)
-        self.ceases.assign(n_active, 0)
+        self.fate.resize(2 * n_active)
         self.lent_to.assign(n_active, -1)
         self.new_detections = 0
         for i in range(n_active):
@@ -366,8 +366,7 @@ cdef class _MediaRun:
                 DIFFUSION_PREFETCH(&self.fear_until[agent])
             self.share_from(i, t)
         # 3. detection (with implication and fear) of everyone who held a copy when the step began,
-        # lenders included; a holder not detected draws whether it ceases (used in 4). Both at
-        # the holder's (agent, step) address, so one holder's fate never shifts another's.
+        # lenders included, with the uniform each drew for it in share_from
         for i in range(n_active):
             agent = self.active[i]
             if self.state_of(agent) != I:
@@ -376,17 +375,13 @@ cdef class _MediaRun:
             p = delta * self.media[what].conceal * (1.0 - self.p_bribe)
             if self.risky[i]:
                 p *= self.informant_risk
-            if p <= 0.0 and self.gamma <= 0.0:
-                continue
-            stream_at(&fate, self.key, agent, t, FATE, 0)
-            if uniform(&fate) < p:
+            if self.fate[2 * i] < p:
                 self.detect(agent, t)
-            else:
-                self.ceases[i] = uniform(&fate) < self.gamma
         # 4. ceasing; lenders stop holding
         for i in range(n_active):
             agent = self.active[i]
-            if self.state_of(agent) == I and (self.ceases[i] or self.lent_to[i] >= 0):
+            if self.state_of(agent) == I and (
+                    self.fate[2 * i + 1] < self.gamma or self.lent_to[i] >= 0):
                 self.stop_holding(agent, R)
         # 5. exposed agents resolve; the active list keeps those still holding
         n_active = 0

@@ -50,16 +50,12 @@ cdef extern from *:
 # What a draw decides (the third word of its address). Values are part of the results: never
 # renumber one, add new ones at the end.
 cdef enum Purpose:
-    REMOVAL = 1     # event kernel: when a holder is removed, and whether by detection
-    SHARE = 2       # sharing trials of a holder along its ties (skips over its row)
-    SHARE_TIE = 3   # trials along one tie (event kernel), thinning one tie's success (step)
+    HOLDER = 1      # event kernel: a new holder's removal, then its sharing along its ties
+    HOLDER_STEP = 2  # step kernel: a holder's draws of a step (detection and ceasing, then
+                     # hosting and sharing)
+    SHARE_TIE = 3   # event kernel, ties of their own trust: the trials along one tie
     KEEP_COPY = 4   # a viewer keeps a copy of a copied medium (p_copy)
-    FATE = 5        # step kernel: a holder's detection, then ceasing, in a step
-    HOST = 6        # step kernel: whether a holder hosts a viewing, and in which group
-    VIEW = 7        # step kernel: a group member accepts a holder's viewing
-    EXPOSE = 8      # event kernel: a candidate exposure's step, given that one happens
-    LEND = 9        # step kernel: a viewer's priority for receiving a holder's lent object
-    IMPLICATE = 10  # step kernel: a detected agent implicates another
+    IMPLICATE = 5   # step kernel: a detected agent implicates another
 
 
 cdef struct Stream:
@@ -179,14 +175,14 @@ cdef inline int64_t first_success_of_blocks(Stream* rng, PowerTable* table, int6
     return 0
 
 
-cdef inline int64_t first_success_given_one(Stream* rng, PowerTable* table, int64_t n) noexcept nogil:
-    """Index (1..n) of the first success in n Bernoulli(p) trials, given that one succeeds.
+cdef inline int64_t first_success_given_one(double u, PowerTable* table, int64_t n) noexcept nogil:
+    """Index (1..n) of the first success in n Bernoulli(p) trials, given that one succeeds, from
+    a uniform ``u`` in [0, 1) (the caller draws it, so that it can draw one whether or not it
+    needs the answer).
 
     v is uniform on (pw[n], 1], the part of (0, 1] in which first_success_within succeeds.
     Requires n <= TABLE_SPAN.
     """
-    cdef double v
     if n == 1:
         return 1
-    v = 1.0 - uniform(rng) * (1.0 - table.pw[n])
-    return first_below(table.pw, v, 1, n)
+    return first_below(table.pw, 1.0 - u * (1.0 - table.pw[n]), 1, n)

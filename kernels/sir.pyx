@@ -19,10 +19,8 @@ from libcpp.vector cimport vector
 
 from prefetch cimport DIFFUSION_PREFETCH
 from rng cimport (
-    EXPOSE,
+    HOLDER,
     KEEP_COPY,
-    REMOVAL,
-    SHARE,
     SHARE_TIE,
     PowerTable,
     Stream,
@@ -34,6 +32,7 @@ from rng cimport (
     philox4x64_10,
     power_table_new,
     stream_at,
+    uniform,
     uniform_at,
 )
 
@@ -151,8 +150,9 @@ def run_sir(
     reached are left as the caller set them) and, with ``track_kinds``, the kind of the tie that
     reached it to ``channel``; the first step one of its ties was detected to ``tie_detected``
     (left alone if none was). Draws are addressed under the 128-bit ``key`` (``rng.pxd``): a new
-    holder's removal by (holder, step), its sharing by (holder, step) and, per tie, by (holder,
-    step, neighbour). Running out of memory raises MemoryError.
+    holder's removal and sharing by (holder, step), drawn whoever its neighbours are; with ties
+    of their own trust, each tie's trials by (holder, step, neighbour). Running out of memory
+    raises MemoryError.
     """
     cdef int64_t n = offsets.shape[0] - 1
     # Only "still susceptible?" matters to the kernel (the other states are counted as events), so
@@ -161,6 +161,7 @@ def run_sir(
     cdef uint64_t* susceptible = susceptible_bits.data()
     cdef const uint64_t* k = &key[0]
     cdef Stream draws, tie_draws
+    cdef double u
     cdef vector[int64_t] events = vector[int64_t](4, 0)
     cdef Queue queue
     cdef vector[int32_t] current
@@ -231,7 +232,7 @@ def run_sir(
                             if not uniform_trust:
                                 DIFFUSION_PREFETCH(&trust[e])
                         j = current[i]
-                        stream_at(&draws, k, j, t, REMOVAL, 0)
+                        stream_at(&draws, k, j, t, HOLDER, 0)
                         r = removal_step(&draws, &sched, t + 1, horizon, &detected)
                         if r != NEVER:
                             count_event(&events, r, 3 if detected else 2, &last_step)
@@ -250,10 +251,9 @@ def run_sir(
                         if uniform_trust and limit <= TABLE_SPAN:
                             # Every tie shares within `limit` steps with the same probability:
                             # skip geometrically from one such tie to the next, then draw the
-                            # step of sharing given that it happens (drawn at the tie's own
-                            # address, so the skips never depend on who is still susceptible).
-                            # Only those ties are read.
-                            stream_at(&draws, k, j, t, SHARE, 0)
+                            # step of sharing given that it happens. The holder draws both
+                            # whoever its neighbours are (common random numbers). Only those ties
+                            # are read.
                             e = offsets[j]
                             while e < end:
                                 shift = first_success_of_blocks(&draws, sharing, limit, end - e)
@@ -261,9 +261,9 @@ def run_sir(
                                     break
                                 e += shift - 1
                                 nb = neighbours[e]
+                                u = uniform(&draws)
                                 if is_susceptible(susceptible, nb):
-                                    stream_at(&tie_draws, k, j, t, EXPOSE, nb)
-                                    hit = first_success_given_one(&tie_draws, sharing, limit)
+                                    hit = first_success_given_one(u, sharing, limit)
                                     queue_exposure(
                                         &queue, t + hit, nb, kind[e] if track_kinds else 0)
                                 e += 1

@@ -55,7 +55,10 @@ def _rejected(data: dict, section: str, changes: dict, message: str) -> None:
             {"model.bogus": {"low": 0, "high": 1}},
             "calibration.priors.model.bogus: 0.0 is not usable",
         ),
-        ({"network.travel": {"low": 0, "high": 1}}, "calibration.priors.network.travel: a prior"),
+        (
+            {"network.travel": {"low": 0, "high": 1}},
+            "calibration.priors.network.travel: must be a model",
+        ),
         ({"model.gamma": {"low": 0, "high": 1, "scale": "log"}}, "calibration.priors.model.gamma"),
         (
             {"model.gamma": {"low": 0.5, "high": 0.1}},

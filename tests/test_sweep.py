@@ -30,6 +30,7 @@ from distributed import Client
 from diffusion import simulate
 from diffusion.cli import main
 from diffusion.config import ClusterConfig, load_config, validate_config
+from diffusion.runner import run_scenario
 from diffusion.sweep.clusters import jobqueue_cluster
 from diffusion.sweep.designs import make_design
 from diffusion.sweep.run import (
@@ -39,7 +40,7 @@ from diffusion.sweep.run import (
     finished_points,
     network_builds,
     point_path,
-    replicate_seeds,
+    run_point,
     run_sweep,
 )
 
@@ -116,7 +117,7 @@ def _serial(text: str) -> pd.DataFrame:
         point = config.with_overrides(values)
         network = point.network.build()
         for r in range(config.sweep.replicates):
-            rng = np.random.SeedSequence(config.sweep.seed, spawn_key=(p, r))
+            rng = np.random.SeedSequence(config.sweep.seed, spawn_key=(r,))
             result = simulate(network, point.model, seeds=point.run.seeds, rng=rng)
             rows.append({"point": p, "replicate": r, **values, **result.summary()})
     return pd.DataFrame(rows)
@@ -245,13 +246,18 @@ def test_design_errors_name_the_field(kind, parameters, points, message) -> None
 
 
 # ---------------------------------------------------------------------------------- pieces
-def test_replicate_seeds_are_spawn_keys_of_point_and_replicate() -> None:
-    seeds = replicate_seeds(11, 7, 3)
-    for r, seed in enumerate(seeds):
-        expected = np.random.SeedSequence(11, spawn_key=(7, r))
-        assert np.array_equal(seed.generate_state(4), expected.generate_state(4))
-    states = {tuple(s.generate_state(2)) for p in range(5) for s in replicate_seeds(11, p, 3)}
-    assert len(states) == 15
+def test_points_share_their_replicates_seeds_with_diffusion_run(tmp_path) -> None:
+    """Replicate r of every point runs under the seed of replicate r of ``diffusion run`` with
+    ``run.seed = sweep.seed``: common random numbers across the design."""
+    config = load_config(write_config(tmp_path))
+    sweep = Sweep.from_config(config)
+    values = sweep.design.points[1]
+    point = run_point(
+        sweep.task_payload(), sweep.network_keys[1], 1, values, 11, 2, time_series=False
+    )
+    scenario = config.with_overrides({**values, "run.seed": 11, "run.replicates": 2})
+    expected = run_scenario(scenario)
+    assert point.summaries == [r.summary() for r in expected.results]
 
 
 def test_network_cache_builds_once_per_hash_and_keeps_within_budget(tmp_path) -> None:

@@ -69,14 +69,20 @@ class CalibrationConfig(_Section):
             check_calendar(self.load_targets(), start, end, experiment.model.media_names)
         except TargetError as exc:
             raise ValueError(f"calibration.targets: {exc.lines[0]}") from None
-        bare = experiment.model_copy(update={"calibration": None})
-        for path, prior in self.priors.items():
-            where = f"calibration.priors.{path}"
-            if not path.startswith("model."):
-                raise ValueError(f"{where}: a prior is on a model parameter ('model.')")
-            for value in (prior.low, prior.high):
-                try:
-                    bare.with_overrides({path: value})
-                except ValueError as exc:
-                    problem = str(exc).splitlines()[0]
-                    raise ValueError(f"{where}: {value!r} is not usable ({problem})") from None
+        check_ranges(experiment.model_copy(update={"calibration": None}), self.priors,
+                     "calibration.priors")  # fmt: skip
+
+
+def check_ranges(bare: ExperimentConfig, ranges: dict[str, Prior], section: str) -> None:
+    """Raise ``ValueError`` naming ``section.<path>`` unless every range is on a model parameter
+    and both its ends are valid values of the scenario ``bare`` (its own checks left out)."""
+    for path, prior in ranges.items():
+        where = f"{section}.{path}"
+        if not path.startswith("model."):
+            raise ValueError(f"{where}: must be a model parameter ('model.')")
+        for value in (prior.low, prior.high):
+            try:
+                bare.with_overrides({path: value})
+            except ValueError as exc:
+                problem = str(exc).splitlines()[0]
+                raise ValueError(f"{where}: {value!r} is not usable ({problem})") from None

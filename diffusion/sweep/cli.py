@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -41,6 +42,8 @@ class PointProgress:
         elif done == total or self._shown < 0 or done - self._shown >= max(1, total // 50):
             elapsed = time.perf_counter() - self._start
             click.echo(f"sweep: {done}/{total} points done ({elapsed:.1f} s)", err=True)
+        else:
+            return  # a line every 2% of the points: the last one shown is the reference
         self._shown = done
 
     def close(self) -> None:
@@ -59,7 +62,9 @@ def cluster_options(command: Callable) -> Callable:
             help="Local worker processes (default: [cluster] workers, else one per core).",
         ),
         click.option(
-            "--scheduler", metavar="tcp://HOST:PORT", help="Run on this existing Dask scheduler."
+            "--scheduler",
+            metavar="tcp|tls://HOST:PORT",
+            help="Run on this existing Dask scheduler (tls://: with the [cluster] TLS files).",
         ),
         click.option(
             "--cluster",
@@ -130,7 +135,7 @@ def _sweep(
     quiet: bool,
 ) -> None:
     # Dask is imported here, not at the top, so that the other commands start faster.
-    from diffusion.sweep.clusters import batch_system, open_client
+    from diffusion.sweep.clusters import batch_system, dashboard_link, open_client
     from diffusion.sweep.run import (
         WORKER_TIMEOUT,
         Sweep,
@@ -173,6 +178,8 @@ def _sweep(
                         sweep.config.cluster, workers=workers, scheduler=scheduler, cluster=cluster
                     )
                 )
+            if not quiet:
+                _show_dashboard(dashboard_link(client))
             try:
                 outcome = run_sweep(sweep, out, client, progress, worker_timeout)
             except KeyboardInterrupt:
@@ -199,6 +206,19 @@ def _sweep(
             f"({outcome.ran} run now, {outcome.skipped} found done); "
             f"plot with: diffusion plot {out}"
         )
+
+
+def _show_dashboard(link: str | None) -> None:
+    """Where the dashboard of the sweep's own cluster is: on this machine's loopback only, so
+    from another machine through an SSH tunnel. On standard output, like the other notices;
+    standard error carries the progress and the problems."""
+    if link is None:
+        return
+    port = link.rpartition(":")[2].partition("/")[0]
+    click.echo(
+        f"sweep: dashboard on {link} (this machine only; from another: "
+        f"ssh -L {port}:127.0.0.1:{port} {socket.gethostname()})"
+    )
 
 
 @contextmanager

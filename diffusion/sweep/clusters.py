@@ -8,6 +8,11 @@ with minimum = maximum), and workers retire at 90% of the walltime so that a job
 limit hands its tasks on instead of being killed mid-task (dask-jobqueue's documented recipe).
 A job that ends early (``scancel``, a failed node, a retired worker) stays in dask-jobqueue's
 plan, so adaptive scaling alone never replaces it; ``_replace_lost_jobs`` does.
+
+Who can connect (``diffusion.sweep.security``): a local cluster listens on 127.0.0.1 only, its
+dashboard included. A batch cluster's scheduler listens on the network, in TLS with mutual
+authentication unless ``[cluster] security = false``; its dashboard, and each job worker's HTTP
+endpoint, listen on their machine's 127.0.0.1. ``--scheduler`` takes ``tcp://`` and ``tls://``.
 """
 
 from __future__ import annotations
@@ -22,8 +27,10 @@ from contextlib import contextmanager
 
 import dask.config
 from distributed import Client, LocalCluster
+from distributed.security import Security
 
 from diffusion.config import ClusterConfig
+from diffusion.sweep.security import batch_credentials, scheduler_security, shared_folder
 
 BATCH_SYSTEMS: tuple[str, ...] = ("slurm", "pbs")
 LOCAL_WORKER_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
@@ -35,12 +42,20 @@ BATCH_CONFIG = {"distributed.deploy.lost-worker-timeout": "3s"}
 15 s), so a cancelled or failed job is replaced soon (see ``_replace_lost_jobs``)."""
 SUBMIT = {"slurm": "sbatch", "pbs": "qsub"}
 """The command that submits a job to each batch system."""
+LOOPBACK = "127.0.0.1"
+"""Where the listeners that need not be reached from other machines listen."""
+DASHBOARD = f"{LOOPBACK}:0"
+"""Dashboards and workers' HTTP endpoints: loopback, a free port (never clashes with another)."""
 
 
-def jobqueue_cluster(settings: ClusterConfig, kind: str | None = None):
+def jobqueue_cluster(
+    settings: ClusterConfig, kind: str | None = None, security: Security | None = None
+):
     """A dask-jobqueue ``SLURMCluster`` or ``PBSCluster`` from ``[cluster]`` (no jobs started yet).
 
-    ``kind`` overrides ``settings.type``. Its ``job_script()`` shows the batch script each job runs.
+    ``kind`` overrides ``settings.type``; ``security`` is a ``distributed.Security`` with
+    credential files (``batch_credentials``), else scheduler and workers speak plain TCP. Its
+    ``job_script()`` shows the batch script each job runs.
     """
     kind = kind or settings.type
     if kind not in BATCH_SYSTEMS:
@@ -65,11 +80,17 @@ def jobqueue_cluster(settings: ClusterConfig, kind: str | None = None):
             "export DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON="
             "'{\"MALLOC_TRIM_THRESHOLD_\": None}'"
         ],
-        # retire before the batch system kills the job, so its tasks move on cleanly
         "worker_extra_args": [
+            # retire before the batch system kills the job, so its tasks move on cleanly
             "--lifetime", f"{int(0.9 * lifetime)}s",
             "--lifetime-stagger", f"{int(0.02 * lifetime)}s",
+            # the worker's HTTP endpoint (metrics, health) is not TLS: its node's loopback only
+            "--dashboard-address", DASHBOARD,
         ],
+        # TLS with these credentials (dask-jobqueue then passes --protocol tls:// and the files'
+        # paths to the workers); the dashboard on this machine's loopback (see dashboard_link)
+        "security": security,
+        "scheduler_options": {"dashboard_address": DASHBOARD},
     }  # fmt: skip
     return cls(**{k: v for k, v in options.items() if v is not None})
 
@@ -89,7 +110,8 @@ def batch_system(
     scheduler: str | None = None,
     cluster: str | None = None,
 ) -> str | None:
-    """The batch system to use (``"slurm"``, ``"pbs"`` or None); checks that the options fit."""
+    """The batch system to use (``"slurm"``, ``"pbs"`` or None); checks that the options fit,
+    and the files they need: ``ValueError``, or ``ConfigError`` naming a ``[cluster]`` field."""
     if scheduler and cluster:
         raise ValueError("--scheduler and --cluster: give one or the other")
     batch = None if scheduler else cluster or settings.type
@@ -103,6 +125,10 @@ def batch_system(
             f"--cluster {batch}: {SUBMIT[batch]} is not on PATH; run the sweep on a login node "
             f"of the {batch.upper()} cluster"
         )
+    if batch and settings.security:
+        shared_folder(settings)
+    if scheduler:
+        scheduler_security(settings, scheduler)
     return batch
 
 
@@ -121,10 +147,14 @@ def open_client(
     """
     batch = batch_system(settings, workers=workers, scheduler=scheduler, cluster=cluster)
     if scheduler:
-        with Client(scheduler, timeout="30s") as client:
+        security = scheduler_security(settings, scheduler)
+        with Client(scheduler, security=security, timeout="30s") as client:
             yield client
     elif batch:
-        with jobqueue_cluster(settings, batch) as jobs:
+        with (
+            batch_credentials(settings) as security,
+            jobqueue_cluster(settings, batch, security) as jobs,
+        ):
             # keeps ``jobs`` jobs queued or running: replaces those that end at their walltime
             jobs.adapt(minimum_jobs=settings.jobs, maximum_jobs=settings.jobs)
             with (
@@ -141,13 +171,23 @@ def open_client(
                 n_workers=n,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=":0",  # a free port: never clashes with another cluster
+                host=LOOPBACK,  # scheduler, nannies and workers
+                dashboard_address=DASHBOARD,
                 silence_logs=logging.ERROR,
                 preload=[__name__],  # runs dask_setup below in each worker process
             ) as local,
             Client(local) as client,
         ):
             yield client
+
+
+def dashboard_link(client: Client) -> str | None:
+    """The dashboard of the cluster that this process started (on its 127.0.0.1), else None."""
+    scheduler = getattr(client.cluster, "scheduler", None)
+    server = getattr(scheduler, "http_server", None)
+    if server is None:
+        return None
+    return f"http://{server.address}:{server.port}/status"
 
 
 LOST_JOB_CHECK_SECONDS = 5.0

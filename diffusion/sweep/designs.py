@@ -1,4 +1,4 @@
-"""Sweep designs: the parameter points of a grid, a random or a Latin-hypercube design.
+"""Sweep designs: the parameter points of a grid, a random, a Latin-hypercube or a listed design.
 
 A design maps dotted parameter paths (``"model.delta"``, ``"network.travel"``) to values.
 Each parameter is given either as a list of values or as a range ``{low, high, num}``:
@@ -8,11 +8,14 @@ Each parameter is given either as a list of values or as a range ``{low, high, n
 * ``random``: ``points`` independent draws, uniform in each range, uniform over each list.
 * ``lhs``: a Latin hypercube of ``points`` (``scipy.stats.qmc.LatinHypercube``): each range is cut
   into ``points`` equal strata and every stratum is used once; lists are split into equal strata.
+* ``points``: the points listed, one value per point in each parameter's list (all lists of
+  one length): point ``i`` takes the ``i``-th value of every list. Designs made elsewhere (e.g.
+  the samples of a sensitivity analysis, ``diffusion.sensitivity``) run as sweeps this way.
 
 Ranges always give floats; list a parameter's values to sweep an integer or a string. Values of a
 parameter share one type (integers mixed with floats become floats), so every point file of a
-sweep has the same Parquet schema. Random and LHS designs draw from ``SeedSequence(seed)``,
-whose children (``spawn_key=(point,)``) seed the runs (see ``diffusion.sweep.run``).
+sweep has the same Parquet schema. Random and LHS designs draw from ``SeedSequence(seed)``
+itself; the runs draw from its children ``spawn_key=(replicate,)`` (see ``diffusion.sweep.run``).
 """
 
 from __future__ import annotations
@@ -25,8 +28,8 @@ from typing import Literal
 import numpy as np
 from scipy.stats import qmc
 
-DesignKind = Literal["grid", "random", "lhs"]
-DESIGNS: tuple[str, ...] = ("grid", "random", "lhs")
+DesignKind = Literal["grid", "random", "lhs", "points"]
+DESIGNS: tuple[str, ...] = ("grid", "random", "lhs", "points")
 Value = bool | int | float | str
 
 
@@ -52,20 +55,24 @@ def make_design(
     points: int | None = None,
     seed: int | None = None,
 ) -> Design:
-    """The points of a ``grid``, ``random`` or ``lhs`` design over ``parameters``."""
+    """The points of a ``grid``, ``random``, ``lhs`` or ``points`` design over ``parameters``."""
     if kind not in DESIGNS:
         raise ValueError(f"sweep.design: {kind!r} is not one of {', '.join(DESIGNS)}")
     if not parameters:
         raise ValueError("sweep.parameters: give at least one parameter to sweep")
     axes = {name: _axis(name, spec, kind) for name, spec in parameters.items()}
     names = tuple(axes)
-    if kind == "grid":
+    if kind in ("grid", "points"):
         if points is not None:
             raise ValueError(
-                "sweep.points: only for random and lhs designs (a grid has one "
-                "point per combination of values)"
+                f"sweep.points: only for random and lhs designs (a {kind} design has one "
+                f"point per {'combination of values' if kind == 'grid' else 'listed value'})"
             )
-        rows = list(itertools.product(*(axes[name].grid() for name in names)))
+        if kind == "grid":
+            rows = list(itertools.product(*(axes[name].grid() for name in names)))
+        else:
+            columns = [_listed(name, axes[name], names[0], axes) for name in names]
+            rows = list(zip(*columns, strict=True))
     else:
         if points is None or int(points) != points or points < 1:
             raise ValueError(f"sweep.points: {points} must be an integer >= 1 for a {kind} design")
@@ -105,9 +112,22 @@ class _Axis:
         return float(self.low + u * (self.high - self.low))
 
 
+def _listed(name: str, axis: _Axis, first: str, axes: Mapping[str, _Axis]) -> tuple[Value, ...]:
+    """The values of a ``points`` design's parameter: as many as the first parameter's."""
+    expected = len(axes[first].values)
+    if len(axis.values) != expected:
+        raise ValueError(
+            f"sweep.parameters.{name}: {len(axis.values)} values, but {first} has {expected} "
+            "(a points design takes one value per point from every list)"
+        )
+    return axis.values
+
+
 def _axis(name: str, spec: Sequence[Value] | Mapping[str, float], kind: str) -> _Axis:
     field = f"sweep.parameters.{name}"
     if isinstance(spec, Mapping):
+        if kind == "points":
+            raise ValueError(f"{field}: a points design takes a list of values (one per point)")
         return _range(field, spec, kind)
     if isinstance(spec, str | bytes) or not isinstance(spec, Sequence) or len(spec) == 0:
         raise ValueError(f"{field}: give a non-empty list of values or a table {{low, high, num}}")

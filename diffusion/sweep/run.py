@@ -4,10 +4,16 @@ A sweep runs the replicates of every point of a design (``diffusion.sweep.design
 Parquet file per finished point into ``DIR/points`` (and ``DIR/series`` for time series), next to
 a manifest ``DIR/sweep.json``. How it stays correct when things go wrong:
 
-* **Seeds.** Replicate ``r`` of point ``p`` runs with ``SeedSequence(seed, spawn_key=(p, r))``
-  (``seed`` is ``sweep.seed``), which is ``SeedSequence(seed, spawn_key=(p,)).spawn(n)[r]``: its
-  results do not depend on which worker ran it, on how many workers there were, or on the order
-  tasks finished.
+* **Seeds.** Replicate ``r`` of every point runs with ``SeedSequence(seed, spawn_key=(r,))``
+  (``seed`` is ``sweep.seed``), the seed of replicate ``r`` of ``diffusion run`` with
+  ``run.seed = seed``: its results do not depend on which worker ran it, on how many workers
+  there were, or on the order tasks finished, and the points of a design share their replicates'
+  random numbers (common random numbers, ``diffusion.streams``), so the difference between two
+  points is measured replicate by replicate rather than drowned in independent noise.
+* **Statistics.** Each replicate's row holds its ``Result.summary()`` and, when the config has a
+  ``[calibration]`` section, the model value of each fitted target (``target:<name>``,
+  ``diffusion.calibration.targets``), so sweeps over a fitted scenario can be compared with the
+  survey figures.
 * **Tasks.** One task runs all replicates of a point, so the scheduler's cost per task (about a
   millisecond) is shared by them; tasks carry the config as a short JSON text, never the network.
 * **Networks.** Each worker process builds a network once and keeps it in a cache keyed by the
@@ -57,6 +63,7 @@ from diffusion.config import (
 )
 from diffusion.results import STATES
 from diffusion.results.io import write_parquet
+from diffusion.runner import replicate_seeds
 from diffusion.simulate import simulate
 from diffusion.sweep.designs import Design, make_design
 from diffusion.world import World
@@ -66,6 +73,8 @@ POINTS = "points"
 SERIES = "series"
 FORMAT = 1
 """Version of the folder layout, stored in the manifest."""
+TARGET = "target:"
+"""Prefix of the summary columns holding a calibration target's model value."""
 
 NETWORK_CACHE_BYTES = 4 << 30
 """Networks a worker process keeps beyond the one in use (least recently used go first)."""
@@ -129,11 +138,13 @@ class Sweep:
     def identity(self) -> dict[str, Any]:
         """What must match for a folder to be resumed: everything that changes a result.
 
-        The ``[cluster]`` section (where it runs) is left out; the network's content hash is in,
-        so that a network file edited in place is noticed.
+        The ``[cluster]`` section (where it runs) and the ``[sensitivity]`` section (settings of
+        another command) are left out; the network's content hash is in, so that a network file
+        edited in place is noticed.
         """
         resolved = self.config.resolved()
         resolved.pop("cluster", None)
+        resolved.pop("sensitivity", None)
         return {
             "format": FORMAT,
             "config": resolved,
@@ -152,11 +163,6 @@ def _without_sweep(config: ExperimentConfig) -> dict[str, Any]:
     data.pop("sweep", None)
     data.pop("cluster", None)
     return data
-
-
-def replicate_seeds(sweep_seed: int, point: int, replicates: int) -> list[np.random.SeedSequence]:
-    """Seeds of the replicates of a point: ``SeedSequence(sweep_seed, spawn_key=(point, r))``."""
-    return np.random.SeedSequence(sweep_seed, spawn_key=(point,)).spawn(replicates)
 
 
 # ---------------------------------------------------------------------------------- the folder
@@ -197,7 +203,7 @@ def prepare(sweep: Sweep, out: str | Path) -> list[int]:
             "version": diffusion.__version__,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "replicates": sweep.replicates,
-            "seed_scheme": "SeedSequence(sweep.seed, spawn_key=(point, replicate))",
+            "seed_scheme": "SeedSequence(sweep.seed, spawn_key=(replicate,)) for every point",
         }
         atomic_write(out / MANIFEST, json.dumps(manifest, indent=1).encode())
     else:
@@ -279,11 +285,16 @@ def run_point(
     start = time.perf_counter()
     config = _config(payload).with_overrides(values)
     world = World.of(NETWORKS.get(network_key, config))  # once for all replicates of the point
+    targets = config.calibration.load_targets() if config.calibration is not None else None
     params, holders = config.for_agents(world.n_agents)
     summaries, series = [], [] if time_series else None
-    for seed in replicate_seeds(sweep_seed, point, replicates):
+    for seed in replicate_seeds(sweep_seed, replicates):
         result = simulate(world, params, seeds=holders, rng=seed, steps=config.steps())
-        summaries.append(result.summary())
+        summary = result.summary()
+        if targets is not None:
+            statistics = targets.simulated(result, world)
+            summary.update({f"{TARGET}{name}": value for name, value in statistics.items()})
+        summaries.append(summary)
         if series is not None:
             columns = {name: result.counts[:, i] for i, name in enumerate(STATES)}
             series.append({**columns, "new_detections": result.new_detections})

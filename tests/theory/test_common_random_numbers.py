@@ -8,9 +8,9 @@ holder, a copy placed later) and check that everything else is bit-identical.
 
 import numpy as np
 import pytest
+from diffusion._sir import philox_block
 
 from diffusion import Network, Params, simulate
-from diffusion._sir import philox_block
 from diffusion.entry import EntrySchedule
 from diffusion.population import PopulationConfig
 
