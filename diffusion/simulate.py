@@ -55,6 +55,7 @@ def simulate(
     """
     check_simulate_args(world, params, rng, steps)
     world = World.of(world)
+    params = params.for_agents(world.n_agents)  # entry rates given per agents, for this network
     if entry is not None:
         if steps is None:
             raise ValueError("steps: required when copies are placed (entry)")

@@ -46,12 +46,15 @@ def test_for_agents_scales_every_entry_rate_by_the_agents_over_the_unit():
     assert plain.for_agents(10**6) is plain  # without the unit: copies for the whole network
 
 
-def test_rates_per_agents_must_be_resolved_before_a_run():
+def test_rates_per_agents_are_resolved_for_the_network_a_run_is_on():
     with pytest.raises(ValueError, match="entry_per_agents: .*for_agents"):
         PER_100K.entry_segments()
     country = load_config(SCENARIO).with_overrides({"network.n_agents": 2000}).network.build()
-    with pytest.raises(ValueError, match="for_agents"):
-        simulate(country, PER_100K, seeds=1, rng=1, steps=5)
+    given = simulate(country, PER_100K, seeds=1, rng=1, steps=60)
+    resolved = simulate(country, PER_100K.for_agents(2000), seeds=1, rng=1, steps=60)
+    assert given.entered.sum() > 0
+    assert np.array_equal(given.counts, resolved.counts)
+    assert np.array_equal(given.entered, resolved.entered)
 
 
 def test_too_many_copies_for_the_network_is_an_error_naming_the_unit():
