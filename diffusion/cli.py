@@ -31,7 +31,7 @@ from diffusion.results import Result
 from diffusion.runner import Progress, run_scenario
 from diffusion.sensitivity.cli import sensitivity_command
 from diffusion.strategy.cli import strategy_command
-from diffusion.sweep.cli import sweep_command
+from diffusion.sweep.cli import out_folder, sweep_command
 
 EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 CONFIG_FILE = click.Path(dir_okay=False, path_type=Path)
@@ -117,12 +117,7 @@ def _load(config: Path, overrides: dict[str, Any]) -> ExperimentConfig:
 
 @main.command(short_help="Run a config's scenario and write Parquet results.")
 @click.argument("config", type=CONFIG_FILE)
-@click.option(
-    "--out",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder for the Parquet results (created if needed).",
-)
+@out_folder("Folder for the Parquet results (created if needed).")
 @click.option(
     "--replace", is_flag=True, help="Overwrite OUT even if it holds another experiment's results."
 )

@@ -9,17 +9,12 @@ import click
 from diffusion._lock import FolderLock, FolderLocked
 from diffusion.config import load_config
 from diffusion.results.io import write_parquet
-from diffusion.sweep.cli import cluster_options
+from diffusion.sweep.cli import cluster_options, out_folder
 
 
 @click.command("calibrate", short_help="Fit a scenario's rates to the survey targets (ABC-SMC).")
 @click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--out",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder of the fit: history.db (pyabc), posterior.parquet, fit.parquet, fit.png.",
-)
+@out_folder("Folder of the fit: history.db (pyabc), posterior.parquet, fit.parquet, fit.png.")
 @click.option(
     "--particles", type=click.IntRange(min=2), default=100, show_default=True,
     help="Accepted parameter sets per generation.",

@@ -10,17 +10,14 @@ import click
 from diffusion._lock import FolderLock, FolderLocked
 from diffusion._text import escape_controls
 from diffusion.config import load_config
-from diffusion.sweep.cli import PointProgress, cluster_options
+from diffusion.sweep.cli import PointProgress, cluster_options, out_folder
 
 
 @click.command("sensitivity", short_help="Rank the parameters that drive the outputs (SALib).")
 @click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--out",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder of the analysis: runs/ (one sweep per stage), morris.parquet, sobol.parquet, "
-    "morris.png, sobol.png, summary.txt.",
+@out_folder(
+    "Folder of the analysis: runs/ (one sweep per stage), morris.parquet, sobol.parquet, "
+    "morris.png, sobol.png, summary.txt."
 )
 @click.option(
     "--trajectories", type=int, help="Morris trajectories (sets sensitivity.morris.trajectories)."

@@ -10,7 +10,7 @@ import click
 from diffusion._lock import FolderLock, FolderLocked
 from diffusion._text import escape_controls
 from diffusion.config import ConfigError, load_config
-from diffusion.sweep.cli import cluster_options
+from diffusion.sweep.cli import cluster_options, out_folder
 
 
 class TaskProgress:
@@ -39,12 +39,7 @@ class TaskProgress:
 
 @click.command("strategy", short_help="Compare entry strategies with common random numbers.")
 @click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--out",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder of the results; rerunning into it resumes the same evaluation.",
-)
+@out_folder("Folder of the results; rerunning into it resumes the same evaluation.")
 @cluster_options
 @click.option("--no-search", is_flag=True, help="Skip the [strategy.search] placement search.")
 @click.option("--quiet", is_flag=True, help="No progress output.")

@@ -52,6 +52,13 @@ class PointProgress:
             self._bar = None
 
 
+def out_folder(help: str) -> Callable:
+    """The required ``--out DIR`` option of a command that writes a folder of results."""
+    return click.option(
+        "--out", required=True, type=click.Path(file_okay=False, path_type=Path), help=help
+    )
+
+
 def cluster_options(command: Callable) -> Callable:
     """The ``--workers``, ``--scheduler`` and ``--cluster`` options of the commands whose runs go
     to Dask (``sweep``, ``calibrate``): where the work runs, as ``open_client`` takes it."""
@@ -79,12 +86,7 @@ def cluster_options(command: Callable) -> Callable:
 
 @click.command("sweep")
 @click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--out",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder of the sweep's results; rerunning into it resumes the same sweep.",
-)
+@out_folder("Folder of the sweep's results; rerunning into it resumes the same sweep.")
 @cluster_options
 @click.option(
     "--worker-timeout",
