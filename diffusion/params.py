@@ -105,6 +105,15 @@ class EntryChange(_Strict):
     mix: Mix | None = None
 
 
+class PublicChange(_Strict):
+    """From ``start`` on, a detection becomes a public trial with probability ``p``."""
+
+    start: When
+    p: Probability
+    """Probability that a detection from ``start`` on is punished in public (a trial or an
+    execution the region's residents are made to attend)."""
+
+
 class Params(_Strict):
     """Parameters of the model (docs/model.md, sections 3-6); mechanisms beyond SIR are off.
 
@@ -161,6 +170,29 @@ class Params(_Strict):
     """Calendar date of step 1: steps are days from it, and schedules may use dates."""
     entry_trader_share: Probability = 0.5
     """Share of smuggled copies that go to a trader rather than to any border-region agent."""
+    refusal_older: Probability = 0.0
+    """Willingness: share of older agents who never accept foreign media (drawn once per
+    person; docs/model.md, "Who will watch")."""
+    refusal_market: Probability = 0.0
+    """Willingness: share of agents of the market generation who never accept foreign media."""
+    willingness_mean: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
+    """Willingness: mean of the multiplier on acceptance among those who do not refuse (a Beta
+    distribution; 1: everyone at the full rate)."""
+    willingness_concentration: Annotated[float, Field(ge=0.1, le=MAX_FACTOR)] = 2.0
+    """Willingness: the Beta distribution's a + b (small: willingness varies widely)."""
+    p_public: Probability = 0.0
+    """Probability that a detection is punished in public (changed from dates by ``public``)."""
+    public: tuple[PublicChange, ...] = ()
+    """Dated changes of ``p_public``, in order."""
+    attendance: Probability = 0.0
+    """Probability that each resident of a region witnesses a public trial held there."""
+    deterrence: Probability = 1.0
+    """Multiplier on the acceptance of a region's residents after a public trial there."""
+    deterrence_steps: Days = 0
+    """Days that deterrence lasts after a public trial (0: no deterrence)."""
+    market_rate: PerDay = 0.0
+    """Probability per day that a trader holding media sells a copy (copied media) or rents its
+    disc (lent media) to each of its market customers, times the customer's acceptance."""
 
     @field_validator("media", mode="before")
     @classmethod
@@ -200,6 +232,9 @@ class Params(_Strict):
         starts = [self.step_of(c.start) for c in self.entry]
         if any(b <= a for a, b in zip(starts, starts[1:], strict=False)):
             raise ValueError("entry: changes must come in order of their start, one per day")
+        starts = [self.step_of(c.start) for c in self.public]
+        if any(b <= a for a, b in zip(starts, starts[1:], strict=False)):
+            raise ValueError("public: changes must come in order of their start, one per day")
         ordered = sorted(self.campaigns, key=lambda c: self.step_of(c.start))
         for c in ordered:
             if self.step_of(c.end) < self.step_of(c.start):
@@ -217,6 +252,7 @@ class Params(_Strict):
         for i, c in enumerate(self.campaigns):
             found += [(f"campaigns.{i}.start", c.start), (f"campaigns.{i}.end", c.end)]
         found += [(f"entry.{i}.start", c.start) for i, c in enumerate(self.entry)]
+        found += [(f"public.{i}.start", c.start) for i, c in enumerate(self.public)]
         return found
 
     # ---------------------------------------------------------------------- the calendar
@@ -308,6 +344,26 @@ class Params(_Strict):
             deltas.append(self.delta)
         return np.asarray(starts, dtype=np.int64), np.asarray(deltas, dtype=np.float64)
 
+    def public_segments(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """The public-trial schedule as piecewise-constant segments ``(first step, p)``."""
+        starts, values = [1], [self.p_public]
+        for change in self.public:
+            step = self.step_of(change.start)
+            if step == 1:
+                values[-1] = change.p
+            else:
+                starts.append(step)
+                values.append(change.p)
+        return np.asarray(starts, dtype=np.int64), np.asarray(values, dtype=np.float64)
+
+    def has_public_trials(self) -> bool:
+        """True when a detection can become a public trial at some step."""
+        return self.p_public > 0 or any(c.p > 0 for c in self.public)
+
+    def has_willingness(self) -> bool:
+        """True when some people refuse foreign media or accept it below the full rate."""
+        return self.refusal_older > 0 or self.refusal_market > 0 or self.willingness_mean < 1
+
     def delta_at(self, steps: np.ndarray) -> np.ndarray:
         """Detection probability in force at each of ``steps``."""
         starts, deltas = self.delta_segments()
@@ -337,6 +393,9 @@ class Params(_Strict):
             and self.p_implicate == 0
             and (self.fear_steps == 0 or self.fear_factor == 1)
             and not self.has_entry()
+            and not self.has_willingness()
+            and not self.has_public_trials()
+            and self.market_rate == 0
         )
 
     def sharing_probability(self, medium: str | None = None) -> float:

@@ -15,14 +15,14 @@ import numpy as np
 import numpy.typing as npt
 
 from diffusion._checks import check_simulate_args, seed_problem
-from diffusion._media import MEDIUM_COLUMNS, SERIES_COLUMNS, run_media
+from diffusion._media import MEDIUM_COLUMNS, SERIES_COLUMNS, run_media, willingness_uniforms
 from diffusion._sir import run_sir
 from diffusion.entry import EntrySchedule, draw_entry
 from diffusion.network import Network
 from diffusion.params import Params
 from diffusion.results import Reached, Result
 from diffusion.streams import ENTRY, SEED_MEDIA, SEEDS, RngSpec, RunStreams
-from diffusion.ties import ENTRY_CHANNEL, SEED_CHANNEL, grouped_flags
+from diffusion.ties import ENTRY_CHANNEL, KIND, SALE_CHANNEL, SEED_CHANNEL, grouped_flags
 from diffusion.world import World
 
 if TYPE_CHECKING:
@@ -89,13 +89,22 @@ def simulate(
     return _run_step(world, params, seed_ids, horizon, streams, label, entry)
 
 
-def _new_reached(n_agents: int, seed_ids: np.ndarray, seed_media: np.ndarray) -> Reached:
-    """Per-agent records of how each was reached, the initial holders filled in (step 0)."""
+def _new_reached(
+    n_agents: int,
+    seed_ids: np.ndarray,
+    seed_media: np.ndarray,
+    full: bool = False,
+    witnessed: bool = False,
+) -> Reached:
+    """Per-agent records of how each was reached, the initial holders filled in (step 0); the
+    full model also records the media each watched and (with public trials) who attended one."""
     reached = Reached(
         step=np.full(n_agents, -1, dtype=np.int32),
         channel=np.zeros(n_agents, dtype=np.uint8),
         medium=np.zeros(n_agents, dtype=np.uint8),
         tie_detected=np.full(n_agents, -1, dtype=np.int32),
+        seen=np.zeros(n_agents, dtype=np.uint32) if full else None,
+        witnessed=np.full(n_agents, -1, dtype=np.int32) if witnessed else None,
     )
     reached.step[seed_ids] = 0
     reached.channel[seed_ids] = SEED_CHANNEL
@@ -167,12 +176,16 @@ def _run_step(
     entry = draw_entry(world, params, horizon, streams.generator(ENTRY))
     if placed is not None:
         entry = entry.merged(placed.padded(entry.steps))
-    reached = _new_reached(network.n_nodes, seed_ids, seed_media)
+    trials = params.has_public_trials() and params.attendance > 0
+    reached = _new_reached(network.n_nodes, seed_ids, seed_media, full=True, witnessed=trials)
+    agents = dict(world.agents)
+    agents["willing"] = willingness(world, params, streams)
     media = np.array(
         [(m.share, m.concealment, m.p_copy, m.lent) for m in params.media.values()],
         dtype=MEDIUM_DTYPE,
     )
     starts, deltas = params.delta_segments()
+    public_starts, public_p = params.public_segments()
     out = run_media(
         {
             "offsets": network.offsets,
@@ -180,7 +193,7 @@ def _run_step(
             "trust": network.trust,
             "kind": network.kind,
         },
-        world.agents,
+        agents,
         {
             "beta": params.beta,
             "gamma": params.gamma,
@@ -192,6 +205,12 @@ def _run_step(
             "fear_steps": params.fear_steps,
             "group_mode": params.mode == "group",
             "accept": (params.acceptance_older, params.acceptance_market),
+            "deterrence": params.deterrence,
+            "deterrence_steps": params.deterrence_steps,
+            "attendance": params.attendance,
+            "market_rate": params.market_rate,
+            "market_kind": KIND["market"],
+            "sale_channel": SALE_CHANNEL,
         },
         media,
         grouped_flags(),
@@ -202,12 +221,16 @@ def _run_step(
         entry.media,
         starts,
         deltas,
+        public_starts,
+        public_p,
         horizon,
         {
             "step": reached.step,
             "channel": reached.channel,
             "medium": reached.medium,
             "tie_detected": reached.tie_detected,
+            "witnessed": reached.witnessed if trials else np.zeros(0, np.int32),
+            "seen": reached.seen,
             "entry_channel": ENTRY_CHANNEL,
         },
         streams.kernel_key(),
@@ -228,7 +251,30 @@ def _run_step(
         entered=entered,
         reached=reached,
         start=params.start,
+        region_seen=out["seen"],
+        public_trials=series[:, column("public_trials")],
     )
+
+
+def willingness(world: World, params: Params, streams: RunStreams) -> npt.NDArray[np.float32]:
+    """Each person's multiplier on acceptance, drawn once per run at its own address (agent,
+    step 0, ``WILLING``): 0 for those who refuse (the share of their cohort), else a
+    Beta(mean * c, (1 - mean) * c) draw with ``c = willingness_concentration`` (1 when the mean
+    is 1). Empty when everyone accepts at the full rate (the kernel then reads no array)."""
+    if not params.has_willingness():
+        return np.zeros(0, dtype=np.float32)
+    from scipy.special import betaincinv
+
+    uniforms = willingness_uniforms(streams.kernel_key(), world.n_agents)
+    refusal = np.array([params.refusal_older, params.refusal_market])
+    refuses = uniforms[:, 0] < refusal[np.asarray(world.agents["cohort"], dtype=np.intp)]
+    mean, c = params.willingness_mean, params.willingness_concentration
+    multiplier = (
+        np.ones(world.n_agents)
+        if mean >= 1.0
+        else betaincinv(mean * c, (1.0 - mean) * c, uniforms[:, 1])
+    )
+    return np.where(refuses, 0.0, multiplier).astype(np.float32)
 
 
 def choose_seeds(n_agents: int, seeds: SeedSpec, generator: np.random.Generator) -> np.ndarray:

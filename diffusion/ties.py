@@ -41,12 +41,14 @@ EDGE_KINDS: tuple[str, ...] = tuple(kind.name for kind in TIE_KINDS)
 KIND = {kind.name: index for index, kind in enumerate(TIE_KINDS)}
 """Index of each kind by name."""
 
-CHANNELS: tuple[str, ...] = (*EDGE_KINDS, "entry", "seed")
-"""How a person was first reached: through a tie or group of a kind, by a smuggled copy, or as an
-initial holder; indexed like ``Result.reached_channel``."""
+CHANNELS: tuple[str, ...] = (*EDGE_KINDS, "entry", "seed", "market_sale")
+"""How a person was first reached: through a tie or group of a kind, by a smuggled copy, as an
+initial holder, or by buying or renting media from a trader; indexed like
+``Result.reached_channel``."""
 
 ENTRY_CHANNEL = CHANNELS.index("entry")
 SEED_CHANNEL = CHANNELS.index("seed")
+SALE_CHANNEL = CHANNELS.index("market_sale")
 
 
 def grouped_flags() -> npt.NDArray[np.uint8]:

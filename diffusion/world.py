@@ -69,6 +69,8 @@ def _of_network(network: Network) -> World:
         "n_regions": 1,
         "cohort": np.ones(n, dtype=np.uint8),
         "informant": np.zeros(n, dtype=np.uint8),
+        "trader": np.zeros(n, dtype=np.uint8),
+        "region_start": np.array([0, n], dtype=np.int64),
         "group_offsets": np.zeros(1, dtype=np.int64),
         "group_members": np.zeros(0, dtype=np.int32),
         "group_kind": np.zeros(0, dtype=np.uint8),
@@ -87,6 +89,8 @@ def _of_population(pop: Population) -> World:
         "n_regions": int(pop.n_regions),
         "cohort": np.ascontiguousarray(pop.cohort, dtype=np.uint8),
         "informant": np.ascontiguousarray(pop.informant, dtype=np.uint8),
+        "trader": np.ascontiguousarray(pop.trader, dtype=np.uint8),
+        "region_start": region_ranges(pop.region, int(pop.n_regions)),
         "group_offsets": np.ascontiguousarray(groups.offsets, dtype=np.int64),
         "group_members": np.ascontiguousarray(groups.members, dtype=np.int32),
         "group_kind": np.ascontiguousarray(groups.kind, dtype=np.uint8),
@@ -100,3 +104,15 @@ def _of_population(pop: Population) -> World:
     provinces = np.asarray(pop.region_province, np.int64)
     names = tuple(pop.province_names)
     return World(pop.network, agents, border, traders, provinces, region_border, names, True)
+
+
+def region_ranges(region: npt.NDArray[np.integer], n_regions: int) -> npt.NDArray[np.int64]:
+    """``n_regions + 1`` offsets: region ``r`` is agents ``start[r]:start[r + 1]``.
+
+    The kernels walk a region's residents as one range of ids (who attends a public trial), so
+    agents must be numbered by region, as ``build_population`` numbers them.
+    """
+    if len(region) and np.any(np.diff(region) < 0):
+        raise ValueError("population: agents must be numbered by region (sorted region ids)")
+    counts = np.bincount(np.asarray(region, dtype=np.int64), minlength=n_regions)
+    return np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)

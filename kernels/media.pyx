@@ -36,7 +36,7 @@ An informant who has watched is complicit: only a susceptible informant raises t
 """
 
 from cpython.exc cimport PyErr_CheckSignals
-from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint64_t
+from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport free
 from libcpp.vector cimport vector
 
@@ -46,6 +46,10 @@ from rng cimport (
     HOLDER_STEP,
     IMPLICATE,
     KEEP_COPY,
+    MARKET_SALE,
+    PUBLIC_TRIAL,
+    WILLING,
+    WITNESS,
     PowerTable,
     Stream,
     bernoulli,
@@ -75,14 +79,16 @@ cdef enum:
     OFFER_WATCH = 0  # watched an object it did not receive
     OFFER_COPY = 1   # watched a copied medium: keeps a copy with the medium's p_copy
     OFFER_OBJECT = 2  # received the lent object itself
+    OFFER_BOUGHT = 3  # bought a copy of a copied medium from a trader: keeps it
     STATE_MASK = 7   # per-agent flags byte: bits 0-2 state, bit 3 cohort, bit 4 informant,
     COHORT_SHIFT = 3  # so the hot loop reads one byte per neighbour
     INFORMANT_BIT = 16
+    TRADER_BIT = 32  # bit 5: a trader (sells and rents media to its market customers)
     PREFETCH_AHEAD = 8
     PER_MEDIUM = N_STATES + 1  # per medium and step: informed agents by state, lent copies
 
 # Per-step columns of the series returned to Python.
-SERIES_COLUMNS = ("S", "W", "I", "R", "D", "new_detections")
+SERIES_COLUMNS = ("S", "W", "I", "R", "D", "new_detections", "public_trials")
 MEDIUM_COLUMNS = ("S", "W", "I", "R", "D", "copies")
 
 
@@ -104,6 +110,8 @@ cdef class _MediaRun:
     cdef const int32_t* agent_groups
     cdef const uint8_t* group_kind
     cdef const int16_t* region
+    cdef const int64_t* region_start  # region r is agents region_start[r]:region_start[r + 1]
+    cdef const float* willing  # per agent: multiplier on its acceptance (0: refuses), or NULL
     cdef int n_regions
     cdef uint8_t grouped[256]  # per tie kind: 1 if group mode shares along it only in viewings
     # parameters
@@ -113,16 +121,26 @@ cdef class _MediaRun:
     cdef double accept[2]
     cdef int64_t fear_steps
     cdef bint group_mode
+    cdef double p_public  # probability that a detection of this step becomes a public trial
+    cdef double deterrence  # multiplier on acceptance in a region after a public trial there
+    cdef int64_t deterrence_steps
+    cdef PowerTable* attend  # attendance of a public trial by each resident of its region
+    cdef PowerTable* market  # a trader sells or rents to each market customer, per day
+    cdef uint8_t market_kind, sale_channel
     # state
     cdef uint64_t key[2]  # the run's key: every draw is addressed under it (rng.pxd)
     cdef uint8_t[::1] flags, medium, offer, channel, first_medium
     cdef uint8_t entry_channel
-    cdef int32_t[::1] fear_until, slot, reached, tie_detected
+    cdef int32_t[::1] fear_until, slot, reached, tie_detected, witnessed
+    cdef uint32_t[::1] seen  # per agent: one bit per medium it has watched
+    cdef vector[int32_t] deter_until  # per region: last step of deterrence after a trial
+    cdef vector[int64_t] region_seen  # per region and medium: agents who have seen it
+    cdef bint track_witnessed
     cdef int64_t counts[N_STATES]
     cdef vector[int64_t] region_counts
     cdef vector[int64_t] by_medium  # per medium: informed agents by state (of the medium they
                                     # last saw), then copies of a lent medium in circulation
-    cdef int64_t new_detections
+    cdef int64_t new_detections, public_trials
     cdef vector[int32_t] active, exposed, queue
     cdef vector[int64_t] audience_end
     cdef vector[uint8_t] risky
@@ -133,12 +151,31 @@ cdef class _MediaRun:
     def __dealloc__(self):
         for table in self.sharing:
             free(table)
+        free(self.attend)
+        free(self.market)
 
     cdef inline int state_of(self, int32_t agent) noexcept nogil:
         return self.flags[agent] & STATE_MASK
 
     cdef inline int cohort_of(self, int32_t agent) noexcept nogil:
         return (self.flags[agent] >> COHORT_SHIFT) & 1
+
+    cdef inline double acceptance(self, int32_t viewer, int64_t t) noexcept nogil:
+        """Multiplier on media shown to ``viewer`` at step ``t``: its cohort's acceptance, its
+        own willingness (0 for those who refuse) and its region's deterrence after a trial."""
+        cdef double a = self.accept[self.cohort_of(viewer)]
+        if self.willing != NULL:
+            a *= self.willing[viewer]
+        if self.deter_until[self.region[viewer]] >= t:
+            a *= self.deterrence
+        return a
+
+    cdef inline void see(self, int32_t agent, uint8_t what) noexcept nogil:
+        """``agent`` watches medium ``what``: set its bit, counted once per agent and medium."""
+        cdef uint32_t bit = (<uint32_t>1) << what
+        if not (self.seen[agent] & bit):
+            self.seen[agent] |= bit
+            self.region_seen[<int64_t>self.region[agent] * self.n_media + what] += 1
 
     cdef inline void set_state(self, int32_t agent, int to) noexcept nogil:
         self.flags[agent] = (self.flags[agent] & ~STATE_MASK) | to
@@ -167,12 +204,14 @@ cdef class _MediaRun:
         self.channel[agent] = channel
         self.first_medium[agent] = what
         self.medium[agent] = what
+        self.see(agent, what)
 
     cdef inline void start_holding(self, int32_t agent, int frm, uint8_t what) noexcept nogil:
         """``agent`` (in S, W or R) now holds a copy of medium ``what`` (counted under it)."""
         if frm != S:  # informed before, maybe by another medium: leave that count
             self.count_move(agent, frm, S)
         self.medium[agent] = what
+        self.see(agent, what)
         self.count_move(agent, S, I)
         self.set_state(agent, I)
         if self.media[what].lent:
@@ -216,7 +255,7 @@ cdef class _MediaRun:
         the holder's draws depend only on its own history (common random numbers).
         """
         cdef int32_t holder = self.active[slot], viewer, receiver = -1
-        cdef uint8_t what = self.medium[holder]
+        cdef uint8_t what = self.medium[holder], st
         cdef bint afraid = self.fear_until[holder] >= t
         cdef double factor = self.media[what].share * (self.fear_factor if afraid else 1.0)
         cdef PowerTable* table = self.sharing[2 * what + afraid]
@@ -237,9 +276,14 @@ cdef class _MediaRun:
                     u = uniform(&draws)
                     if lent:
                         priority = uniform(&draws)
-                    if self.state_of(viewer) == S and u < self.accept[self.cohort_of(viewer)]:
+                    st = self.state_of(viewer)
+                    if st == D or u >= self.acceptance(viewer, t):
+                        continue
+                    if st == S:
                         self.expose(slot, viewer, what, self.group_kind[g], t, priority, &best,
                                     &receiver)
+                    else:  # informed already (or exposed this step): watches this medium too
+                        self.see(viewer, what)
         e = self.offsets[holder]
         end = self.offsets[holder + 1]
         while e < end:
@@ -251,15 +295,78 @@ cdef class _MediaRun:
             u = uniform(&draws)
             if lent:
                 priority = uniform(&draws)
-            if self.state_of(viewer) == S and not (self.group_mode and self.grouped[self.kind[e]]):
-                p = clip(self.beta * factor * self.trust[e] * self.accept[self.cohort_of(viewer)])
+            st = self.state_of(viewer)
+            if st != D and not (self.group_mode and self.grouped[self.kind[e]]):
+                p = clip(self.beta * factor * self.trust[e] * self.acceptance(viewer, t))
                 if p >= table.p or u < p / table.p:
-                    self.expose(slot, viewer, what, self.kind[e], t, priority, &best, &receiver)
+                    if st == S:
+                        self.expose(slot, viewer, what, self.kind[e], t, priority, &best,
+                                    &receiver)
+                    else:
+                        self.see(viewer, what)
             e += 1
+        if self.market.p > 0.0 and self.flags[holder] & TRADER_BIT:
+            self.sell_from(slot, t)
         self.audience_end[slot] = self.exposed.size()
         if receiver >= 0:
             self.offer[receiver] = OFFER_OBJECT
             self.lent_to[slot] = receiver
+        return 0
+
+    cdef int sell_from(self, int64_t slot, int64_t t) except -1 nogil:
+        """A trader holding media sells a copy (copied media) or rents its disc (lent media: the
+        customer watches and returns it) to each of its market customers with probability
+        ``market_rate`` times the customer's acceptance, from a stream of its own per step.
+
+        Trials run at ``market_rate`` over the trader's whole row (one uniform per success,
+        drawn whoever the tie leads to); only market ties to susceptible customers sell.
+        """
+        cdef int32_t holder = self.active[slot], customer
+        cdef uint8_t what = self.medium[holder]
+        cdef int64_t e = self.offsets[holder], end = self.offsets[holder + 1], k
+        cdef double u
+        cdef Stream sales
+        stream_at(&sales, self.key, holder, t, MARKET_SALE, 0)
+        while e < end:
+            k = first_success_within(&sales, self.market, end - e)
+            if k == 0:
+                break
+            e += k - 1
+            customer = self.neighbours[e]
+            u = uniform(&sales)
+            if (self.kind[e] == self.market_kind and self.state_of(customer) == S
+                    and u < self.acceptance(customer, t)):
+                self.set_state(customer, EXPOSED)
+                self.exposed.push_back(customer)
+                self.offer[customer] = OFFER_WATCH if self.media[what].lent else OFFER_BOUGHT
+                self.reach(customer, t, self.sale_channel, what)
+                if self.flags[customer] & INFORMANT_BIT:
+                    self.risky[slot] = 1
+            e += 1
+        return 0
+
+    cdef int public_trial(self, int32_t agent, int64_t t) except -1 nogil:
+        """A detected ``agent`` is tried in public in its region: residents attend with the
+        attendance probability (geometric skips over the region's id range, from the trial's
+        own stream), and the region is deterred for ``deterrence_steps`` steps."""
+        cdef int64_t r = self.region[agent], e, end, k
+        cdef Stream draws
+        self.public_trials += 1
+        if self.deterrence_steps > 0:
+            self.deter_until[r] = <int32_t>(t + self.deterrence_steps)
+        if not self.track_witnessed:
+            return 0
+        stream_at(&draws, self.key, agent, t, WITNESS, 0)
+        e = self.region_start[r]
+        end = self.region_start[r + 1]
+        while e < end:
+            k = first_success_within(&draws, self.attend, end - e)
+            if k == 0:
+                break
+            e += k - 1
+            if self.witnessed[e] < 0:
+                self.witnessed[e] = <int32_t>t
+            e += 1
         return 0
 
     cdef inline void lose_object(self, uint8_t what) noexcept nogil:
@@ -299,6 +406,8 @@ cdef class _MediaRun:
         while not self.queue.empty():
             a = self.queue.back()
             self.queue.pop_back()
+            if self.p_public > 0.0 and uniform_at(self.key, a, t, PUBLIC_TRIAL, 0) < self.p_public:
+                self.public_trial(a, t)
             for e in range(self.offsets[a], self.offsets[a + 1]):
                 other = self.neighbours[e]
                 if self.tie_detected[other] < 0:
@@ -331,7 +440,7 @@ cdef class _MediaRun:
                     self.queue.push_back(other)
         return 0
 
-    cdef int step(self, int64_t t, double delta, const int32_t* entrants,
+    cdef int step(self, int64_t t, double delta, double p_public, const int32_t* entrants,
                   const uint8_t* entrant_media, int64_t n_entrants) except -1 nogil:
         cdef int64_t i, n_active
         cdef int32_t agent
@@ -357,6 +466,8 @@ cdef class _MediaRun:
         self.fate.resize(2 * n_active)
         self.lent_to.assign(n_active, -1)
         self.new_detections = 0
+        self.public_trials = 0
+        self.p_public = p_public
         for i in range(n_active):
             if i + 2 * PREFETCH_AHEAD < n_active:
                 DIFFUSION_PREFETCH(&self.offsets[self.active[i + 2 * PREFETCH_AHEAD]])
@@ -399,8 +510,8 @@ cdef class _MediaRun:
             if self.offer[agent] == OFFER_OBJECT:
                 self.start_holding(agent, S, what)
                 self.lose_object(what)  # the object moved: it was counted with its lender
-            elif self.offer[agent] == OFFER_COPY and uniform_at(
-                    self.key, agent, t, KEEP_COPY, 0) < self.media[what].p_copy:
+            elif self.offer[agent] == OFFER_BOUGHT or (self.offer[agent] == OFFER_COPY and uniform_at(
+                    self.key, agent, t, KEEP_COPY, 0) < self.media[what].p_copy):
                 self.start_holding(agent, S, what)
             else:
                 self.count_move(agent, S, W)
@@ -423,14 +534,16 @@ cdef class _MediaRun:
         return 0
 
     cdef int record(self, vector[int64_t]* series, vector[int64_t]* media,
-                    vector[int64_t]* regions) except -1 nogil:
+                    vector[int64_t]* regions, vector[int64_t]* seen) except -1 nogil:
         """Append this step's counts to the outputs (growing them can fail: MemoryError)."""
         cdef int k
         for k in range(N_STATES):
             series.push_back(self.counts[k])
         series.push_back(self.new_detections)
+        series.push_back(self.public_trials)
         media.insert(media.end(), self.by_medium.begin(), self.by_medium.end())
         regions.insert(regions.end(), self.region_counts.begin(), self.region_counts.end())
+        seen.insert(seen.end(), self.region_seen.begin(), self.region_seen.end())
         return 0
 
 
@@ -447,6 +560,8 @@ def run_media(
     const uint8_t[::1] entrant_media,
     const int64_t[::1] segment_start,
     const double[::1] segment_delta,
+    const int64_t[::1] public_start,
+    const double[::1] public_p,
     int64_t horizon,
     dict reached,
     const uint64_t[::1] key,
@@ -454,18 +569,24 @@ def run_media(
     """Run one realisation of the full model; return its outputs by name.
 
     ``network``: CSR arrays ``offsets, neighbours, trust, kind``; ``agents``: ``region`` (int16),
-    ``n_regions``, ``cohort`` and ``informant`` (uint8), groups as CSR (``group_offsets``,
-    ``group_members``, ``group_kind``) and their inverse (``agent_group_offsets``,
-    ``agent_groups``); ``params``: the scalars of ``Params`` and ``accept`` (older, market);
+    ``n_regions``, ``region_start`` (int64, agents are numbered by region), ``cohort``,
+    ``informant`` and ``trader`` (uint8), ``willing`` (float32 per agent, or empty: everyone
+    1), groups as CSR (``group_offsets``, ``group_members``, ``group_kind``) and their inverse
+    (``agent_group_offsets``, ``agent_groups``); ``params``: the scalars of ``Params``,
+    ``accept`` (older, market) and the codes ``market_kind`` and ``sale_channel``;
     ``media``: the medium table; ``grouped``: per tie kind, 1 if group mode shares along it only
     in viewings. Entrants of step t are ``entrants[entry_offsets[t - 1]:entry_offsets[t]]``.
+    Detection and public trials follow piecewise-constant schedules (first step, value).
     ``horizon`` is the number of steps, or -1 to run until no holder remains (only without
     entry). ``reached`` holds per-agent output arrays the kernel fills: ``step`` (int32, -1 for
     never reached; seeds are written by the caller), ``channel`` and ``medium`` (uint8),
-    ``tie_detected`` (int32, -1 until one of the agent's ties is detected), and the channel code
-    ``entry_channel``. Every draw is addressed under the 128-bit ``key``.
+    ``tie_detected`` and ``witnessed`` (int32, -1 until one of the agent's ties is detected,
+    until it attends a public trial; ``witnessed`` may be empty: not recorded), ``seen``
+    (uint32, a bit per medium watched), and the channel code ``entry_channel``. Every draw is
+    addressed under the 128-bit ``key``.
     Returns ``{"series": (steps + 1, SERIES_COLUMNS), "media": (steps + 1, n_media,
-    MEDIUM_COLUMNS), "regions": (steps + 1, n_regions, 5)}``. Out of memory raises MemoryError.
+    MEDIUM_COLUMNS), "regions": (steps + 1, n_regions, 5), "seen": (steps + 1, n_regions,
+    n_media)}``. Out of memory raises MemoryError.
     """
     cdef _MediaRun run = _MediaRun()
     cdef const int64_t[::1] offsets = network["offsets"]
@@ -478,11 +599,14 @@ def run_media(
     cdef const int64_t[::1] agent_group_offsets = agents["agent_group_offsets"]
     cdef const int32_t[::1] agent_groups = agents["agent_groups"]
     cdef const int16_t[::1] region = agents["region"]
+    cdef const int64_t[::1] region_start = agents["region_start"]
     cdef const uint8_t[::1] cohort = agents["cohort"]
     cdef const uint8_t[::1] informant = agents["informant"]
-    cdef int64_t n = offsets.shape[0] - 1, i, t = 0, seg = 0, n_steps_entry
+    cdef const uint8_t[::1] trader = agents["trader"]
+    cdef const float[::1] willing = agents["willing"]
+    cdef int64_t n = offsets.shape[0] - 1, i, t = 0, seg = 0, pseg = 0, n_steps_entry
     cdef int n_media = media.shape[0]
-    cdef vector[int64_t] series, by_medium, regions
+    cdef vector[int64_t] series, by_medium, regions, seen
     cdef int32_t agent
     cdef double top_accept
 
@@ -496,6 +620,8 @@ def run_media(
     run.agent_group_offsets = &agent_group_offsets[0]
     run.agent_groups = &agent_groups[0] if agent_groups.shape[0] else NULL
     run.region = &region[0]
+    run.region_start = &region_start[0]
+    run.willing = &willing[0] if willing.shape[0] else NULL
     run.n_regions = agents["n_regions"]
     for i in range(256):
         run.grouped[i] = grouped[i] if i < grouped.shape[0] else 0
@@ -508,6 +634,15 @@ def run_media(
     run.fear_factor = params["fear_factor"]
     run.fear_steps = params["fear_steps"]
     run.group_mode = params["group_mode"]
+    run.deterrence = params["deterrence"]
+    run.deterrence_steps = params["deterrence_steps"]
+    run.market_kind = params["market_kind"]
+    run.sale_channel = params["sale_channel"]
+    run.deter_until.assign(run.n_regions, -1)
+    run.attend = power_table_new(params["attendance"])
+    run.market = power_table_new(min(1.0, params["market_rate"] * max(params["accept"])))
+    if run.attend == NULL or run.market == NULL:
+        raise MemoryError("kernel tables could not be allocated")
     run.media = &media[0]
     run.n_media = n_media
     run.entry_channel = reached["entry_channel"]
@@ -522,7 +657,8 @@ def run_media(
     run.key[0] = key[0]
     run.key[1] = key[1]
     run.flags = ((np.asarray(cohort) != 0).astype(np.uint8) << COHORT_SHIFT) | (
-        (np.asarray(informant) != 0).astype(np.uint8) * INFORMANT_BIT)
+        (np.asarray(informant) != 0).astype(np.uint8) * INFORMANT_BIT) | (
+        (np.asarray(trader) != 0).astype(np.uint8) * TRADER_BIT)
     run.medium = np.zeros(n, dtype=np.uint8)
     run.offer = np.zeros(n, dtype=np.uint8)
     run.fear_until = np.zeros(n, dtype=np.int32)
@@ -531,6 +667,9 @@ def run_media(
     run.channel = reached["channel"]
     run.first_medium = reached["medium"]
     run.tie_detected = reached["tie_detected"]
+    run.witnessed = reached["witnessed"]
+    run.track_witnessed = run.witnessed.shape[0] > 0
+    run.seen = reached["seen"]
     for i in range(N_STATES):
         run.counts[i] = 0
     run.counts[S] = n
@@ -538,7 +677,9 @@ def run_media(
     initial[:, S] = np.bincount(np.asarray(region), minlength=run.n_regions)
     run.region_counts = initial.ravel().tolist()
     run.by_medium.assign(n_media * PER_MEDIUM, 0)
+    run.region_seen.assign(run.n_regions * n_media, 0)
     run.new_detections = 0
+    run.public_trials = 0
     n_steps_entry = entry_offsets.shape[0] - 1
 
     with nogil:
@@ -547,18 +688,21 @@ def run_media(
             run.start_holding(agent, S, seed_media[i])
             run.active.push_back(agent)
         run.merge_new_holders(0)
-        run.record(&series, &by_medium, &regions)
+        run.record(&series, &by_medium, &regions, &seen)
         while (horizon < 0 and not run.active.empty()) or t < horizon:
             t += 1
             while seg + 1 < segment_start.shape[0] and segment_start[seg + 1] <= t:
                 seg += 1
+            while pseg + 1 < public_start.shape[0] and public_start[pseg + 1] <= t:
+                pseg += 1
             if t <= n_steps_entry:
-                run.step(t, segment_delta[seg], &entrants[0] + entry_offsets[t - 1],
+                run.step(t, segment_delta[seg], public_p[pseg],
+                         &entrants[0] + entry_offsets[t - 1],
                          &entrant_media[0] + entry_offsets[t - 1],
                          entry_offsets[t] - entry_offsets[t - 1])
             else:
-                run.step(t, segment_delta[seg], NULL, NULL, 0)
-            run.record(&series, &by_medium, &regions)
+                run.step(t, segment_delta[seg], public_p[pseg], NULL, NULL, 0)
+            run.record(&series, &by_medium, &regions, &seen)
             with gil:
                 PyErr_CheckSignals()  # Ctrl-C stops a long run between steps
 
@@ -567,7 +711,25 @@ def run_media(
         "series": _table(series, (rows, len(SERIES_COLUMNS))),
         "media": _table(by_medium, (rows, n_media, PER_MEDIUM)),
         "regions": _table(regions, (rows, run.n_regions, N_STATES)),
+        "seen": _table(seen, (rows, run.n_regions, n_media)),
     }
+
+
+def willingness_uniforms(const uint64_t[::1] key, int64_t n):
+    """Two uniforms for each of agents 0..n-1 (refusal, then the multiplier), agent i's at
+    address (i, 0, WILLING): drawn once per person, a pure function of the key and the agent."""
+    cdef int per = 2
+    out = np.empty((n, per), dtype=np.float64)
+    cdef double[:, ::1] view = out
+    cdef int64_t i
+    cdef int j
+    cdef Stream draws
+    with nogil:
+        for i in range(n):
+            stream_at(&draws, &key[0], i, 0, WILLING, 0)
+            for j in range(per):
+                view[i, j] = uniform(&draws)
+    return out
 
 
 cdef object _table(vector[int64_t]& values, tuple shape):

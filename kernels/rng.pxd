@@ -56,6 +56,10 @@ cdef enum Purpose:
     SHARE_TIE = 3   # event kernel, ties of their own trust: the trials along one tie
     KEEP_COPY = 4   # a viewer keeps a copy of a copied medium (p_copy)
     IMPLICATE = 5   # step kernel: a detected agent implicates another
+    WILLING = 6     # a person's willingness, drawn once (step 0): refusal, then its multiplier
+    PUBLIC_TRIAL = 7  # step kernel: a detection becomes a public trial
+    WITNESS = 8     # step kernel: who of the region attends a public trial (geometric skips)
+    MARKET_SALE = 9  # step kernel: a trader's sales and rentals to its customers of a step
 
 
 cdef struct Stream:

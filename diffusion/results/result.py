@@ -18,8 +18,8 @@ STATES: tuple[str, ...] = ("S", "W", "I", "R", "D")
 
 @dataclass(frozen=True)
 class Reached:
-    """How each agent was first reached, and when it first knew someone punished (10 bytes per
-    agent)."""
+    """How each agent was first reached, which media it watched, and when it first knew or
+    witnessed someone punished (14 bytes per agent, 18 with ``witnessed``)."""
 
     step: npt.NDArray[np.int32]
     """The step it first saw media (0: an initial holder), or -1 if never."""
@@ -29,6 +29,11 @@ class Reached:
     """The medium it first saw, an index into ``Result.media``."""
     tie_detected: npt.NDArray[np.int32] | None = None
     """The first step one of its ties (a neighbour in the trust network) was detected, or -1."""
+    seen: npt.NDArray[np.uint32] | None = None
+    """Full model: every medium it watched by the end of the run, one bit per medium (bit ``m``
+    for ``Result.media[m]``), viewings after the first included."""
+    witnessed: npt.NDArray[np.int32] | None = None
+    """Full model with public trials: the first step it attended a public trial, or -1."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,11 @@ class Result:
     (held or shelved, not confiscated); 0 for copied media."""
     entered: npt.NDArray[np.int64] | None = None
     """Full model: smuggled copies that arrived in each step (row 0 is 0)."""
+    region_seen: npt.NDArray[np.int64] | None = None
+    """Full model: shape (steps + 1, regions, media), agents of each region who had watched each
+    medium by each step."""
+    public_trials: npt.NDArray[np.int64] | None = None
+    """Full model: detections punished in public in each step (row 0 is 0)."""
     reached: Reached | None = None
     """How each agent was first reached."""
     start: dt.date | None = None
