@@ -73,3 +73,69 @@ def test_a_config_without_calibration_is_refused(tmp_path):
     config.write_text(CONFIG.split("[calibration]")[0])
     result = CliRunner().invoke(main, ["calibrate", str(config), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2 and "no [calibration] section" in result.stderr
+
+
+SELECTION = """
+[calibration.mechanisms.markets]
+"model.market_rate" = {low = 0.001, high = 0.1, scale = "log"}
+
+[calibration.variants]
+base = []
+markets = ["markets"]
+"""
+
+
+def test_calibrate_select_compares_variants_and_writes_every_table(tmp_path):
+    """Model selection over two variants: models.parquet holds a probability per variant
+    (adding up to 1), generations.parquet one row per generation, the posterior is of the
+    better-supported variant, and fit.parquet is a posterior predictive of --predictive runs."""
+    (tmp_path / "targets.toml").write_text(
+        "[weightings.population]\n[weightings.defectors]\nborder = 0.8\nPyongyang = 0.027\n"
+        + TARGETS
+    )
+    config = tmp_path / "fit.toml"
+    config.write_text(CONFIG + SELECTION)
+    out = tmp_path / "out"
+    args = ["calibrate", str(config), "--out", str(out), "--particles", "16", "--workers", "2"]
+    result = CliRunner().invoke(main, [*args, "--generations", "2", "--select", "--predictive", "20"])
+    assert result.exit_code == 0, result.output
+    models = pq.read_table(out / "models.parquet").to_pylist()
+    assert [row["model"] for row in models] == ["base", "markets"]
+    assert abs(sum(row["probability"] for row in models) - 1) < 1e-9
+    assert sum(row["particles"] for row in models) == 16
+    generations = pq.read_table(out / "generations.parquet")
+    assert generations.column_names == [
+        "generation", "particles", "ess", "epsilon", "acceptance_rate", "runs"
+    ]
+    assert generations["generation"].to_pylist() == [0, 1]
+    for row in generations.to_pylist():
+        assert 1 <= row["ess"] <= row["particles"] == 16
+        assert row["acceptance_rate"] == row["particles"] / row["runs"]
+    best = max(models, key=lambda row: row["probability"])["model"]
+    posterior = pq.read_table(out / "posterior.parquet")
+    expected = ["weight", "model.beta"] + (["model.market_rate"] if best == "markets" else [])
+    assert posterior.column_names == expected
+    assert f"of {best!r}" in result.stdout
+    fit = pq.read_table(out / "fit.parquet").to_pylist()
+    for row in fit:
+        assert 0 <= row["model_low"] <= row["model_median"] <= row["model_high"] <= 1
+        assert row["inside_predictive_90"] == (row["model_low"] <= 0.5 <= row["model_high"])
+
+
+def test_select_and_variant_are_checked_before_any_run(tmp_path):
+    (tmp_path / "targets.toml").write_text(
+        "[weightings.population]\n[weightings.defectors]\nborder = 0.8\n" + TARGETS
+    )
+    config = tmp_path / "fit.toml"
+    config.write_text(CONFIG + SELECTION)
+    out = str(tmp_path / "o")
+    result = CliRunner().invoke(main, ["calibrate", str(config), "--out", out, "--variant", "x"])
+    assert result.exit_code == 2 and "no variant 'x'" in result.stderr
+    both = CliRunner().invoke(
+        main, ["calibrate", str(config), "--out", out, "--variant", "base", "--select"]
+    )
+    assert both.exit_code == 2 and "--select compares every variant" in both.stderr
+    plain = tmp_path / "plain.toml"
+    plain.write_text(CONFIG)
+    alone = CliRunner().invoke(main, ["calibrate", str(plain), "--out", out, "--select"])
+    assert alone.exit_code == 2 and "two or more" in alone.stderr

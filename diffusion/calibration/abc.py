@@ -20,11 +20,17 @@ generation ``t`` from ``SeedSequence([seed, t + 1, j])``, and pyabc keeps the fi
 evaluations in order of ``j``, so a calibration is reproducible whatever the workers' timing.
 The history (every generation's particles, weights and distances) is pyabc's SQLite database;
 calling ``calibrate`` again on it resumes after the last finished generation.
+
+Model selection: given several variants of the scenario (``[calibration.variants]``, each the
+shared priors plus those of the mechanisms it turns on), one ABC-SMC run samples the variant
+with the parameters (pyabc's model index ``m`` is the variant's position in the list), and the
+share of the accepted particles' weight each variant holds is its posterior probability.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -98,9 +104,14 @@ class ScenarioModel:
         self.steps = calendar.step_of(config.model.start, last) if config.model.start else None
 
     def __call__(self, parameters: dict[str, float]) -> dict[str, float]:
-        config = self.config.with_overrides(overrides(parameters))
-        world = world_of(config)
         seed = int(np.random.randint(0, 2**31 - 1))  # noqa: NPY002 (pyabc's seeded generator)
+        return self.run(overrides(parameters), seed)
+
+    def run(self, values: dict[str, float], seed: int) -> dict[str, float]:
+        """The fitted targets' model values of one run with ``values`` (dotted config paths)
+        under ``seed``."""
+        config = self.config.with_overrides(values)
+        world = world_of(config)
         params, holders = config.for_agents(world.n_agents)
         steps = config.steps() if self.steps is None else self.steps  # targets lie in the run
         result = simulate(world, params, seeds=holders, rng=seed, steps=steps)
@@ -158,12 +169,17 @@ def calibrate(
     batch_size: int = 1,
     max_jobs: int | None = None,
     observed: dict[str, float] | None = None,
+    variants: Sequence[str] | None = None,
+    min_acceptance_rate: float = 0.0,
 ) -> pyabc.History:
     """Fit ``config``'s priors to its targets until ``generations`` generations are in ``db``.
 
     A new database starts a calibration; one that holds generations already resumes it (the
     priors, targets and seed must be those it was started with). ``max_jobs`` defaults to the
     workers' cores. ``observed`` replaces the published values (e.g. synthetic targets).
+    ``variants``: None fits the shared priors; one name fits that variant; several compare them
+    (model selection, pyabc's model ``m`` being the variant at position ``m``). The fit stops
+    early when a generation's acceptance rate falls below ``min_acceptance_rate``.
     """
     calibration = config.calibration
     if calibration is None:
@@ -171,12 +187,13 @@ def calibrate(
     targets = calibration.load_targets()
     cores = sum(client.ncores().values())
     sampler = SeededDaskSampler(client, calibration.seed, batch_size, max_jobs or cores)
+    names = list(variants) if variants else [None]
     abc = pyabc.ABCSMC(
-        ScenarioModel(config, targets),
-        prior_distribution(calibration.priors),
+        [pyabc.FunctionModel(ScenarioModel(config, targets), name=n or "scenario") for n in names],
+        [prior_distribution(calibration.priors_of(n)) for n in names],
         pyabc.AdaptivePNormDistance(p=2),
         population_size=population_size,
-        transitions=pyabc.LocalTransition(k_fraction=0.25),
+        transitions=[pyabc.LocalTransition(k_fraction=0.25) for _ in names],
         sampler=sampler,
     )
     url = f"sqlite:///{Path(db).resolve()}"
@@ -189,4 +206,4 @@ def calibrate(
         abc.new(url, values)
     if done >= generations:
         return abc.history
-    return abc.run(max_nr_populations=generations - done)
+    return abc.run(max_nr_populations=generations - done, min_acceptance_rate=min_acceptance_rate)

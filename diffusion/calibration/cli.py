@@ -14,7 +14,10 @@ from diffusion.sweep.cli import cluster_options, out_folder
 
 @click.command("calibrate", short_help="Fit a scenario's rates to the survey targets (ABC-SMC).")
 @click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
-@out_folder("Folder of the fit: history.db (pyabc), posterior.parquet, fit.parquet, fit.png.")
+@out_folder(
+    "Folder of the fit: history.db (pyabc), generations.parquet, posterior.parquet, fit.parquet "
+    "(posterior predictive), fit.png; with --select also models.parquet."
+)
 @click.option(
     "--particles", type=click.IntRange(min=2), default=100, show_default=True,
     help="Accepted parameter sets per generation.",
@@ -27,6 +30,22 @@ from diffusion.sweep.cli import cluster_options, out_folder
     "--batch-size", type=click.IntRange(min=1), default=1, show_default=True,
     help="Runs per Dask task.",
 )  # fmt: skip
+@click.option(
+    "--variant", default=None,
+    help="Fit this variant of [calibration.variants] (the shared priors and its mechanisms').",
+)  # fmt: skip
+@click.option(
+    "--select", is_flag=True,
+    help="Compare every variant of [calibration.variants] (ABC-SMC model selection).",
+)  # fmt: skip
+@click.option(
+    "--min-acceptance", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+    help="Stop after a generation whose acceptance rate is below this.",
+)  # fmt: skip
+@click.option(
+    "--predictive", type=click.IntRange(min=10), default=200, show_default=True,
+    help="Runs of the posterior predictive (parameter sets drawn by weight, fresh seeds).",
+)  # fmt: skip
 @cluster_options
 @click.pass_context
 def calibrate_command(
@@ -36,6 +55,10 @@ def calibrate_command(
     particles: int,
     generations: int,
     batch_size: int,
+    variant: str | None,
+    select: bool,
+    min_acceptance: float,
+    predictive: int,
     workers: int | None,
     scheduler: str | None,
     cluster: str | None,
@@ -48,7 +71,14 @@ def calibrate_command(
     """
     try:
         from diffusion.calibration.abc import calibrate
-        from diffusion.calibration.report import fit_table, plot_fit, posterior_table
+        from diffusion.calibration.predictive import fit_table, posterior_predictive
+        from diffusion.calibration.report import (
+            generations_table,
+            models_table,
+            plot_fit,
+            posterior_table,
+            weak_fit_warnings,
+        )
     except ModuleNotFoundError as exc:
         click.echo(f"calibrate: needs {exc.name}: pip install -e '.[calibrate]'", err=True)
         ctx.exit(2)
@@ -58,6 +88,18 @@ def calibrate_command(
     if experiment.calibration is None:
         click.echo(f"{config}: no [calibration] section (targets and priors)", err=True)
         ctx.exit(2)
+    declared = list(experiment.calibration.variants)
+    if select and variant is not None:
+        click.echo("calibrate: --select compares every variant; --variant fits one", err=True)
+        ctx.exit(2)
+    if select and len(declared) < 2:
+        click.echo(f"{config}: --select needs two or more [calibration.variants]", err=True)
+        ctx.exit(2)
+    if variant is not None and variant not in declared:
+        known = ", ".join(declared) or "none declared"
+        click.echo(f"--variant: no variant {variant!r} in {config} ({known})", err=True)
+        ctx.exit(2)
+    variants = declared if select else ([variant] if variant else None)
     out.mkdir(parents=True, exist_ok=True)
     lock = FolderLock(out)
     try:
@@ -76,12 +118,27 @@ def calibrate_command(
                 population_size=particles,
                 generations=generations,
                 batch_size=batch_size,
+                variants=variants,
+                min_acceptance_rate=min_acceptance,
+            )
+            names = variants or ["scenario"]
+            tables = {"generations": generations_table(history)}
+            if select:
+                tables["models"] = models_table(history, names)
+                probabilities = tables["models"]["probability"].to_pylist()
+                best = max(range(len(names)), key=probabilities.__getitem__)
+            else:
+                best = 0
+            posterior = posterior_table(history, best)
+            values = posterior_predictive(
+                experiment, posterior, client, runs=predictive, seed=experiment.calibration.seed
             )
         targets = experiment.calibration.load_targets()
-        fit = fit_table(history, targets)
-        for name, table in (("posterior", posterior_table(history)), ("fit", fit)):
+        tables["posterior"] = posterior
+        tables["fit"] = fit_table(values, targets)
+        for name, table in tables.items():
             write_parquet(table, out / f"{name}.parquet")
-        plot_fit(fit, out / "fit.png")
+        plot_fit(tables["fit"], out / "fit.png")
     except KeyboardInterrupt:
         click.echo(
             f"calibrate: interrupted; the generations finished so far are in {out / 'history.db'}; "
@@ -92,8 +149,23 @@ def calibrate_command(
     finally:
         lock.release()
     click.echo(f"calibrate: {history.max_t + 1} generations of {particles} particles in {out}")
-    for row in fit.to_pylist():
+    for row in tables["generations"].to_pylist():
         click.echo(
-            f"  {row['target']}: published {row['published']:.3f}, model {row['model_median']:.3f} "
-            f"({row['model_low']:.3f}-{row['model_high']:.3f})"
+            f"  generation {row['generation']}: ESS {row['ess']:.1f} of {row['particles']}, "
+            f"epsilon {row['epsilon']:.4g}, acceptance {row['acceptance_rate']:.3f}, "
+            f"{row['runs']} runs"
         )
+    if select:
+        for row in tables["models"].to_pylist():
+            click.echo(
+                f"  model {row['model']}: probability {row['probability']:.3f} "
+                f"± {row['standard_error']:.3f}"
+            )
+        click.echo(f"  the posterior and the fit below are of {names[best]!r}")
+    for row in tables["fit"].to_pylist():
+        click.echo(
+            f"  {row['target']}: published {row['published']:.3f}, predictive "
+            f"{row['model_median']:.3f} ({row['model_low']:.3f}-{row['model_high']:.3f})"
+        )
+    for warning in weak_fit_warnings(tables["generations"]):
+        click.echo(f"calibrate: warning: {warning}", err=True)

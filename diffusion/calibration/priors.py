@@ -41,7 +41,13 @@ class Prior(_Section):
 
 
 class CalibrationConfig(_Section):
-    """What to fit a scenario to, and the priors of its unknown rates."""
+    """What to fit a scenario to, and the priors of its unknown rates.
+
+    ``priors`` are fitted in every variant. A *mechanism* is a named group of further priors (the
+    parameters of one mechanism the scenario leaves off); a *variant* is a model to compare, the
+    list of mechanisms it turns on. Model selection (``diffusion calibrate --select``) weighs the
+    variants against the targets; ``--variant NAME`` fits one of them.
+    """
 
     targets: Path
     """The targets file (relative paths: from the config's folder)."""
@@ -49,6 +55,37 @@ class CalibrationConfig(_Section):
     """Prior of each fitted parameter, by dotted path (``model.beta``)."""
     seed: Annotated[int, Field(ge=0)] = 0
     """Root seed of the calibration's random draws and runs."""
+    mechanisms: dict[str, dict[str, Prior]] = {}
+    """Named groups of priors, each the parameters of one mechanism (off in ``[model]``)."""
+    variants: dict[str, list[str]] = {}
+    """Models to compare: each a list of mechanisms turned on (``[]``: the scenario as it is)."""
+
+    @model_validator(mode="after")
+    def _known_mechanisms(self) -> CalibrationConfig:
+        for name, mechanisms in self.variants.items():
+            unknown = [m for m in mechanisms if m not in self.mechanisms]
+            if unknown:
+                known = ", ".join(self.mechanisms) or "none declared"
+                raise ValueError(
+                    f"variants.{name}: {unknown[0]!r} is not a mechanism ({known})"
+                )
+        for name, priors in self.mechanisms.items():
+            shared = sorted(set(priors) & set(self.priors))
+            if shared:
+                raise ValueError(f"mechanisms.{name}.{shared[0]}: already in calibration.priors")
+        return self
+
+    def priors_of(self, variant: str | None = None) -> dict[str, Prior]:
+        """The priors fitted in ``variant`` (None: the shared priors alone)."""
+        if variant is None:
+            return dict(self.priors)
+        if variant not in self.variants:
+            known = ", ".join(self.variants) or "none declared"
+            raise ValueError(f"calibration.variants: no variant {variant!r} ({known})")
+        priors = dict(self.priors)
+        for mechanism in self.variants[variant]:
+            priors.update(self.mechanisms[mechanism])
+        return priors
 
     @field_validator("targets")
     @classmethod
@@ -69,8 +106,10 @@ class CalibrationConfig(_Section):
             check_calendar(self.load_targets(), start, end, experiment.model.media_names)
         except TargetError as exc:
             raise ValueError(f"calibration.targets: {exc.lines[0]}") from None
-        check_ranges(experiment.model_copy(update={"calibration": None}), self.priors,
-                     "calibration.priors")  # fmt: skip
+        bare = experiment.model_copy(update={"calibration": None})
+        check_ranges(bare, self.priors, "calibration.priors")
+        for name, priors in self.mechanisms.items():
+            check_ranges(bare, priors, f"calibration.mechanisms.{name}")
 
 
 def check_ranges(bare: ExperimentConfig, ranges: dict[str, Prior], section: str) -> None:

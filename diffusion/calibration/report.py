@@ -24,9 +24,61 @@ Z90 = 1.6449
 """Half-width of a 90% normal interval, in standard errors."""
 
 
-def posterior_table(history: Any) -> pa.Table:
-    """The last generation: one row per particle, its weight and its parameter values."""
-    frame, weights = history.get_distribution(m=0, t=history.max_t)
+def generations_table(history: Any) -> pa.Table:
+    """One row per generation: accepted particles, their effective sample size (Kish,
+    ``1 / sum(w^2)`` of the normalised weights), the acceptance threshold, the acceptance rate
+    and the runs it took. Generation -1 (pyabc's calibration sample) is left out."""
+    populations = history.get_all_populations()
+    rows = []
+    for row in populations.itertuples():
+        if row.t < 0:
+            continue
+        weights = history.get_weighted_distances(t=int(row.t))["w"].to_numpy(dtype=float)
+        weights = weights / weights.sum()
+        rows.append(
+            {
+                "generation": int(row.t),
+                "particles": int(row.particles),
+                "ess": float(1.0 / np.sum(weights**2)),
+                "epsilon": float(row.epsilon),
+                "acceptance_rate": float(row.particles / row.samples),
+                "runs": int(row.samples),
+            }
+        )
+    return pa.Table.from_pylist(rows)
+
+
+def models_table(history: Any, names: list[str]) -> pa.Table:
+    """Each variant's posterior probability in the last generation, with a Monte Carlo standard
+    error ``sqrt(p (1 - p) / ESS)`` from the generation's effective sample size."""
+    t = history.max_t
+    probabilities = history.get_model_probabilities(t)["p"]  # indexed by model, alive ones
+    weights = history.get_weighted_distances(t=t)["w"].to_numpy(dtype=float)
+    ess = 1.0 / np.sum((weights / weights.sum()) ** 2)
+    rows = []
+    for m, name in enumerate(names):
+        p = float(probabilities.get(m, 0.0))
+        rows.append(
+            {
+                "model": name,
+                "probability": p,
+                "standard_error": float(np.sqrt(p * (1 - p) / ess)),
+                "particles": int(_particles_of(history, m, t)),
+            }
+        )
+    return pa.Table.from_pylist(rows)
+
+
+def _particles_of(history: Any, m: int, t: int) -> int:
+    if m not in history.alive_models(t):
+        return 0
+    frame, _ = history.get_distribution(m=m, t=t)
+    return len(frame)
+
+
+def posterior_table(history: Any, m: int = 0) -> pa.Table:
+    """The last generation of model ``m``: one row per particle, its weight and its values."""
+    frame, weights = history.get_distribution(m=m, t=history.max_t)
     columns: dict[str, Any] = {"weight": np.asarray(weights, dtype=float)}
     for name in frame.columns:
         values = frame[name].to_numpy(dtype=float)
@@ -37,39 +89,25 @@ def posterior_table(history: Any) -> pa.Table:
     return pa.table(columns)
 
 
-def weighted_quantiles(values: np.ndarray, weights: np.ndarray, q: list[float]) -> np.ndarray:
-    """Quantiles ``q`` of ``values`` with weights (midpoints of the weighted ECDF)."""
-    order = np.argsort(values)
-    values, weights = values[order], weights[order]
-    cumulative = (np.cumsum(weights) - 0.5 * weights) / weights.sum()
-    return np.interp(q, cumulative, values)
-
-
-def fit_table(history: Any, targets: TargetFile) -> pa.Table:
-    """Each fitted target: published value and sample interval, and the accepted runs' median
-    and 90% interval of its model value."""
-    weights, stats = history.get_weighted_sum_stats(t=history.max_t)
-    weights = np.asarray(weights, dtype=float)
-    rows = []
-    for target in targets.fitted():
-        values = np.array([s[target.name] for s in stats], dtype=float)
-        low, median, high = weighted_quantiles(values, weights, [0.05, 0.5, 0.95])
-        spread = Z90 * np.sqrt(target.value * (1 - target.value) / target.n) if target.n else None
-        rows.append(
-            {
-                "target": target.name,
-                "measure": target.measure,
-                "date": target.period.date(),
-                "published": target.value,
-                "sample_low": None if spread is None else max(0.0, target.value - spread),
-                "sample_high": None if spread is None else min(1.0, target.value + spread),
-                "model_median": float(median),
-                "model_low": float(low),
-                "model_high": float(high),
-                "source": target.source,
-            }
+def weak_fit_warnings(generations: pa.Table) -> list[str]:
+    """What makes a fit's posterior weak: a last generation whose effective sample size fell
+    below half its particles, or a threshold that rose instead of falling."""
+    rows = generations.to_pylist()
+    if not rows:
+        return ["no generation finished: there is no posterior"]
+    warnings = []
+    last = rows[-1]
+    if last["ess"] < last["particles"] / 2:
+        warnings.append(
+            f"the last generation's effective sample size is {last['ess']:.1f} of "
+            f"{last['particles']} particles (below half): the posterior rests on few particles"
         )
-    return pa.Table.from_pylist(rows)
+    if len(rows) > 1 and rows[-1]["epsilon"] > rows[-2]["epsilon"]:
+        warnings.append(
+            f"the acceptance threshold rose in the last generation ({rows[-2]['epsilon']:.4g} "
+            f"to {rows[-1]['epsilon']:.4g}): the adaptive distance re-weighted the targets"
+        )
+    return warnings
 
 
 def plot_fit(fit: pa.Table, path: Path) -> Path:

@@ -7,12 +7,14 @@ target's, see ``Period.date``). It reads how each person was first reached
 
 - ``watched``: share who had watched foreign media by the date (reached at a step up to the
   date's; the initial holders, step 0, count).
-- ``first_medium``: share whose first foreign media, by the date, came on one of the given media
-  (a lower bound of "had seen media on them": later media are not recorded).
+- ``first_medium``: share whose first foreign media, by the date, came on one of the given media.
+- ``seen``: share who, by the date, had watched the given medium, first or later
+  (``Result.region_seen``: every viewing is recorded, so "had watched DVDs" is exact).
 - ``knew_punished``: share who, by the date, had one of their ties detected (punished): the
   first step one of a person's neighbours in the trust network was detected
-  (``Result.reached.tie_detected``). A survey's "knew someone punished" or "witnessed someone
-  punished" is computed as this: the model does not tell knowing from witnessing.
+  (``Result.reached.tie_detected``): someone they know.
+- ``witnessed_punished``: share who, by the date, had attended a public trial
+  (``Result.reached.witnessed``; 0 in a run without public trials).
 """
 
 from __future__ import annotations
@@ -28,7 +30,13 @@ from diffusion.calibration.weights import agent_provinces
 from diffusion.results import Result
 from diffusion.world import World
 
-STATISTICS: tuple[str, ...] = ("watched", "first_medium", "knew_punished")
+STATISTICS: tuple[str, ...] = (
+    "watched",
+    "first_medium",
+    "seen",
+    "knew_punished",
+    "witnessed_punished",
+)
 """Names of the statistics a target may use."""
 
 
@@ -89,3 +97,34 @@ def knew_punished(
         raise ValueError("the run has no record of when each person's ties were detected")
     step = step_of_date(result, day)
     return weighted_share((detected >= 0) & (detected <= step), world, weights)
+
+
+def seen(
+    result: Result, world: World, weights: npt.NDArray[np.float64], day: dt.date, medium: str
+) -> float:
+    """Share who had watched ``medium`` by ``day`` (at a first viewing or a later one),
+    provinces weighted by ``weights``."""
+    if result.region_seen is None:
+        raise ValueError("the run has no record of the media people watched (the full model has)")
+    if medium not in result.media:
+        raise ValueError(f"{medium!r} is not a medium of the run ({result.media})")
+    step = step_of_date(result, day)
+    by_region = result.region_seen[step, :, result.media.index(medium)]
+    provinces = world.region_province
+    hits = np.bincount(provinces, weights=by_region, minlength=len(weights))
+    size = np.bincount(agent_provinces(world), minlength=len(weights))
+    shares = np.divide(hits, size, out=np.zeros(len(size)), where=size > 0)
+    return float(weights @ shares)
+
+
+def witnessed_punished(
+    result: Result, world: World, weights: npt.NDArray[np.float64], day: dt.date
+) -> float:
+    """Share who had attended a public trial by ``day``, provinces weighted by ``weights``."""
+    if result.reached is None:
+        raise ValueError("the run has no record of how people were reached")
+    step = step_of_date(result, day)
+    witnessed = result.reached.witnessed
+    if witnessed is None:  # no public trial, or nobody attends one: nobody witnessed
+        return 0.0
+    return weighted_share((witnessed >= 0) & (witnessed <= step), world, weights)

@@ -19,7 +19,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from diffusion.calibration.statistics import STATISTICS, knew_punished, watched
+from diffusion.calibration.statistics import (
+    STATISTICS,
+    knew_punished,
+    seen,
+    watched,
+    witnessed_punished,
+)
 from diffusion.calibration.weights import Weighting, check_weighting, province_weights
 from diffusion.results import Result
 from diffusion.world import World
@@ -91,7 +97,7 @@ class Target(_Strict):
     """Authors, title, publisher and year."""
     statistic: str | None = None
     media: tuple[str, ...] = ()
-    """For ``first_medium``: the media that count."""
+    """For ``first_medium``: the media that count; for ``seen``: the one medium."""
     unfitted: str | None = None
     """Why the model cannot compute this figure (instead of a statistic)."""
     weighting: str
@@ -123,8 +129,10 @@ class Target(_Strict):
             raise ValueError("statistic: give a statistic, or say why not in unfitted (not both)")
         if self.statistic == "first_medium" and not self.media:
             raise ValueError("media: required for first_medium (the media that count)")
-        if self.statistic != "first_medium" and self.media:
-            raise ValueError(f"media: only for first_medium, not {self.statistic}")
+        if self.statistic == "seen" and len(self.media) != 1:
+            raise ValueError("media: seen needs exactly one medium")
+        if self.statistic not in ("first_medium", "seen") and self.media:
+            raise ValueError(f"media: only for first_medium and seen, not {self.statistic}")
         if self.statistic is not None and self.period.first is None:
             raise ValueError("period.first: a fitted target needs a bounded period")
         return self
@@ -140,6 +148,10 @@ class Target(_Strict):
         weights = province_weights(weighting, world)
         if self.statistic == "knew_punished":
             return knew_punished(result, world, weights, self.period.date())
+        if self.statistic == "witnessed_punished":
+            return witnessed_punished(result, world, weights, self.period.date())
+        if self.statistic == "seen":
+            return seen(result, world, weights, self.period.date(), self.media[0])
         return watched(result, world, weights, self.period.date(), self.media)
 
 
