@@ -97,7 +97,8 @@ def test_calibrate_select_compares_variants_and_writes_every_table(tmp_path):
     config.write_text(CONFIG + SELECTION)
     out = tmp_path / "out"
     args = ["calibrate", str(config), "--out", str(out), "--particles", "16", "--workers", "2"]
-    result = CliRunner().invoke(main, [*args, "--generations", "2", "--select", "--predictive", "20"])
+    args += ["--generations", "2", "--select", "--predictive", "20"]
+    result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     models = pq.read_table(out / "models.parquet").to_pylist()
     assert [row["model"] for row in models] == ["base", "markets"]
@@ -105,7 +106,12 @@ def test_calibrate_select_compares_variants_and_writes_every_table(tmp_path):
     assert sum(row["particles"] for row in models) == 16
     generations = pq.read_table(out / "generations.parquet")
     assert generations.column_names == [
-        "generation", "particles", "ess", "epsilon", "acceptance_rate", "runs"
+        "generation",
+        "particles",
+        "ess",
+        "epsilon",
+        "acceptance_rate",
+        "runs",
     ]
     assert generations["generation"].to_pylist() == [0, 1]
     for row in generations.to_pylist():

@@ -27,7 +27,8 @@ def test_the_scenario_loads_with_its_priors_and_targets():
     priors = config.calibration.priors
     assert set(priors) == {
         "model.beta", "model.host_prob", "model.gamma", "model.delta", "model.entry_rate",
-        "model.entry.1.rate", "model.entry.2.rate", "model.p_bribe",
+        "model.entry.1.rate", "model.entry.2.rate", "model.p_bribe", "model.campaigns.0.delta",
+        "model.campaigns.1.delta",
     }  # fmt: skip
     for path, prior in priors.items():  # the starting values lie inside the priors
         value = config.resolved()
@@ -36,7 +37,12 @@ def test_the_scenario_loads_with_its_priors_and_targets():
         assert prior.low <= value <= prior.high, path
     assert len(config.calibration.load_targets().fitted()) == 7
     starts = [config.model.step_of(c.start) for c in config.model.entry]
-    assert starts == [1462, 2923, 4384, 5845]  # 2004, 2008, 2012, 2016 (Jan 1)
+    assert starts == [1462, 2923, 4384, 5845, 7333]  # 2004, 2008, 2012, 2016 (Jan 1), 2020-01-28
+    calibration = config.calibration
+    assert list(calibration.variants) == ["base", "willingness", "public", "markets", "all"]
+    everything = calibration.priors_of("all")
+    assert set(everything) == set(priors).union(*calibration.mechanisms.values())
+    assert calibration.priors_of("base") == dict(priors)
 
 
 def _rejected(data: dict, section: str, changes: dict, message: str) -> None:

@@ -76,7 +76,8 @@ def test_the_config_resolves_rates_and_holders_for_its_network():
     params, holders = config.for_agents(30_000)
     assert holders == 60  # 200 per 100,000 agents
     assert params.entry_rate == pytest.approx(0.15)
-    assert [c.rate for c in params.entry] == [None, pytest.approx(0.3), pytest.approx(0.6), None]
+    rates = [None, pytest.approx(0.3), pytest.approx(0.6), None, 0.0]  # the border sealed in 2020
+    assert [c.rate for c in params.entry] == rates
     assert config.run.holders(12_345) == 25  # rounded to whole holders (24.69)
 
 

@@ -48,7 +48,8 @@ def posterior_predictive(
         raise ValueError("calibration: the config has no [calibration] section")
     model = ScenarioModel(config, config.calibration.load_targets())
     parameters = draw_parameters(posterior, runs, seed)
-    seeds = [int(s.generate_state(1)[0] >> 1) for s in np.random.SeedSequence([seed, 1]).spawn(runs)]
+    children = np.random.SeedSequence([seed, 1]).spawn(runs)
+    seeds = [int(child.generate_state(1)[0] >> 1) for child in children]
     shared = client.scatter(model, broadcast=True)
     futures = client.map(_run, [shared] * runs, parameters, seeds, pure=False)
     return client.gather(futures)

@@ -66,9 +66,7 @@ class CalibrationConfig(_Section):
             unknown = [m for m in mechanisms if m not in self.mechanisms]
             if unknown:
                 known = ", ".join(self.mechanisms) or "none declared"
-                raise ValueError(
-                    f"variants.{name}: {unknown[0]!r} is not a mechanism ({known})"
-                )
+                raise ValueError(f"variants.{name}: {unknown[0]!r} is not a mechanism ({known})")
         for name, priors in self.mechanisms.items():
             shared = sorted(set(priors) & set(self.priors))
             if shared:

@@ -18,7 +18,6 @@ from matplotlib.figure import Figure
 
 from diffusion._io import atomic_write
 from diffusion.calibration.abc import LOG
-from diffusion.calibration.targets import TargetFile
 
 Z90 = 1.6449
 """Half-width of a 90% normal interval, in standard errors."""
