@@ -45,6 +45,7 @@ from diffusion._checks import seed_problem
 from diffusion._paths import existing_file
 from diffusion._text import short_repr
 from diffusion.calibration.priors import CalibrationConfig
+from diffusion.errors import DiffusionError
 from diffusion.network import MAX_AGENTS, Network, network_bytes
 from diffusion.params import MAX_STEPS, Params, Probability
 from diffusion.population import Population
@@ -70,7 +71,7 @@ Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.@+-]{1,64}$")]
 """A queue or account name: goes into a batch script, so no spaces, quotes or newlines."""
 
 
-class ConfigError(ValueError):
+class ConfigError(DiffusionError, ValueError):
     """A config that cannot be used; ``lines`` holds one ``section.field: problem`` per mistake."""
 
     def __init__(self, lines: list[str]) -> None:

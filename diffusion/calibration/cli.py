@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
-from diffusion._lock import FolderLock, FolderLocked
-from diffusion.config import load_config
+from diffusion._lock import claim
+from diffusion.command import dask_client, load_experiment, on_interrupt, set_option
+from diffusion.config_check import check_memory
+from diffusion.errors import DiffusionError
 from diffusion.results.io import write_parquet
 from diffusion.sweep.cli import cluster_options, out_folder
 
@@ -28,9 +31,8 @@ from diffusion.sweep.cli import cluster_options, out_folder
     help="Runs per Dask task.",
 )  # fmt: skip
 @cluster_options
-@click.pass_context
+@set_option
 def calibrate_command(
-    ctx: click.Context,
     config: Path,
     out: Path,
     particles: int,
@@ -39,6 +41,7 @@ def calibrate_command(
     workers: int | None,
     scheduler: str | None,
     cluster: str | None,
+    overrides: dict[str, Any],
 ) -> None:
     """Fit the [calibration] priors of CONFIG to its targets with ABC-SMC (pyabc) on Dask.
 
@@ -50,23 +53,21 @@ def calibrate_command(
         from diffusion.calibration.abc import calibrate
         from diffusion.calibration.report import fit_table, plot_fit, posterior_table
     except ModuleNotFoundError as exc:
-        click.echo(f"calibrate: needs {exc.name}: pip install -e '.[calibrate]'", err=True)
-        ctx.exit(2)
-    from diffusion.sweep.clusters import open_client
+        raise DiffusionError(
+            f"calibrate: needs {exc.name}: pip install -e '.[calibrate]'"
+        ) from None
 
-    experiment = load_config(config)
+    experiment = load_experiment(config, overrides)
     if experiment.calibration is None:
-        click.echo(f"{config}: no [calibration] section (targets and priors)", err=True)
-        ctx.exit(2)
-    out.mkdir(parents=True, exist_ok=True)
-    lock = FolderLock(out)
-    try:
-        lock.acquire()
-    except FolderLocked as exc:
-        click.echo(str(exc), err=True)
-        ctx.exit(2)
-    try:
-        with open_client(
+        raise DiffusionError(f"{config}: no [calibration] section (targets and priors)")
+    check_memory(experiment)  # each run builds the population (workers on this machine too)
+    with claim(out) as out:
+        out.mkdir(exist_ok=True)
+        on_interrupt(
+            f"calibrate: interrupted; the generations finished so far are in "
+            f"{out / 'history.db'}; run the same command again to continue"
+        )
+        with dask_client(
             experiment.cluster, workers=workers, scheduler=scheduler, cluster=cluster
         ) as client:
             history = calibrate(
@@ -82,15 +83,6 @@ def calibrate_command(
         for name, table in (("posterior", posterior_table(history)), ("fit", fit)):
             write_parquet(table, out / f"{name}.parquet")
         plot_fit(fit, out / "fit.png")
-    except KeyboardInterrupt:
-        click.echo(
-            f"calibrate: interrupted; the generations finished so far are in {out / 'history.db'}; "
-            "run the same command again to continue",
-            err=True,
-        )
-        ctx.exit(130)
-    finally:
-        lock.release()
     click.echo(f"calibrate: {history.max_t + 1} generations of {particles} particles in {out}")
     for row in fit.to_pylist():
         click.echo(
