@@ -54,14 +54,17 @@ def _parse_set(ctx: click.Context, param: click.Parameter, items: tuple[str, ...
         path, sep, text = item.partition("=")
         path = path.strip()
         if not sep or not path:
-            raise click.BadParameter(f"{escape_controls(item[:80])!r} is not PATH=VALUE, e.g. "
+            raise click.BadParameter(f"'{escape_controls(item[:80])}' is not PATH=VALUE, e.g. "
                                      "model.beta=0.02")  # fmt: skip
         if path.count(".") > MAX_SET_DEPTH:
             raise click.BadParameter(f"{escape_controls(path[:80])}...: nested too deeply")
         if path in overrides:
             raise click.BadParameter(f"{escape_controls(path)}: given twice")
         try:
-            value = tomllib.loads(f"value = {text}")["value"]
+            document = tomllib.loads(f"value = {text}")
+            if set(document) != {"value"}:  # 0.1<newline>[network]...: more than one value
+                raise tomllib.TOMLDecodeError("more than one value")
+            value = document["value"]
         except tomllib.TOMLDecodeError:
             if any(ch in text for ch in "\n\r=[]"):
                 raise click.BadParameter(
