@@ -249,3 +249,12 @@ def test_progress_without_a_terminal_prints_each_detail_and_every_two_percent(ca
 
 def _toml(text: str) -> dict:
     return tomllib.loads(text)
+
+
+def test_an_unknown_key_gets_a_did_you_mean(tmp_path):
+    (tmp_path / "c.toml").write_text(SMALL.replace("gamma = 0.2", "gamma = 0.2\ngama = 0.3"))
+    result = invoke("check", tmp_path / "c.toml")
+    assert result.exit_code == 2
+    assert "model.gama: unknown key (did you mean 'gamma'?)" in result.stderr
+    (tmp_path / "c.toml").write_text(SMALL.replace("gamma = 0.2", "gamma = 0.2\ncolour = 1"))
+    assert "model.colour: unknown key\n" in invoke("check", tmp_path / "c.toml").stderr
