@@ -8,7 +8,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test docs docs-figures bench mutation clean
+.PHONY: install demo test test-fast docs docs-figures bench mutation clean
 
 install: $(STAMP)
 
@@ -33,6 +33,12 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The fast tier: unit and theory tests, no clusters, SLURM or large populations (a developer's
+# loop; `make test` is the full tier that CI runs). Modules of the full tier: tests/conftest.py.
+test-fast: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q -m "not full"
+	$(BIN)/ruff check .
 
 # The documentation site, built into site/ with warnings as errors (a broken link fails it).
 docs: $(VENV)/.installed-docs

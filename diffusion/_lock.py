@@ -11,19 +11,23 @@ host (where this one cannot tell), is refused with a message naming its owner.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
 from diffusion._io import temporary_name
+from diffusion.errors import DiffusionError, OutputError
 
 _HOST = socket.gethostname()
 
 
-class FolderLocked(RuntimeError):
+class FolderLocked(DiffusionError, RuntimeError):
     """The folder is being written by another process (the message names it)."""
 
 
@@ -86,6 +90,45 @@ class FolderLock:
         trace: TracebackType | None,
     ) -> None:
         self.release()
+
+
+@contextmanager
+def claim(out: str | Path) -> Iterator[Path]:
+    """Claim the output folder ``out`` of a command for the block: the one place that does it.
+
+    ``out`` must be a folder or absent, under folders; its parents are created and its lock
+    taken (``FolderLocked`` names the holder). Yields the absolute path. What may be written
+    into the folder (the same experiment, a resumable one) is each command's own check.
+    """
+    out = Path(os.path.abspath(out))  # "." or "x/.." have no name to build a sibling from
+    check_place(out)
+    lock = FolderLock(out)
+    try:
+        lock.acquire()
+    except FolderLocked as exc:
+        raise FolderLocked(f"--out: {exc}") from None
+    except OSError as exc:
+        raise OutputError(f"--out: cannot write beside {out} ({reason(exc)})") from None
+    try:
+        yield out
+    finally:
+        lock.release()
+
+
+def check_place(out: Path) -> None:
+    """``out`` must be a folder (or absent) under folders; create the parents."""
+    for place in (out, *out.parents):
+        if place.exists() and not place.is_dir():
+            raise OutputError(f"--out: {place} is a file, not a folder")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"--out: cannot create {out.parent} ({reason(exc)})") from None
+
+
+def reason(exc: OSError) -> str:
+    """An ``OSError``'s reason in words (``No space left on device``)."""
+    return exc.strerror or errno.errorcode.get(exc.errno or 0, type(exc).__name__)
 
 
 def lock_path(folder: str | Path) -> Path:

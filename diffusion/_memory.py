@@ -12,8 +12,10 @@ from __future__ import annotations
 import resource
 from pathlib import Path
 
+from diffusion.errors import DiffusionError
 
-class NotEnoughMemory(MemoryError):
+
+class NotEnoughMemory(DiffusionError, MemoryError):
     """The work would need more memory than is available (the message says how much)."""
 
 

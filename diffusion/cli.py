@@ -9,8 +9,6 @@ Everything that can be checked is checked before a network is built or a replica
 from __future__ import annotations
 
 import os
-import sys
-import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,14 +19,16 @@ import numpy as np
 
 from diffusion import EDGE_KINDS, Network, __version__
 from diffusion._io import atomic_write
-from diffusion._lock import FolderLocked
-from diffusion._memory import NotEnoughMemory, check_fits
+from diffusion._memory import check_fits
 from diffusion._text import escape_controls
 from diffusion.calibration.cli import calibrate_command
+from diffusion.command import Progress, interrupted_line, load_experiment, set_option
 from diffusion.config import ConfigError, ExperimentConfig, load_config, read_network
-from diffusion.config_check import describe, warnings
+from diffusion.config_check import check_memory, describe
+from diffusion.errors import DiffusionError
 from diffusion.results import Result
-from diffusion.runner import Progress, run_scenario
+from diffusion.runner import Progress as RunProgress
+from diffusion.runner import run_scenario
 from diffusion.sensitivity.cli import sensitivity_command
 from diffusion.strategy.cli import strategy_command
 from diffusion.sweep.cli import out_folder, sweep_command
@@ -40,22 +40,19 @@ HELP_WIDTH = 100
 """Terminal width of ``--help``: wide enough that no command's one-line help is cut."""
 
 
-class UserError(click.ClickException):
+class UserError(DiffusionError):
     """A mistake found before any work: one line on stderr, exit status 2."""
-
-    exit_code = 2
-
-    def __init__(self, message: str) -> None:
-        super().__init__(escape_controls(message))
 
 
 class _Group(click.Group):
-    """A click group that reports config errors as lines naming the field, with status 2, and
-    the other checks made before any work (output folder, memory) as one line, status 2."""
+    """The command group: every command's errors, interrupts and lack of memory alike.
+
+    A config's problems are one line per field; any other ``DiffusionError`` is one line with
+    its exit status; Ctrl-C is the command's own line (``diffusion.command.on_interrupt``) with
+    status 130; running out of memory anywhere is one line with status 1.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
-        from diffusion.results.folder import OutputError
-
         try:
             return super().invoke(ctx)
         except ConfigError as exc:
@@ -63,8 +60,21 @@ class _Group(click.Group):
             for line in exc.lines:
                 click.echo(f"  {escape_controls(line)}", err=True)
             ctx.exit(2)
-        except (OutputError, FolderLocked, NotEnoughMemory) as exc:
-            raise UserError(str(exc)) from None
+        except DiffusionError as exc:
+            message = " ".join(str(exc).split()) or type(exc).__name__  # one line
+            click.echo(f"Error: {escape_controls(message)}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo(escape_controls(interrupted_line(ctx)), err=True)
+            ctx.exit(130)
+        except MemoryError as exc:
+            what = str(exc).strip() or "MemoryError"
+            click.echo(
+                f"Error: ran out of memory ({escape_controls(what)[:200]}); check what the run "
+                "needs with diffusion check, and use fewer agents, steps or replicates",
+                err=True,
+            )
+            ctx.exit(1)
 
 
 @click.group(cls=_Group, context_settings={"max_content_width": HELP_WIDTH})
@@ -79,49 +89,13 @@ def version() -> None:
     click.echo(f"diffusion {__version__}")
 
 
-def _parse_set(ctx: click.Context, param: click.Parameter, items: tuple[str, ...]) -> dict:
-    """``--set PATH=VALUE`` options as ``{path: value}``; a value is read as TOML, else text."""
-    overrides: dict[str, Any] = {}
-    for item in items:
-        path, sep, text = item.partition("=")
-        if not sep or not path.strip():
-            raise click.BadParameter(f"{item!r} is not PATH=VALUE, e.g. model.beta=0.02")
-        try:
-            value = tomllib.loads(f"value = {text}")["value"]
-        except tomllib.TOMLDecodeError:
-            value = text  # a bare word: network.type=sbm
-        overrides[path.strip()] = value
-    return overrides
-
-
-SET_OPTION = click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="PATH=VALUE",
-    callback=_parse_set,
-    help="Change one field of the config, e.g. --set model.beta=0.02 --set run.replicates=3 "
-    "(repeatable; the value is read as TOML).",
-)
-
-
-def _load(config: Path, overrides: dict[str, Any]) -> ExperimentConfig:
-    """The config file with ``--set`` overrides applied, validated; warnings go to stderr."""
-    experiment = load_config(config)
-    if overrides:
-        experiment = experiment.with_overrides(overrides)
-    for warning in warnings(experiment):
-        click.echo(f"warning: {warning}", err=True)
-    return experiment
-
-
 @main.command(short_help="Run a config's scenario and write Parquet results.")
 @click.argument("config", type=CONFIG_FILE)
 @out_folder("Folder for the Parquet results (created if needed).")
 @click.option(
     "--replace", is_flag=True, help="Overwrite OUT even if it holds another experiment's results."
 )
-@SET_OPTION
+@set_option
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
 def run(config: Path, out: Path, replace: bool, overrides: dict[str, Any], quiet: bool) -> None:
     """Run the scenario of CONFIG (network, model, replicates) and write its results to OUT.
@@ -132,8 +106,8 @@ def run(config: Path, out: Path, replace: bool, overrides: dict[str, Any], quiet
     from diffusion.results.folder import run_output
     from diffusion.results.io import write_tables
 
-    experiment = _load(config, overrides)
-    _check_memory(experiment)
+    experiment = load_experiment(config, overrides)
+    check_memory(experiment, results_held=experiment.run.replicates)
     report = _Reporter(quiet)
     with run_output(out, experiment, replace) as build:
         report.line(f"building the {experiment.network.type} network ...")
@@ -151,16 +125,18 @@ def run(config: Path, out: Path, replace: bool, overrides: dict[str, Any], quiet
 
 @main.command(short_help="Validate a config and say what it would run.")
 @click.argument("config", type=CONFIG_FILE)
-@SET_OPTION
+@set_option
 def check(config: Path, overrides: dict[str, Any]) -> None:
     """Validate CONFIG and describe the run it asks for, without running it.
 
     Prints the network, the number of agents, steps and replicates, the kernel that will run,
     the mechanisms switched on and the sweep, then any warnings. Exit status 2 if it is invalid.
     """
-    experiment = _load(config, overrides)
+    experiment = load_experiment(config, overrides)
+    lines = describe(experiment)
+    check_memory(experiment, results_held=experiment.run.replicates)  # as run refuses
     click.echo(f"{config}: valid")
-    for label, text in describe(experiment):
+    for label, text in lines:
         click.echo(f"{label:>16}: {text}")
 
 
@@ -330,13 +306,11 @@ def _check_writable(out: Path) -> None:
 
 
 class _Reporter:
-    """Progress and results on the terminal: a bar on a TTY, plain lines otherwise, or nothing."""
+    """A run's progress (``diffusion.command.Progress``) and its results on the terminal."""
 
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
-        self.tty = sys.stderr.isatty()
-        self.total = 0
-        self._bar: Any = None
+        self.progress = Progress("replicate", "replicates", quiet)
 
     def line(self, text: str, result: bool = False) -> None:
         """Print a progress line (stderr) or a result line (stdout), unless quiet."""
@@ -344,30 +318,23 @@ class _Reporter:
             click.echo(text, err=not result)
 
     def network_built(self, built: Any, seconds: float) -> None:
-        """Report the network, then start the replicates' bar (on a terminal)."""
+        """Report the network; the replicates' progress follows."""
         self.line(f"network: {_describe(built)} ({seconds:.1f} s)")
-        if self.tty and not self.quiet:
-            self._bar = click.progressbar(length=self.total, label="replicates", file=sys.stderr)
-            self._bar.render_progress()
 
     @contextmanager
-    def replicates(self, total: int) -> Iterator[Progress | None]:
+    def replicates(self, total: int) -> Iterator[RunProgress | None]:
         """The progress callback of ``run_scenario`` over ``total`` replicates."""
-        self.total = total
         try:
             yield None if self.quiet else self._advance
         finally:
-            if self._bar is not None:
-                self._bar.render_finish()
+            self.progress.close()
 
     def _advance(self, done: int, total: int, result: Result) -> None:
-        if self._bar is not None:
-            self._bar.update(1)
-        else:
-            self.line(
-                f"replicate {done}/{total}: reach {result.summary()['reach_share']:.3f}, "
-                f"detected {result.final['D']}, {result.steps} steps"
-            )
+        detail = (
+            f"reach {result.summary()['reach_share']:.3f}, detected {result.final['D']}, "
+            f"{result.steps} steps"
+        )
+        self.progress(done, total, detail)
 
     def summary(self, results: list[Result]) -> None:
         """Median and range over the replicates of each summary figure."""

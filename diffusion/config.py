@@ -19,6 +19,7 @@ values are shortened and their control characters escaped (``diffusion._text``).
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import hashlib
 import json
 import re
@@ -45,6 +46,7 @@ from diffusion._checks import seed_problem
 from diffusion._paths import existing_file
 from diffusion._text import short_repr
 from diffusion.calibration.priors import CalibrationConfig
+from diffusion.errors import DiffusionError
 from diffusion.network import MAX_AGENTS, Network, network_bytes
 from diffusion.params import MAX_STEPS, Params, Probability
 from diffusion.population import Population
@@ -70,7 +72,7 @@ Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.@+-]{1,64}$")]
 """A queue or account name: goes into a batch script, so no spaces, quotes or newlines."""
 
 
-class ConfigError(ValueError):
+class ConfigError(DiffusionError, ValueError):
     """A config that cannot be used; ``lines`` holds one ``section.field: problem`` per mistake."""
 
     def __init__(self, lines: list[str]) -> None:
@@ -747,6 +749,8 @@ def _problem(error: dict[str, Any], loc: list[str]) -> str:
         "model_type": "{!r} is not a table",
         "model_attributes_type": "{!r} is not a table",
     }
+    if kind == "extra_forbidden":
+        return "unknown key" + _did_you_mean(error["loc"])
     if kind in simple:
         return simple[kind].format(_Quoted(value))
     if kind == "too_short":
@@ -826,6 +830,28 @@ def _constraints(loc: tuple) -> list[Any]:
         for extra in typing.get_args(annotation)[1:]:
             found.extend(getattr(extra, "metadata", [extra]))
     return found
+
+
+def _did_you_mean(loc: tuple) -> str:
+    """`` (did you mean 'gamma'?)`` for a misspelt key at ``loc``, when one known key is close."""
+    annotation: Any = ExperimentConfig
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            args = typing.get_args(_strip_annotated(annotation))
+            annotation = args[0] if args else None
+            continue
+        if typing.get_origin(_strip_annotated(annotation)) is dict:
+            annotation = typing.get_args(_strip_annotated(annotation))[1]
+            continue
+        members = _union_members(annotation)
+        tagged = [m for m in members if part in typing.get_args(_type_field(m))]
+        owners = tagged or [m for m in members if part in m.model_fields]
+        if not owners:
+            return ""
+        annotation = owners[0] if tagged else owners[0].model_fields[part].annotation
+    known = sorted({name for m in _union_members(annotation) for name in m.model_fields})
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _strip_annotated(annotation: Any) -> Any:

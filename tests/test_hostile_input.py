@@ -276,7 +276,8 @@ def test_a_population_larger_than_memory_is_refused_saying_what_it_needs(tmp_pat
     )
     start = time.perf_counter()
     err = run_in_child(["run", tmp_path / "c.toml", "--out", tmp_path / "o"], 3 << 30)
-    assert "the population network of 20000000 agents needs about 3.5 GiB of memory" in err
+    assert "the population network of 20000000 agents and 86 steps x 200 regions" in err
+    assert "needs about 3.5 GiB of memory" in err
     assert time.perf_counter() - start < 30 and not (tmp_path / "o").exists()
 
 

@@ -18,9 +18,9 @@ import pytest
 from click.testing import CliRunner
 
 from diffusion.cli import main
+from diffusion.command import Progress
 from diffusion.config import ClusterConfig, ConfigError, load_config
 from diffusion.sensitivity.run import analyse, stage_folder
-from diffusion.sweep.cli import PointProgress
 from diffusion.sweep.clusters import open_client
 from diffusion.sweep.designs import make_design
 from diffusion.sweep.run import finished_points, point_path
@@ -300,7 +300,7 @@ def test_points_design_takes_the_ith_value_of_every_list():
 
 
 def test_a_long_stage_prints_a_progress_line_every_two_percent(capsys):
-    progress = PointProgress(quiet=False, tty=False)
+    progress = Progress("sweep", "points", quiet=False, tty=False)
     for done in range(161):
         progress(done, 160)
     lines = capsys.readouterr().err.splitlines()

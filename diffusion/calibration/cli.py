@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
-from diffusion._lock import FolderLock, FolderLocked
-from diffusion.config import load_config
+from diffusion._lock import claim
+from diffusion.command import dask_client, load_experiment, on_interrupt, set_option
+from diffusion.config_check import check_memory
+from diffusion.errors import DiffusionError
 from diffusion.results.io import write_parquet
 from diffusion.sweep.cli import cluster_options, out_folder
 
@@ -47,9 +50,8 @@ from diffusion.sweep.cli import cluster_options, out_folder
     help="Runs of the posterior predictive (parameter sets drawn by weight, fresh seeds).",
 )  # fmt: skip
 @cluster_options
-@click.pass_context
+@set_option
 def calibrate_command(
-    ctx: click.Context,
     config: Path,
     out: Path,
     particles: int,
@@ -62,6 +64,7 @@ def calibrate_command(
     workers: int | None,
     scheduler: str | None,
     cluster: str | None,
+    overrides: dict[str, Any],
 ) -> None:
     """Fit the [calibration] priors of CONFIG to its targets with ABC-SMC (pyabc) on Dask.
 
@@ -80,35 +83,30 @@ def calibrate_command(
             weak_fit_warnings,
         )
     except ModuleNotFoundError as exc:
-        click.echo(f"calibrate: needs {exc.name}: pip install -e '.[calibrate]'", err=True)
-        ctx.exit(2)
-    from diffusion.sweep.clusters import open_client
+        raise DiffusionError(
+            f"calibrate: needs {exc.name}: pip install -e '.[calibrate]'"
+        ) from None
 
-    experiment = load_config(config)
+    experiment = load_experiment(config, overrides)
     if experiment.calibration is None:
-        click.echo(f"{config}: no [calibration] section (targets and priors)", err=True)
-        ctx.exit(2)
+        raise DiffusionError(f"{config}: no [calibration] section (targets and priors)")
     declared = list(experiment.calibration.variants)
     if select and variant is not None:
-        click.echo("calibrate: --select compares every variant; --variant fits one", err=True)
-        ctx.exit(2)
+        raise DiffusionError("calibrate: --select compares every variant; --variant fits one")
     if select and len(declared) < 2:
-        click.echo(f"{config}: --select needs two or more [calibration.variants]", err=True)
-        ctx.exit(2)
+        raise DiffusionError(f"{config}: --select needs two or more [calibration.variants]")
     if variant is not None and variant not in declared:
         known = ", ".join(declared) or "none declared"
-        click.echo(f"--variant: no variant {variant!r} in {config} ({known})", err=True)
-        ctx.exit(2)
+        raise DiffusionError(f"--variant: no variant {variant!r} in {config} ({known})")
     variants = declared if select else ([variant] if variant else None)
-    out.mkdir(parents=True, exist_ok=True)
-    lock = FolderLock(out)
-    try:
-        lock.acquire()
-    except FolderLocked as exc:
-        click.echo(str(exc), err=True)
-        ctx.exit(2)
-    try:
-        with open_client(
+    check_memory(experiment)  # each run builds the population (workers on this machine too)
+    with claim(out) as out:
+        out.mkdir(exist_ok=True)
+        on_interrupt(
+            f"calibrate: interrupted; the generations finished so far are in "
+            f"{out / 'history.db'}; run the same command again to continue"
+        )
+        with dask_client(
             experiment.cluster, workers=workers, scheduler=scheduler, cluster=cluster
         ) as client:
             history = calibrate(
@@ -139,15 +137,6 @@ def calibrate_command(
         for name, table in tables.items():
             write_parquet(table, out / f"{name}.parquet")
         plot_fit(tables["fit"], out / "fit.png")
-    except KeyboardInterrupt:
-        click.echo(
-            f"calibrate: interrupted; the generations finished so far are in {out / 'history.db'}; "
-            "run the same command again to continue",
-            err=True,
-        )
-        ctx.exit(130)
-    finally:
-        lock.release()
     click.echo(f"calibrate: {history.max_t + 1} generations of {particles} particles in {out}")
     for row in tables["generations"].to_pylist():
         click.echo(

@@ -27,13 +27,14 @@ from diffusion.calibration.statistics import (
     witnessed_punished,
 )
 from diffusion.calibration.weights import Weighting, check_weighting, province_weights
+from diffusion.errors import DiffusionError
 from diffusion.results import Result
 from diffusion.world import World
 
 Year = Annotated[int, Field(ge=1900, le=2100)]
 
 
-class TargetError(ValueError):
+class TargetError(DiffusionError, ValueError):
     """A targets file that cannot be used; ``lines`` holds one ``where: problem`` per mistake."""
 
     def __init__(self, lines: list[str]) -> None:

@@ -18,8 +18,6 @@ on an error or a kill ``out`` is left as it was.
 
 from __future__ import annotations
 
-import errno
-import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,52 +26,27 @@ from typing import Any
 
 from diffusion._io import remove_temporaries, replace_folder, temporary_name
 from diffusion._json import canonical, differences
-from diffusion._lock import FolderLock, FolderLocked
+from diffusion._lock import claim, reason
 from diffusion.config import ExperimentConfig
-
-
-class OutputError(ValueError):
-    """The output folder cannot be used (the message says why and what to do)."""
+from diffusion.errors import OutputError
 
 
 @contextmanager
 def run_output(out: str | Path, config: ExperimentConfig, replace: bool = False) -> Iterator[Path]:
     """Yield an empty folder to write a run into; it becomes ``out`` when the block ends."""
-    out = Path(os.path.abspath(out))  # "." or "x/.." have no name to build a sibling from
-    _check_place(out)
-    try:
-        lock = FolderLock(out)
-        lock.acquire()
-    except FolderLocked as exc:
-        raise OutputError(f"--out: {exc}") from None
-    except OSError as exc:
-        raise OutputError(f"--out: cannot write beside {out} ({_reason(exc)})") from None
-    try:
+    with claim(out) as out:
         remove_temporaries(out.parent, out.name)
         _check_replaceable(out, config, replace)
         build = temporary_name(out)
         try:
             build.mkdir()
         except OSError as exc:
-            raise OutputError(f"--out: cannot create {out} ({_reason(exc)})") from None
+            raise OutputError(f"--out: cannot create {out} ({reason(exc)})") from None
         try:
             yield build
             replace_folder(build, out)
         finally:
             shutil.rmtree(build, ignore_errors=True)
-    finally:
-        lock.release()
-
-
-def _check_place(out: Path) -> None:
-    """``out`` must be a folder (or absent) under folders; create the parents."""
-    for place in (out, *out.parents):
-        if place.exists() and not place.is_dir():
-            raise OutputError(f"--out: {place} is a file, not a folder")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"--out: cannot create {out.parent} ({_reason(exc)})") from None
 
 
 def _check_replaceable(out: Path, config: ExperimentConfig, replace: bool) -> None:
@@ -118,7 +91,3 @@ def _recorded_experiment(out: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return {"config": meta.get("config"), "network_hash": meta.get("network_hash")}
-
-
-def _reason(exc: OSError) -> str:
-    return exc.strerror or errno.errorcode.get(exc.errno or 0, type(exc).__name__)

@@ -4,13 +4,15 @@ calibration targets (Morris screening, then Sobol indices; SALib) on the sweep's
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
-from diffusion._lock import FolderLock, FolderLocked
-from diffusion._text import escape_controls
-from diffusion.config import load_config
-from diffusion.sweep.cli import PointProgress, cluster_options, out_folder
+from diffusion._lock import claim
+from diffusion.command import Progress, dask_client, load_experiment, on_interrupt, set_option
+from diffusion.config_check import check_memory
+from diffusion.errors import DiffusionError, StoppedError
+from diffusion.sweep.cli import cluster_options, out_folder
 
 
 @click.command("sensitivity", short_help="Rank the parameters that drive the outputs (SALib).")
@@ -35,10 +37,9 @@ from diffusion.sweep.cli import PointProgress, cluster_options, out_folder
 @click.option("--seed", type=int, help="Root seed of the analysis (sets sensitivity.seed).")
 @click.option("--replicates", type=int, help="Runs per point (sets sensitivity.replicates).")
 @cluster_options
+@set_option
 @click.option("--quiet", is_flag=True, help="No progress output.")
-@click.pass_context
 def sensitivity_command(
-    ctx: click.Context,
     config: Path,
     out: Path,
     trajectories: int | None,
@@ -49,6 +50,7 @@ def sensitivity_command(
     workers: int | None,
     scheduler: str | None,
     cluster: str | None,
+    overrides: dict[str, Any],
     quiet: bool,
 ) -> None:
     """Global sensitivity analysis of CONFIG with SALib, its runs on Dask.
@@ -62,70 +64,51 @@ def sensitivity_command(
         from diffusion.sensitivity.report import write_report
         from diffusion.sensitivity.run import SensitivityError, analyse
     except ModuleNotFoundError as exc:
-        click.echo(f"sensitivity: needs {exc.name}: pip install -e '.[sensitivity]'", err=True)
-        ctx.exit(2)
+        raise DiffusionError(
+            f"sensitivity: needs {exc.name}: pip install -e '.[sensitivity]'"
+        ) from None
     from diffusion.sensitivity.config import SensitivityConfig, with_options
-    from diffusion.sweep.clusters import open_client
-    from diffusion.sweep.run import SweepError, WorkersLost
+    from diffusion.sweep.run import WorkersLost
 
     options = {"trajectories": trajectories, "threshold": threshold, "samples": samples}
     experiment = with_options(
-        load_config(config), **options, seed=seed, replicates=replicates
+        load_experiment(config, overrides), **options, seed=seed, replicates=replicates
     )  # a bad value is a ConfigError naming its field, reported by the command group
     try:
         (experiment.sensitivity or SensitivityConfig()).ranges(experiment)
     except ValueError as exc:
-        click.echo(str(exc), err=True)
-        ctx.exit(2)
-    if out.exists() and not out.is_dir():
-        click.echo(f"--out: {out} exists and is not a folder", err=True)
-        ctx.exit(2)
-    lock = FolderLock(out)
-    bars: list[PointProgress] = []
+        raise SensitivityError(str(exc)) from None
+    check_memory(experiment)  # each run builds the network (workers on this machine too)
+    stages: list[Progress] = []
 
-    def progress(stage: str, points: int) -> PointProgress:
-        _close(bars)
+    def progress(stage: str, points: int) -> Progress:
+        if stages:
+            stages[-1].close()
         if not quiet:
             click.echo(f"sensitivity: {stage} stage, {points} points", err=True)
-        bars.append(PointProgress(quiet))
-        return bars[-1]
+        stages.append(Progress("sweep", "points", quiet))
+        return stages[-1]
 
-    try:
-        lock.acquire()
-        with open_client(
-            experiment.cluster, workers=workers, scheduler=scheduler, cluster=cluster
-        ) as client:
-            analysis = analyse(experiment, out, client, progress)
-        _close(bars)
-        lines = write_report(analysis, out)
-    except (SweepError, SensitivityError, FolderLocked) as exc:
-        _close(bars)
-        click.echo(escape_controls(str(exc)), err=True)
-        ctx.exit(2)
-    except WorkersLost as exc:
-        _close(bars)
-        click.echo(f"sensitivity: stopped: {exc}; run the same command again to resume", err=True)
-        ctx.exit(1)
-    except OSError as exc:  # an unreachable scheduler, a full disk
-        _close(bars)
-        click.echo(f"sensitivity: {exc}", err=True)
-        ctx.exit(1)
-    except KeyboardInterrupt:
-        _close(bars)
-        click.echo(
+    with claim(out) as out:
+        on_interrupt(
             f"sensitivity: interrupted; the finished runs are in {out / 'runs'}; "
-            "run the same command again to resume",
-            err=True,
+            "run the same command again to resume"
         )
-        ctx.exit(130)
-    finally:
-        lock.release()
+        try:
+            with dask_client(
+                experiment.cluster, workers=workers, scheduler=scheduler, cluster=cluster
+            ) as client:
+                analysis = analyse(experiment, out, client, progress)
+        except WorkersLost as exc:
+            raise WorkersLost(
+                f"sensitivity: stopped: {exc}; run the same command again to resume"
+            ) from None
+        except OSError as exc:  # an unreachable scheduler, a full disk
+            raise StoppedError(f"sensitivity: {exc}") from None
+        finally:
+            if stages:
+                stages[-1].close()
+        lines = write_report(analysis, out)
     click.echo(f"sensitivity: tables and figures in {out}")
     for line in lines:
         click.echo(f"  {line}")
-
-
-def _close(bars: list[PointProgress]) -> None:
-    """End the progress bar of the stage that was running, if any."""
-    if bars:
-        bars[-1].close()

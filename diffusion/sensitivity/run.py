@@ -19,6 +19,7 @@ import pyarrow as pa
 from distributed import Client
 
 from diffusion.config import ExperimentConfig
+from diffusion.errors import DiffusionError
 from diffusion.sensitivity.analysis import morris_indices, point_outputs, screen, sobol_indices
 from diffusion.sensitivity.config import SensitivityConfig
 from diffusion.sensitivity.design import (
@@ -34,7 +35,7 @@ RUNS = "runs"
 """The folder of OUT holding each stage's sweep."""
 
 
-class SensitivityError(ValueError):
+class SensitivityError(DiffusionError, ValueError):
     """An analysis that cannot go on (e.g. no parameter changes any output)."""
 
 

@@ -2,39 +2,17 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
-from diffusion._lock import FolderLock, FolderLocked
-from diffusion._text import escape_controls
-from diffusion.config import ConfigError, load_config
+from diffusion._lock import claim
+from diffusion.command import Progress, dask_client, load_experiment, on_interrupt, set_option
+from diffusion.config import ConfigError
+from diffusion.config_check import check_memory
+from diffusion.errors import DiffusionError
 from diffusion.sweep.cli import cluster_options, out_folder
-
-
-class TaskProgress:
-    """Progress over tasks: a bar on a terminal, plain lines otherwise, nothing when quiet."""
-
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-        self._bar = None
-        self._shown = 0
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.quiet:
-            return
-        if sys.stderr.isatty():
-            if self._bar is None:
-                self._bar = click.progressbar(length=total, label="tasks", file=sys.stderr)
-            self._bar.update(done - self._shown)
-        else:
-            click.echo(f"strategy: {done}/{total} tasks done", err=True)
-        self._shown = done
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.render_finish()
 
 
 @click.command("strategy", short_help="Compare entry strategies with common random numbers.")
@@ -42,16 +20,16 @@ class TaskProgress:
 @out_folder("Folder of the results; rerunning into it resumes the same evaluation.")
 @cluster_options
 @click.option("--no-search", is_flag=True, help="Skip the [strategy.search] placement search.")
+@set_option
 @click.option("--quiet", is_flag=True, help="No progress output.")
-@click.pass_context
 def strategy_command(
-    ctx: click.Context,
     config: Path,
     out: Path,
     workers: int | None,
     scheduler: str | None,
     cluster: str | None,
     no_search: bool,
+    overrides: dict[str, Any],
     quiet: bool,
 ) -> None:
     """Evaluate the [[strategy.compare]] strategies of CONFIG into the folder OUT.
@@ -63,47 +41,48 @@ def strategy_command(
     tables and their figures. With a [strategy.search] section, a lazy-greedy (CELF) search for
     the best entry agents follows (search_steps, search_scored, search-front.png).
     """
-    from diffusion.strategy.evaluate import Evaluation, EvaluationError
+    from diffusion.strategy.evaluate import Evaluation
     from diffusion.strategy.placement import Country
     from diffusion.sweep.clusters import batch_system
 
-    lock = FolderLock(out)
+    experiment = load_experiment(config, overrides)
+    evaluation = Evaluation.from_config(experiment)
     try:
-        experiment = load_config(config)
-        evaluation = Evaluation.from_config(experiment)
         batch_system(experiment.cluster, workers=workers, scheduler=scheduler, cluster=cluster)
-        if out.exists() and not out.is_dir():
-            raise EvaluationError(f"--out: {out} exists and is not a folder")
-        lock.acquire()
+    except ValueError as exc:
+        raise DiffusionError(str(exc)) from None
+    check_memory(experiment)  # the country is built here, and by each worker
+    with claim(out) as out:
+        on_interrupt(f"strategy: interrupted; run the same command to resume into {out}")
         country = Country.of(experiment.network.build())
         evaluation.check_rules(country)  # a rule that finds nobody: before any run
-    except ConfigError:
-        lock.release()
-        raise  # reported by the command group, one line per field
-    except (EvaluationError, FolderLocked, ValueError) as exc:
-        lock.release()
-        for line in str(exc).splitlines():
-            click.echo(escape_controls(line), err=True)
-        ctx.exit(2)
-    try:
+        if experiment.strategy.search is not None and not no_search:
+            _check_search(experiment, country)  # the search's rule too, before any run
         _run(evaluation, country, out, workers, scheduler, cluster, no_search, quiet)
-    except KeyboardInterrupt:
-        click.echo(f"strategy: interrupted; run the same command to resume into {out}", err=True)
-        ctx.exit(130)
-    finally:
-        lock.release()
+
+
+def _check_search(config, country) -> None:
+    """The search's rule finds its candidates in this world: else a ``ConfigError``."""
+    import numpy as np
+
+    from diffusion.strategy.placement import recipients
+
+    search = config.strategy.search
+    try:
+        recipients(country, search.who, search.where, 1, np.random.default_rng(0), search.agents)
+    except ValueError as exc:
+        raise ConfigError([f"strategy.search.{exc}"]) from None
 
 
 def _run(evaluation, country, out, workers, scheduler, cluster, no_search, quiet) -> None:
     from diffusion.strategy.evaluate import evaluate
     from diffusion.strategy.report import format_summary, write_report
-    from diffusion.sweep.clusters import open_client
 
     config = evaluation.config
     order = [s.name for s in evaluation.strategies]
     reference = config.strategy.reference_name
-    progress = TaskProgress(quiet)
-    with open_client(config.cluster, workers=workers, scheduler=scheduler, cluster=cluster) as c:
+    progress = Progress("strategy", "tasks", quiet)
+    with dask_client(config.cluster, workers=workers, scheduler=scheduler, cluster=cluster) as c:
         outcome = evaluate(evaluation, out, c, progress)
         progress.close()
         tables = write_report(out, order, reference)

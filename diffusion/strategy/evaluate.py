@@ -36,6 +36,7 @@ from diffusion._io import atomic_write, remove_temporaries
 from diffusion._json import canonical, differences
 from diffusion._lock import FolderLock
 from diffusion.config import ConfigError, ExperimentConfig, network_content_hash, validate_config
+from diffusion.errors import DiffusionError
 from diffusion.results import Result
 from diffusion.results.io import write_parquet
 from diffusion.simulate import simulate
@@ -48,7 +49,7 @@ RUNS, SERIES, PROVINCES = "runs", "series", "provinces"
 FORMAT = 1
 
 
-class EvaluationError(ValueError):
+class EvaluationError(DiffusionError, ValueError):
     """An evaluation that cannot run into its folder (it holds something else)."""
 
 

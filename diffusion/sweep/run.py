@@ -61,6 +61,7 @@ from diffusion.config import (
     network_content_hash,
     validate_config,
 )
+from diffusion.errors import DiffusionError, StoppedError
 from diffusion.results import STATES
 from diffusion.results.io import write_parquet
 from diffusion.runner import replicate_seeds
@@ -84,11 +85,11 @@ WORKER_TIMEOUT = 120.0
 """Seconds without any connected worker after which a sweep gives up (``WorkersLost``)."""
 
 
-class SweepError(ValueError):
+class SweepError(DiffusionError, ValueError):
     """A sweep that cannot run into its folder (e.g. the folder holds a different sweep)."""
 
 
-class WorkersLost(RuntimeError):
+class WorkersLost(StoppedError):
     """The sweep's workers are gone and do not come back; the message says what happened."""
 
 
