@@ -4,12 +4,14 @@ The parameters are the scenario's ``[calibration.priors]``: uniform, or log-unif
 as ``log10:<path>`` (uniform in the logarithm, so the perturbation kernel moves them by factors).
 One particle is one run of the scenario with those values; its summary statistics are the
 fitted targets' model values (``TargetFile.simulated``), and the distance to the published
-values is pyabc's adaptive 2-norm, which rescales each target by its spread among the particles
-(targets on different scales weigh alike). New particles are proposed around the previous
-generation's with pyabc's ``LocalTransition`` (each particle's kernel from the spread of its
-nearest quarter of the population): with a few dozen particles in eight dimensions, one
-covariance for all (pyabc's default) left a particle in a sparse corner with 70% of the weight
-after one generation (an effective sample of 2 of 40), and local kernels keep the weights even.
+values is the plain 2-norm of the differences: every target is a share of people in [0, 1], so
+they are on one scale already, and a fixed distance keeps the acceptance thresholds of successive
+generations comparable (pyabc's adaptive distance re-weighted the targets as the runs moved, and
+the thresholds of the earlier fit rose instead of falling). New particles are proposed around the
+previous generation's with pyabc's ``MultivariateNormalTransition`` (one covariance, Silverman's
+bandwidth): local kernels from each particle's nearest quarter had fewer neighbours than
+dimensions once the mechanisms' priors were added (18 dimensions), a singular covariance that
+collapsed the importance weights.
 
 Runs go through pyabc's ``DaskDistributedSampler`` with its batch size (evaluations per Dask
 task) and job limit (tasks in flight) set explicitly: the sampler submits at most
@@ -191,9 +193,9 @@ def calibrate(
     abc = pyabc.ABCSMC(
         [pyabc.FunctionModel(ScenarioModel(config, targets), name=n or "scenario") for n in names],
         [prior_distribution(calibration.priors_of(n)) for n in names],
-        pyabc.AdaptivePNormDistance(p=2),
+        pyabc.PNormDistance(p=2),
         population_size=population_size,
-        transitions=[pyabc.LocalTransition(k_fraction=0.25) for _ in names],
+        transitions=[pyabc.MultivariateNormalTransition() for _ in names],
         sampler=sampler,
     )
     url = f"sqlite:///{Path(db).resolve()}"

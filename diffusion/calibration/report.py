@@ -88,6 +88,27 @@ def posterior_table(history: Any, m: int = 0) -> pa.Table:
     return pa.table(columns)
 
 
+def weighted_quantiles(values: np.ndarray, weights: np.ndarray, q: list[float]) -> np.ndarray:
+    """Quantiles ``q`` of ``values`` with weights (midpoints of the weighted ECDF)."""
+    order = np.argsort(values)
+    values, weights = values[order], weights[order]
+    cumulative = (np.cumsum(weights) - 0.5 * weights) / weights.sum()
+    return np.interp(q, cumulative, values)
+
+
+def posterior_summary(posterior: pa.Table) -> pa.Table:
+    """Each fitted parameter's weighted median and 90% interval in the posterior."""
+    weights = np.asarray(posterior["weight"], dtype=float)
+    rows = []
+    for name in posterior.column_names:
+        if name == "weight":
+            continue
+        values = np.asarray(posterior[name], dtype=float)
+        low, median, high = weighted_quantiles(values, weights, [0.05, 0.5, 0.95])
+        rows.append({"parameter": name, "median": median, "low": low, "high": high})
+    return pa.Table.from_pylist(rows)
+
+
 def weak_fit_warnings(generations: pa.Table) -> list[str]:
     """What makes a fit's posterior weak: a last generation whose effective sample size fell
     below half its particles, or a threshold that rose instead of falling."""
