@@ -8,7 +8,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test docs docs-figures bench mutation clean
+.PHONY: install demo test docs docs-figures config-reference bench mutation clean
 
 install: $(STAMP)
 
@@ -37,6 +37,10 @@ test: $(VENV)/.installed-test
 # The documentation site, built into site/ with warnings as errors (a broken link fails it).
 docs: $(VENV)/.installed-docs
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# Regenerate docs/config-reference.md from the config schema (a test fails when it is stale).
+config-reference: install
+	$(BIN)/python -m diffusion.config_reference
 
 # Regenerate the figures of the experiment pages (docs/experiments/img/) at reduced cost.
 docs-figures: install
