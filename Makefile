@@ -8,7 +8,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test docs docs-figures config-reference bench mutation clean
+.PHONY: install demo test docs docs-screenshots docs-figures config-reference bench mutation clean
 
 install: $(STAMP)
 
@@ -34,9 +34,16 @@ test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# The documentation site, built into site/ with warnings as errors (a broken link fails it).
-docs: $(VENV)/.installed-docs
+# The documentation site, built into site/ with warnings as errors (a broken link fails it),
+# then checked to load nothing from outside (tests/test_site.py builds it again to check).
+docs: $(VENV)/.installed-docs $(VENV)/.installed-test
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_site.py
+
+# Screenshots of the built site served on 127.0.0.1, taken by Debian's headless chromium with no
+# other host reachable (docs/screenshots.sh; OUT=folder, default site-screenshots/).
+docs-screenshots: docs
+	PYTHON=$(BIN)/python bash docs/screenshots.sh
 
 # Regenerate docs/config-reference.md from the config schema (a test fails when it is stale).
 config-reference: install
@@ -54,4 +61,4 @@ mutation: $(VENV)/.installed-test
 	$(BIN)/python tests/mutations.py
 
 clean:
-	rm -rf $(VENV) build site *.egg-info diffusion/*.so kernels/*.cpp
+	rm -rf $(VENV) build site site-screenshots *.egg-info diffusion/*.so kernels/*.cpp
