@@ -8,7 +8,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test docs docs-screenshots docs-figures config-reference bench mutation clean
+.PHONY: install demo test docs docs-screenshots docs-figures docs-generated config-reference bench mutation clean
 
 install: $(STAMP)
 
@@ -45,7 +45,11 @@ docs: $(VENV)/.installed-docs $(VENV)/.installed-test
 docs-screenshots: docs
 	PYTHON=$(BIN)/python bash docs/screenshots.sh
 
-# Regenerate docs/config-reference.md from the config schema (a test fails when it is stale).
+# Regenerate what the docs generate from the code (a test fails when either is stale):
+# docs/config-reference.md from the config schema, the README's table of shipped configs.
+docs-generated: config-reference
+	$(BIN)/python -m diffusion.shipped
+
 config-reference: install
 	$(BIN)/python -m diffusion.config_reference
 

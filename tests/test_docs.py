@@ -6,9 +6,11 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from pydantic import BaseModel, Field
 
-from diffusion import config_reference
+from diffusion import config_reference, shipped
+from diffusion.cli import main
 from diffusion.config import validate_config
 from diffusion.config_reference import (
     all_fields,
@@ -16,6 +18,7 @@ from diffusion.config_reference import (
     missing_meanings,
     reference_markdown,
 )
+from diffusion.results.io import TABLES
 from diffusion.runner import run_scenario
 
 ROOT = Path(__file__).parents[1]
@@ -152,3 +155,29 @@ def test_the_getting_started_config_is_valid_and_reaches_people():
     config = validate_config(tomllib.loads(block)).with_overrides({"run.replicates": 1})
     (result,) = run_scenario(config).results
     assert result.summary()["reach_share"] > 0.2
+
+
+def test_the_readme_table_of_shipped_configs_is_the_generated_one():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.partition(shipped.BEGIN)[2].partition(shipped.END)[0]
+    assert block.strip() == shipped.readme_table(ROOT / "experiments"), "run make docs-generated"
+    for path in sorted((ROOT / "experiments").rglob("*.toml")):
+        assert f"| `{path.relative_to(ROOT)}` |" in block
+
+
+def test_the_results_files_named_in_the_docs_are_those_a_run_writes(tmp_path):
+    out = tmp_path / "run"
+    result = CliRunner().invoke(main, [
+        "run", str(ROOT / "experiments" / "baseline.toml"), "--out", str(out), "--quiet",
+        "--set", "network.n_agents=5000", "--set", "network.n_regions=20",
+        "--set", "run.replicates=1", "--set", "run.steps=30",
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    written = {p.name for p in out.glob("*.parquet")}
+    assert written == {f"{name}.parquet" for name in TABLES}  # the baseline records them all
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    started = (DOCS / "getting-started.md").read_text(encoding="utf-8")
+    for name in written:
+        assert f"`{name}`" in readme, name
+    table = set(re.findall(r"^\| `(\w+\.parquet)` \|", started, re.M))
+    assert table == written

@@ -132,3 +132,31 @@ def test_the_built_site_ships_its_search_worker_polyfill(site):
     index = (site / "index.html").read_text(encoding="utf-8")
     assert '<script src="js/iframe-worker.js"></script>' in index
     assert (site / "js" / "iframe-worker.js").is_file()
+
+
+def installed_megabytes(venv: Path) -> float:
+    """Disk space of a folder as ``du -sm`` counts it (allocated blocks, hard links once)."""
+    seen, blocks = set(), 0
+    for folder, _dirs, files in os.walk(venv):
+        for name in (".", *files):
+            stat = os.lstat(os.path.join(folder, name))
+            if (stat.st_dev, stat.st_ino) not in seen:
+                seen.add((stat.st_dev, stat.st_ino))
+                blocks += stat.st_blocks
+    return blocks * 512 / 2**20
+
+
+def test_the_installed_size_quoted_in_the_docs_is_measured():
+    """README and getting-started quote the size of .venv with the test and documentation tools;
+    measured here when exactly those extras are installed (as after ``make test`` and ``make
+    docs``), within 10%."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    started = (ROOT / "docs" / "getting-started.md").read_text(encoding="utf-8")
+    quoted = re.search(r"with both, `\.venv` takes ([\d,]+) MB", readme)
+    assert quoted and f"with both, `.venv`\ntakes {quoted[1]} MB" in started
+    venv = Path(sys.prefix)
+    extras = {p.name.removeprefix(".installed-") for p in venv.glob(".installed-*")}
+    if extras != {"test", "docs"}:
+        pytest.skip(f"{venv} has the extras {sorted(extras)}, not exactly test and docs")
+    measured = installed_megabytes(venv)
+    assert abs(measured - int(quoted[1].replace(",", ""))) < 0.1 * measured, measured
