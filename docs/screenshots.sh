@@ -7,7 +7,7 @@
 set -euo pipefail
 out=${OUT:-site-screenshots}
 python=${PYTHON:-python3}
-pages=(index.html config-reference.html experiments/country.html experiments/baseline.html)
+pages=(index.html config-reference.html experiments/baseline.html experiments/baseline.html#provinces)
 
 command -v chromium > /dev/null || { echo "chromium not found: apt-get install chromium" >&2; exit 1; }
 [ -f site/index.html ] || { echo "site/ is not built: make docs" >&2; exit 1; }
@@ -23,7 +23,7 @@ for _ in $(seq 50); do  # wait up to 5 s for the server to answer
     sleep 0.1
 done
 for page in "${pages[@]}"; do
-    name=$(echo "${page%.html}" | tr / -)
+    name=$(echo "${page/.html/}" | tr '/#' '--')
     timeout 120 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
         --user-data-dir="$profile" --no-first-run --disable-background-networking \
         --disable-component-update --disable-sync --disable-default-apps \

@@ -181,3 +181,15 @@ def test_the_results_files_named_in_the_docs_are_those_a_run_writes(tmp_path):
         assert f"`{name}`" in readme, name
     table = set(re.findall(r"^\| `(\w+\.parquet)` \|", started, re.M))
     assert table == written
+
+
+@pytest.mark.parametrize(
+    "page", ["baseline", "travel-restriction", "media-eras", "calibrated"], ids=str
+)
+def test_experiment_pages_on_the_census_country_show_the_province_map(page):
+    text = (DOCS / "experiments" / f"{page}.md").read_text(encoding="utf-8")
+    (image,) = re.findall(r"\]\((img/[^)]+-provinces\.png)\)", text)
+    assert (DOCS / "experiments" / image).is_file()
+    script = (DOCS / "experiments" / "make-figures.sh").read_text(encoding="utf-8")
+    name = image.removeprefix("img/").removesuffix("-provinces.png")
+    assert re.search(rf"^run {name} .*\bprovinces\b", script, re.M), name

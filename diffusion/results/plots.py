@@ -15,6 +15,7 @@ parameter, or a heatmap over two, with values at their real spacing.
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,8 @@ SWEEP_METRICS = {
     "detected_share": ("detected by the end (% of agents)", "sweep-detected.png"),
 }
 """Sweep figures: metric -> what the colour or y axis shows (values in %), and the file."""
+SUBTITLE_WIDTH = 90
+"""Longest line of a run figure's subtitle (longer ones wrap: the narrowest figure is 9 inches)."""
 _MEDIUM_COLUMN = re.compile(r"^(?P<medium>[a-z][a-z0-9_]*)_(?P<state>[WIRD])$")
 _PERCENT = PercentFormatter(xmax=1.0)
 
@@ -645,11 +648,12 @@ def _replicates_per_point(table: pa.Table) -> int:
 def _run_subtitle(config: dict[str, Any], replicates: int, n_agents: int) -> str:
     network = config["network"]
     model = config["model"]
-    return (
+    text = (
         f"{network['type']} network of {n_agents:,} agents; beta {model['beta']:g}, "
         f"gamma {model['gamma']:g}, delta {model['delta']:g} per day; "
         f"{replicates} replicate{'s' if replicates != 1 else ''}"
     )
+    return "\n".join(textwrap.wrap(text, SUBTITLE_WIDTH))
 
 
 def _save(figure: Figure, path: Path) -> Path:
