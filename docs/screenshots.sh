@@ -7,7 +7,8 @@
 set -euo pipefail
 out=${OUT:-site-screenshots}
 python=${PYTHON:-python3}
-pages=(index.html config-reference.html experiments/baseline.html experiments/baseline.html#provinces)
+# page:height in pixels (the experiment page down to its province map)
+pages=(index.html:1000 config-reference.html:1600 experiments/baseline.html:4400)
 
 command -v chromium > /dev/null || { echo "chromium not found: apt-get install chromium" >&2; exit 1; }
 [ -f site/index.html ] || { echo "site/ is not built: make docs" >&2; exit 1; }
@@ -22,13 +23,14 @@ for _ in $(seq 50); do  # wait up to 5 s for the server to answer
         2> /dev/null && break
     sleep 0.1
 done
-for page in "${pages[@]}"; do
-    name=$(echo "${page/.html/}" | tr '/#' '--')
+for entry in "${pages[@]}"; do
+    page=${entry%:*}
+    name=$(echo "${page%.html}" | tr / -)
     timeout 120 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
         --user-data-dir="$profile" --no-first-run --disable-background-networking \
         --disable-component-update --disable-sync --disable-default-apps \
         --host-resolver-rules="MAP * ~NOTFOUND, EXCLUDE 127.0.0.1" \
-        --window-size=1280,1600 --virtual-time-budget=5000 \
+        --window-size="1280,${entry##*:}" --virtual-time-budget=5000 \
         --screenshot="$out/$name.png" "http://127.0.0.1:$port/$page" 2> /dev/null
     echo "$out/$name.png"
 done
