@@ -15,7 +15,6 @@ parameter, or a heatmap over two, with values at their real spacing.
 from __future__ import annotations
 
 import re
-import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -366,7 +365,7 @@ def _media_note(model: dict[str, Any], used: list[str], spread: dict[str, str]) 
     mixes = [model.get("mix", {})] + [c["mix"] for c in model.get("entry", []) if c.get("mix")]
     if len(mixes) == 1:
         total = sum(mixes[0].values()) or 1.0
-        shares = ", ".join(f"{m.upper()} {w / total:.0%}" for m, w in mixes[0].items())
+        shares = ", ".join(f"{m.upper()} {w / total:.0%}" for m, w in mixes[0].items() if w)
         note = f"Copies entering and initial holders: {shares}."
     else:
         note = "The mix of copies entering changes over the run (model.entry)."
@@ -653,7 +652,14 @@ def _run_subtitle(config: dict[str, Any], replicates: int, n_agents: int) -> str
         f"gamma {model['gamma']:g}, delta {model['delta']:g} per day; "
         f"{replicates} replicate{'s' if replicates != 1 else ''}"
     )
-    return "\n".join(textwrap.wrap(text, SUBTITLE_WIDTH))
+    lines = [""]
+    for part in text.split("; "):  # wrap between the parts, not inside one
+        joined = f"{lines[-1]}; {part}" if lines[-1] else part
+        if len(joined) <= SUBTITLE_WIDTH or not lines[-1]:
+            lines[-1] = joined
+        else:
+            lines.append(part)
+    return "\n".join(lines)
 
 
 def _save(figure: Figure, path: Path) -> Path:
