@@ -8,7 +8,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-fast docs docs-figures bench mutation clean
+.PHONY: install demo test test-fast docs docs-screenshots docs-figures docs-generated docs-tables docs-data config-reference bench mutation clean
 
 install: $(STAMP)
 
@@ -40,9 +40,24 @@ test-fast: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q -m "not full"
 	$(BIN)/ruff check .
 
-# The documentation site, built into site/ with warnings as errors (a broken link fails it).
-docs: $(VENV)/.installed-docs
+# The documentation site, built into site/ with warnings as errors (a broken link fails it),
+# then checked to load nothing from outside (tests/test_site.py builds it again to check).
+docs: $(VENV)/.installed-docs $(VENV)/.installed-test
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_site.py
+
+# Screenshots of the built site served on 127.0.0.1, taken by Debian's headless chromium with no
+# other host reachable (docs/screenshots.sh; OUT=folder, default site-screenshots/).
+docs-screenshots: docs
+	PYTHON=$(BIN)/python bash docs/screenshots.sh
+
+# Regenerate what the docs generate from the code (a test fails when either is stale):
+# docs/config-reference.md from the config schema, the README's table of shipped configs.
+docs-generated: config-reference
+	$(BIN)/python -m diffusion.shipped
+
+config-reference: install
+	$(BIN)/python -m diffusion.config_reference
 
 # Regenerate the figures of the experiment pages (docs/experiments/img/) at reduced cost.
 docs-figures: install
@@ -56,4 +71,4 @@ mutation: $(VENV)/.installed-test
 	$(BIN)/python tests/mutations.py
 
 clean:
-	rm -rf $(VENV) build site *.egg-info diffusion/*.so kernels/*.cpp
+	rm -rf $(VENV) build site site-screenshots *.egg-info diffusion/*.so kernels/*.cpp

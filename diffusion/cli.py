@@ -30,6 +30,7 @@ from diffusion.results import Result
 from diffusion.runner import Progress as RunProgress
 from diffusion.runner import run_scenario
 from diffusion.sensitivity.cli import sensitivity_command
+from diffusion.shipped import listing
 from diffusion.strategy.cli import strategy_command
 from diffusion.sweep.cli import out_folder, sweep_command
 
@@ -140,27 +141,17 @@ def check(config: Path, overrides: dict[str, Any]) -> None:
         click.echo(f"{label:>16}: {text}")
 
 
-@main.command(short_help="List the shipped experiments and their questions.")
+@main.command(short_help="List the shipped configs, their questions and commands.")
 @click.argument(
     "folder",
     default="experiments",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
 )
 def experiments(folder: Path) -> None:
-    """List the experiment configs in FOLDER (default ./experiments) with their questions.
-
-    The question is the first comment line of each config.
+    """List the configs in FOLDER (default ./experiments, subfolders included): each one's
+    question (its "# Question:" comment) and the command lines it is for (diffusion.shipped).
     """
-    for path in sorted(folder.glob("*.toml")):
-        click.echo(f"{str(path):<36} {_question(path)}")
-
-
-def _question(path: Path) -> str:
-    """The first comment line of a config file, without its ``#``."""
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith("#") and line.strip("# "):
-            return line.lstrip("# ").rstrip()
-    return ""
+    click.echo(listing(folder))
 
 
 @main.group(short_help="Build a network from a config, or describe a network file.")

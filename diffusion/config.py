@@ -92,8 +92,11 @@ class ErdosRenyiNetwork(_Section):
 
     type: Literal["erdos_renyi"]
     n: AgentCount
+    """Number of agents."""
     mean_degree: Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+    """Mean ties per agent (at most ``n - 1``)."""
     seed: Seed = 0
+    """Seed of the graph's random draws."""
 
     @model_validator(mode="after")
     def _degree_fits(self) -> ErdosRenyiNetwork:
@@ -116,8 +119,11 @@ class BarabasiAlbertNetwork(_Section):
 
     type: Literal["barabasi_albert"]
     n: AgentCount
+    """Number of agents."""
     m: AgentCount
+    """Ties each new agent brings (mean degree about ``2 m``)."""
     seed: Seed = 0
+    """Seed of the graph's random draws."""
 
     def size(self) -> int:
         return self.n
@@ -134,8 +140,11 @@ class SBMNetwork(_Section):
 
     type: Literal["sbm"]
     block_sizes: Annotated[list[AgentCount], Field(min_length=1, max_length=10_000)]
+    """Agents in each block."""
     pref_matrix: list[list[Probability]]
+    """Probability of a tie between two agents of blocks ``i`` and ``j`` (square, symmetric)."""
     seed: Seed = 0
+    """Seed of the graph's random draws."""
 
     @model_validator(mode="after")
     def _square_symmetric(self) -> SBMNetwork:
@@ -170,6 +179,7 @@ class FileNetwork(_Section):
 
     type: Literal["file"]
     path: Path
+    """The file (``.npz``, ``.graphml`` or an edge list); relative: from the config's folder."""
 
     @field_validator("path")
     @classmethod
@@ -211,6 +221,7 @@ class PopulationNetwork(PopulationConfig):
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
     type: Literal["population"]
     seed: Seed = 0
+    """Seed of the population's random draws (the same seed builds the same country)."""
 
     def size(self) -> int:
         return self.n_agents
@@ -247,6 +258,7 @@ class RunConfig(_Section):
     end: dt.date | None = None
     """Last day of a run, instead of ``steps`` (needs the calendar: ``model.start``)."""
     replicates: Annotated[int, Field(ge=1, le=MAX_REPLICATES)] = 1
+    """Independent runs of the scenario (each with its own random draws)."""
     seed: Seed = 0
     """Root seed: replicate ``i`` draws from ``SeedSequence(seed).spawn(replicates)[i]``."""
     seeds: Annotated[int, Field(ge=0, le=MAX_AGENTS)] | list[AgentId] = 1
@@ -283,8 +295,11 @@ class Range(_Section):
     Latin-hypercube designs draw inside it (see ``diffusion.sweep.designs``)."""
 
     low: FiniteFloat
+    """Lowest value."""
     high: FiniteFloat
+    """Highest value (at least ``low``)."""
     num: Annotated[int, Field(ge=1, le=MAX_POINTS)] | None = None
+    """Grid designs: values from ``low`` to ``high`` inclusive, evenly spaced."""
 
     @model_validator(mode="after")
     def _ordered(self) -> Range:
@@ -302,6 +317,7 @@ class SweepConfig(_Section):
     points: Annotated[int, Field(ge=1, le=MAX_POINTS)] | None = None
     """Number of points of a random or Latin-hypercube design."""
     seed: Seed = 0
+    """Seed of a random or Latin-hypercube design's draws (runs take theirs from ``run.seed``)."""
     replicates: Annotated[int, Field(ge=1, le=MAX_REPLICATES)]
     """Replicates per point (defaults to ``run.replicates``)."""
     time_series: bool = False
@@ -375,17 +391,21 @@ class ClusterConfig(_Section):
     """Where a sweep runs: local cores, or batch jobs on SLURM or PBS (dask-jobqueue)."""
 
     type: Literal["local", "slurm", "pbs"] = "local"
+    """``local``: worker processes on this machine; ``slurm``, ``pbs``: batch jobs."""
     workers: Annotated[int, Field(ge=1, le=1024)] | None = None
     """Local workers (default: one per core)."""
     queue: Name | None = None
+    """Batch jobs: the queue (partition) to submit to; default: the scheduler's."""
     cores: Annotated[int, Field(ge=1, le=1024)] = 1
     """Cores per batch job."""
     memory: Annotated[str, Field(max_length=32)] | None = None
     """Memory per batch job, e.g. ``"4GB"``."""
     walltime: Annotated[str, Field(max_length=32)] = "01:00:00"
+    """Batch jobs: longest run time of a job, ``HH:MM:SS`` or ``D-HH:MM:SS``."""
     jobs: Annotated[int, Field(ge=1, le=10_000)] = 1
     """Batch jobs to start."""
     account: Name | None = None
+    """Batch jobs: the account charged; default: the scheduler's."""
     security: bool = True
     """Batch jobs: TLS with mutual authentication between the sweep, its scheduler and the jobs'
     workers, with credentials made for each sweep. ``false`` lets anyone who can reach the
@@ -460,10 +480,15 @@ class ExperimentConfig(_Section):
     """One experiment: network, model parameters, run settings, and optionally a sweep."""
 
     network: NetworkConfig
+    """How to build or read the trust network."""
     model: Params
+    """The model's parameters."""
     run: RunConfig = RunConfig()
+    """Steps, replicates, seeds."""
     sweep: SweepConfig | None = None
+    """A parameter sweep (``diffusion sweep``)."""
     cluster: ClusterConfig = ClusterConfig()
+    """Where a sweep runs."""
     calibration: CalibrationConfig | None = None
     """Targets and priors for fitting the scenario (``diffusion.calibration``)."""
     sensitivity: SensitivityConfig | None = None

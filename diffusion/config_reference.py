@@ -1,15 +1,18 @@
 """The config reference, written from the pydantic schema so that it never drifts from the code.
 
 ``reference_markdown`` renders every section and field of an experiment config (type, allowed
-range, default, unit, meaning) as Markdown; the documentation site calls it at build time
-(``docs/hooks.py``). A field's meaning is its pydantic ``description`` (``Field(description=...)``
-or an attribute docstring read with ``use_attribute_docstrings``) and its unit the ``unit`` key of
-``json_schema_extra``: whatever the schema holds shows up here, and nothing else.
-``field_label`` gives the same words for one dotted path, for axis labels of sweep figures.
+range, default, unit, meaning), and of the calibration targets file, as Markdown;
+``python -m diffusion.config_reference`` (``make config-reference``) writes it to
+``docs/config-reference.md``, and a test fails when that file differs from what the schema gives.
+A field's meaning is its pydantic ``description`` (``Field(description=...)`` or an attribute
+docstring read with ``use_attribute_docstrings``) and its unit the ``unit`` key of
+``json_schema_extra``: whatever the schema holds shows up here. ``field_label`` gives the same
+words for one dotted path, for axis labels of sweep figures.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import types
 import typing
 from pathlib import Path
@@ -19,6 +22,9 @@ from annotated_types import Ge, Gt, Le, Lt
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from diffusion._io import atomic_write
+from diffusion.calibration.priors import CalibrationConfig
+from diffusion.calibration.targets import TargetFile
 from diffusion.config import ClusterConfig, ExperimentConfig, RunConfig, SweepConfig
 from diffusion.sensitivity.config import SensitivityConfig
 from diffusion.strategy.config import StrategyConfig
@@ -29,17 +35,111 @@ SECTIONS: tuple[tuple[str, Any], ...] = (
     ("run", RunConfig),
     ("sweep", SweepConfig),
     ("cluster", ClusterConfig),
+    ("calibration", CalibrationConfig),
     ("sensitivity", SensitivityConfig),
     ("strategy", StrategyConfig),
 )
 """The sections of a config file, in the order a config is written."""
+FILES: tuple[tuple[str, type[BaseModel]], ...] = (("targets", TargetFile),)
+"""Files a config names, documented like its sections: the calibration targets file."""
+PAGE = Path(__file__).resolve().parent.parent / "docs" / "config-reference.md"
+"""The generated page of the documentation site."""
 
-_SCALARS = {int: "integer", float: "number", bool: "true or false", str: "string", Path: "path"}
+MEANINGS: dict[str, str] = {
+    "Campaign.start": "First step or date of the crackdown.",
+    "Campaign.end": "Last step or date of the crackdown (inclusive).",
+    "Campaign.delta": "Detection probability per step of a holder during the crackdown, in place "
+    "of ``model.delta``.",
+    "Medium.spread": "``copied``: a viewer may keep a copy and the holder keeps its own; "
+    "``lent``: the object is handed on to one viewer.",
+    "EntryChange.start": "Step or date from which the change holds.",
+    "EntryChange.rate": "New entry rate (as ``model.entry_rate``, same unit); unset: unchanged.",
+    "EntryChange.mix": "New weights of the media among smuggled copies; unset: unchanged.",
+    "Prior.low": "Lower end of the range (a valid value of the parameter).",
+    "Prior.high": "Upper end of the range (a valid value of the parameter, above ``low``).",
+    "Prior.scale": "``linear``: uniform on low..high; ``log``: uniform in the logarithm "
+    "(``low`` > 0), for rates spanning orders of magnitude.",
+    "TargetFile.weightings": "Province weights of the samples, by name: shares of named "
+    "provinces and of ``border`` (the provinces on China not named); the rest goes to the other "
+    "provinces, each group shared in proportion to population.",
+    "TargetFile.targets": "The published figures, one ``[[targets]]`` row each.",
+    "Target.name": "Short id of the target.",
+    "Target.measure": "What the survey measured, in its words.",
+    "Target.period": "When the figure holds: ``{kind, first, last}`` (see below).",
+    "Target.value": "The published share, in [0, 1].",
+    "Target.n": "Respondents the share is of (left out where the source omits it).",
+    "Target.source": "Authors, title, publisher, year.",
+    "Target.statistic": "The model-side statistic that computes the same quantity "
+    "(``diffusion.calibration.statistics``); unset for a figure the model cannot compute.",
+    "Target.media": "Media of the ``first_medium`` statistic.",
+    "Target.unfitted": "Why the model cannot compute this figure (instead of ``statistic``).",
+    "Target.weighting": "The province weights of the sample: a name in ``[weightings]``.",
+    "Period.kind": "``fieldwork``: asked in the years first..last; ``defection``: respondents "
+    "who left in first..last.",
+    "Period.first": "First year (omitted for a defection period: every year up to ``last``).",
+    "Period.last": "Last year.",
+}
+"""Meanings of the fields whose modules (``diffusion.params``, ``diffusion.calibration``) are
+being changed by others right now, keyed ``Model.field``: used only where the schema has no
+description, and to be moved into the schema as attribute docstrings (a test checks that each
+is still needed)."""
+
+_SCALARS = {
+    int: "integer",
+    float: "number",
+    bool: "true or false",
+    str: "string",
+    Path: "path",
+    dt.date: "date",
+}
+
+
+INTRO = """\
+# Config reference
+
+<!-- Generated from the schema by `make config-reference` (diffusion/config_reference.py): do
+not edit by hand; a test fails when this file is stale. -->
+
+An experiment is a TOML file with the sections `[network]`, `[model]` and `[run]`; parameter
+sweeps add `[sweep]` and `[cluster]`, `diffusion calibrate` needs `[calibration]` (and the
+targets file it names), `diffusion sensitivity` reads `[sensitivity]` and `diffusion strategy`
+reads `[strategy]`. This page is generated from the code's schema, so it lists exactly what the
+commands accept: every field with its type, allowed range, default, unit and meaning. A field
+marked *required* must be given; any other may be left out. Unknown keys are errors. Citations
+[S0]-[S4] and [C1] refer to the [sources](sources.md).
+
+Check a config without running it with `diffusion check CONFIG`, and change a field from the
+command line with `--set`, e.g. `diffusion run CONFIG --out DIR --set model.beta=0.02`. A mistake
+stops before any work, with one line per problem naming the field (`model.beta: 1.7 is not in
+[0, 1]`). The shipped configs (`diffusion experiments` lists them with the command each is for)
+are worked examples of every section: `experiments/sweep-crackdown.toml` (`[sweep]`),
+`experiments/calibration/dprk-2000-2020.toml` (`[calibration]`, `[sensitivity]`) with
+`experiments/calibration/targets.toml` (the targets file), and
+`experiments/strategy-usb-budget.toml` (`[strategy]`).
+
+Rules across fields, checked when a config is loaded:
+
+- `run.steps` is required when holders never stop (`gamma = 0` and `delta = 0`) or copies keep
+  entering (`entry_rate > 0`); `run.end` (a date) replaces it once `model.start` sets the
+  calendar;
+- `run.seeds` cannot exceed the number of agents; listed agent ids must exist;
+- crackdown campaigns must not overlap, and each ends at or after its start;
+- in `[network]` type = "population", `border_regions` defaults to 8% of `n_regions` (16 of 200)
+  and cannot exceed it; the mean `household_size` lies between `household_size_min` and
+  `household_size_max`; `n_agents` is at least `n_regions * household_size_max`;
+- a sweep parameter is a dotted path into `[model]` or `[network]` (a number indexes a list:
+  `model.campaigns.0.delta`), and its extreme values must themselves be valid;
+- `[cluster]` `memory` is required for a SLURM or PBS cluster;
+- `[calibration]` needs the calendar (`model.start` and `run.end`), its targets must lie inside
+  it and name media of the model, and both ends of every prior must be valid values of the
+  parameter; `[sensitivity]` ranges follow the same rule, and default to the priors.
+"""
+"""The page's opening: what a config is, how it is checked, the rules across fields."""
 
 
 def reference_markdown() -> str:
-    """Markdown tables of every config field: one heading per section and nested table."""
-    parts: list[str] = []
+    """The whole reference page: ``INTRO``, then every section's tables, then the files."""
+    parts: list[str] = [INTRO]
     for name, annotation in SECTIONS:
         members = _models(annotation)
         if len(members) > 1:  # [network]: one table per type
@@ -49,7 +149,40 @@ def reference_markdown() -> str:
                 parts.extend(_model_tables(model, name, f'`[{name}]` type = "{tag}"', level=3))
         else:
             parts.extend(_model_tables(members[0], name, f"`[{name}]`", level=2))
+    for name, model in FILES:
+        title = f"The {name} file (`calibration.{name}`)"
+        parts.extend(_model_tables(model, name, title, level=2))
     return "\n".join(parts)
+
+
+def missing_meanings() -> list[str]:
+    """``section.field`` of every field that has neither a description nor an entry in
+    ``MEANINGS`` (the reference would show it without a meaning)."""
+    return [path for path, _model, info in all_fields() if not _meaning(_model, path, info)]
+
+
+def all_fields() -> list[tuple[str, type[BaseModel], FieldInfo]]:
+    """(dotted path, owning model, field) of every field of the sections and files, nested
+    models included (the ``[network]`` type tag left out)."""
+    found: list[tuple[str, type[BaseModel], FieldInfo]] = []
+
+    def walk(model: type[BaseModel], path: str) -> None:
+        for name, info in model.model_fields.items():
+            if name == "type" and len(typing.get_args(info.annotation)) == 1:
+                continue
+            found.append((f"{path}.{name}", model, info))
+            for sub in _models(info.annotation):
+                walk(sub, f"{path}.{name}")
+
+    for section, annotation in (*SECTIONS, *FILES):
+        for model in _models(annotation):
+            walk(model, section)
+    return found
+
+
+def write_page(path: Path = PAGE) -> Path:
+    """Write the reference page (atomically)."""
+    return atomic_write(path, reference_markdown().encode())
 
 
 def field_label(path: str) -> str:
@@ -94,11 +227,17 @@ def _model_tables(model: type[BaseModel], prefix: str, title: str, level: int) -
             continue  # the [network] type tag, given in the heading
         rows.append(
             f"| `{name}` | {_type(info.annotation)} | {_range(info.metadata)} | "
-            f"{_default(info)} | {_unit(info) or ''} | {_cell(info.description or '')} |"
+            f"{_default(info)} | {_unit(info) or ''} | {_cell(_meaning(model, name, info))} |"
         )
         for sub in _models(info.annotation):
             nested.extend(_model_tables(sub, f"{prefix}.{name}", f"`{prefix}.{name}`", level + 1))
     return ["\n".join(rows) + "\n", *nested]
+
+
+def _meaning(model: type[BaseModel], name: str, info: FieldInfo) -> str:
+    """A field's description, else its entry in ``MEANINGS``, else empty."""
+    key = f"{model.__name__}.{name.rpartition('.')[2]}"
+    return info.description or MEANINGS.get(key, "")
 
 
 def _type(annotation: Any) -> str:
@@ -163,8 +302,14 @@ def _toml(value: Any) -> str:
         return f'"{value}"'
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, BaseModel):
+        return _toml(value.model_dump())
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + "}"
     if isinstance(value, float):
         return f"{value:g}"
+    if isinstance(value, int) and abs(value) >= 10_000:
+        return f"{value:_}"
     return str(value)
 
 
@@ -188,9 +333,19 @@ def _models(annotation: Any) -> list[type[BaseModel]]:
 
 
 def _num(x: Any) -> Any:
-    return int(x) if isinstance(x, float) and x.is_integer() else x
+    """A bound as written: whole floats as integers, the integer limits as powers of 2."""
+    x = int(x) if isinstance(x, float) and x.is_integer() else x
+    if isinstance(x, int) and x >= 2**20:
+        for offset, text in ((0, ""), (1, " - 1")):
+            if (x + offset) & (x + offset - 1) == 0:
+                return f"2^{(x + offset).bit_length() - 1}{text}"
+    return x
 
 
 def _cell(text: str) -> str:
     """Text that fits in one Markdown table cell."""
     return " ".join(text.split()).replace("|", "\\|")
+
+
+if __name__ == "__main__":
+    print(write_page())

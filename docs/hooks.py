@@ -1,7 +1,8 @@
 """MkDocs hooks: pages written from the code at build time, so they never drift from it.
 
-- ``config-reference.md``: the marker ``<!-- config-reference -->`` is replaced by the tables
-  that ``diffusion.config_reference.reference_markdown`` renders from the pydantic schema.
+(The config reference is generated into ``docs/config-reference.md`` itself, by
+``make config-reference``, so that it reads the same in the repository.)
+
 - ``benchmarks.md``: the marker ``<!-- benchmarks -->`` is replaced by ``BENCHMARKS.md`` and the
   suite's ``benchmarks/README.md`` from the repository root; their links to repository files
   (outside the site) become plain file names.
@@ -12,16 +13,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from diffusion.config_reference import reference_markdown
-
 ROOT = Path(__file__).resolve().parent.parent
 REPO_LINK = re.compile(r"\[([^\]]+)\]\((?!https?:|#|mailto:)([^)]+)\)")
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
     """Fill the generated parts of a page (the hook MkDocs calls for every page)."""
-    if "<!-- config-reference -->" in markdown:
-        markdown = markdown.replace("<!-- config-reference -->", reference_markdown())
     if "<!-- benchmarks -->" in markdown:
         parts = [repo_file("BENCHMARKS.md", level=0), repo_file("benchmarks/README.md", level=1)]
         markdown = markdown.replace("<!-- benchmarks -->", "\n\n".join(parts))

@@ -112,16 +112,26 @@ def test_set_needs_path_equals_value(config, tmp_path):
     assert result.exit_code == 2 and "is not PATH=VALUE" in result.stderr
 
 
-def test_experiments_lists_every_shipped_config_with_its_question(monkeypatch):
+def test_experiments_lists_every_shipped_config_with_its_question_and_command(monkeypatch):
     monkeypatch.chdir(ROOT)
     result = invoke("experiments")
     assert result.exit_code == 0
-    lines = result.stdout.splitlines()
-    assert len(lines) == len(EXPERIMENTS)
-    for line, path in zip(lines, EXPERIMENTS, strict=True):
-        name, question = line.split(maxsplit=1)
-        assert name == f"experiments/{path.name}"
-        assert question.endswith("?"), line
+    blocks = result.stdout.strip().split("\n\n")
+    shipped = sorted((ROOT / "experiments").rglob("*.toml"))
+    assert len(shipped) > len(EXPERIMENTS)  # experiments/calibration/ too
+    assert [b.splitlines()[0] for b in blocks] == [str(p.relative_to(ROOT)) for p in shipped]
+    for block, path in zip(blocks, shipped, strict=True):
+        text = " ".join(line.strip() for line in block.splitlines()[1:])
+        if path.name == "targets.toml":
+            assert "targets file of [calibration]" in text and "$ diffusion" not in text
+            continue
+        assert "?" in text, block  # the question
+        assert "$ diffusion " in text and f" {path.relative_to(ROOT)} --out " in text, block
+    listed = result.stdout
+    assert "$ diffusion calibrate experiments/calibration/dprk-2000-2020.toml" in listed
+    assert "$ diffusion strategy experiments/strategy-usb-budget.toml" in listed
+    assert "$ diffusion sweep experiments/sweep-crackdown.toml" in listed
+    assert "$ diffusion run experiments/baseline.toml --out results/baseline" in listed
 
 
 COMMANDS = [

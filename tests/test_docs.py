@@ -6,10 +6,19 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel
+from click.testing import CliRunner
+from pydantic import BaseModel, Field
 
+from diffusion import config_reference, shipped
+from diffusion.cli import main
 from diffusion.config import validate_config
-from diffusion.config_reference import SECTIONS, _models, field_label, reference_markdown
+from diffusion.config_reference import (
+    all_fields,
+    field_label,
+    missing_meanings,
+    reference_markdown,
+)
+from diffusion.results.io import TABLES
 from diffusion.runner import run_scenario
 
 ROOT = Path(__file__).parents[1]
@@ -39,34 +48,60 @@ def test_the_readme_example_config_is_valid_and_reaches_people():
     assert result.summary()["reach"] > 50
 
 
-def all_fields() -> list[tuple[str, str]]:
-    """(section path, field name) of every field the schema has, nested models included."""
-    found = []
-
-    def walk(model: type[BaseModel], path: str) -> None:
-        for name, info in model.model_fields.items():
-            found.append((path, name))
-            for sub in _models(info.annotation):
-                walk(sub, f"{path}.{name}")
-
-    for section, annotation in SECTIONS:
-        for model in _models(annotation):
-            walk(model, section)
-    return found
-
-
 def test_the_config_reference_lists_every_field_of_the_schema():
     reference = reference_markdown()
     fields = all_fields()
-    assert len(fields) > 60
-    for path, name in fields:
-        if name == "type" and path == "network":
-            assert '`[network]` type = "population"' in reference
-            continue
-        assert f"| `{name}` |" in reference, f"{path}.{name}"
+    assert len(fields) > 100
+    for path, _model, _info in fields:
+        assert f"| `{path.rpartition('.')[2]}` |" in reference, path
+    assert '`[network]` type = "population"' in reference
     assert "| `beta` | number | [0, 1] | required |" in reference
     assert "| `steps` | integer >= 1 or (none) |" not in reference  # types read as TOML words
-    assert "### `model.media`" in reference and "### `model.campaigns`" in reference
+    for heading in (
+        "### `model.media`",
+        "### `model.campaigns`",
+        "## `[calibration]`",
+        "## `[sensitivity]`",
+        "## `[strategy]`",
+        "## The targets file",
+    ):
+        assert heading in reference, heading  # fmt: skip
+
+
+def test_every_field_of_the_reference_has_a_meaning():
+    assert missing_meanings() == []
+
+
+def test_a_field_without_a_description_is_caught(monkeypatch):
+    class Undocumented(BaseModel):
+        documented: int = Field(default=1, description="Has a meaning.")
+        bare: int = 2
+
+    monkeypatch.setattr(config_reference, "SECTIONS", (("extra", Undocumented),))
+    monkeypatch.setattr(config_reference, "FILES", ())
+    assert missing_meanings() == ["extra.bare"]
+
+
+def test_every_meaning_kept_outside_the_schema_is_still_needed():
+    """``MEANINGS`` covers fields whose modules others are editing; once the schema describes a
+    field (or drops it), its entry must go."""
+    undescribed = {
+        f"{model.__name__}.{path.rpartition('.')[2]}"
+        for path, model, info in all_fields()
+        if not info.description
+    }
+    assert set(config_reference.MEANINGS) <= undescribed
+
+
+def test_citations_read_as_in_the_sources():
+    reference = reference_markdown()
+    assert "[S0]" in reference and "[S4]" in reference and "[C1]" in reference
+    assert not re.search(r"source 0\d\d|\(00\d", reference)
+
+
+def test_the_committed_config_reference_is_the_generated_one():
+    committed = (DOCS / "config-reference.md").read_text(encoding="utf-8")
+    assert committed == reference_markdown(), "stale: run `make config-reference`"
 
 
 def test_field_labels_come_from_the_schema():
@@ -120,3 +155,41 @@ def test_the_getting_started_config_is_valid_and_reaches_people():
     config = validate_config(tomllib.loads(block)).with_overrides({"run.replicates": 1})
     (result,) = run_scenario(config).results
     assert result.summary()["reach_share"] > 0.2
+
+
+def test_the_readme_table_of_shipped_configs_is_the_generated_one():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.partition(shipped.BEGIN)[2].partition(shipped.END)[0]
+    assert block.strip() == shipped.readme_table(ROOT / "experiments"), "run make docs-generated"
+    for path in sorted((ROOT / "experiments").rglob("*.toml")):
+        assert f"| `{path.relative_to(ROOT)}` |" in block
+
+
+def test_the_results_files_named_in_the_docs_are_those_a_run_writes(tmp_path):
+    out = tmp_path / "run"
+    result = CliRunner().invoke(main, [
+        "run", str(ROOT / "experiments" / "baseline.toml"), "--out", str(out), "--quiet",
+        "--set", "network.n_agents=5000", "--set", "network.n_regions=20",
+        "--set", "run.replicates=1", "--set", "run.steps=30",
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    written = {p.name for p in out.glob("*.parquet")}
+    assert written == {f"{name}.parquet" for name in TABLES}  # the baseline records them all
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    started = (DOCS / "getting-started.md").read_text(encoding="utf-8")
+    for name in written:
+        assert f"`{name}`" in readme, name
+    table = set(re.findall(r"^\| `(\w+\.parquet)` \|", started, re.M))
+    assert table == written
+
+
+@pytest.mark.parametrize(
+    "page", ["baseline", "travel-restriction", "media-eras", "calibrated"], ids=str
+)
+def test_experiment_pages_on_the_census_country_show_the_province_map(page):
+    text = (DOCS / "experiments" / f"{page}.md").read_text(encoding="utf-8")
+    (image,) = re.findall(r"\]\((img/[^)]+-provinces\.png)\)", text)
+    assert (DOCS / "experiments" / image).is_file()
+    script = (DOCS / "experiments" / "make-figures.sh").read_text(encoding="utf-8")
+    name = image.removeprefix("img/").removesuffix("-provinces.png")
+    assert re.search(rf"^run {name} .*\bprovinces\b", script, re.M), name

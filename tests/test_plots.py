@@ -6,8 +6,10 @@ from PIL import Image
 
 from diffusion import Network, Params, simulate
 from diffusion.config import validate_config
+from diffusion.population.provinces import PROVINCES
 from diffusion.results.io import write_run
-from diffusion.results.plots import plot_run, plot_sweep
+from diffusion.results.plots import _first_reached, _sweep_axis, _sweep_map, plot_run, plot_sweep
+from diffusion.results.provinces_map import BORDER, TILES, is_census, province_reach
 from diffusion.runner import run_scenario
 
 
@@ -133,6 +135,87 @@ def test_run_figures_read_media_by_name_and_use_province_and_border_columns(tmp_
     pq.write_table(media, tmp_path / "media.parquet")
 
     paths = plot_run(tmp_path)
-    assert [p.name for p in paths] == ["states.png", "detections.png", "regions.png", "media.png"]
+    assert [p.name for p in paths] == [
+        "states.png",
+        "detections.png",
+        "regions.png",
+        "provinces.png",
+        "media.png",
+    ]  # census regions: the province map too
     for path in paths:
         assert_png(path)
+
+
+def test_the_tile_map_places_each_census_province_on_its_own_tile():
+    assert set(TILES) == {p.name for p in PROVINCES}
+    assert len(set(TILES.values())) == len(TILES)
+    assert BORDER == {"North Pyongan", "Chagang", "North Hamgyong", "Ryanggang"}
+    # the border provinces lie along the top and the left, where China is
+    assert all(TILES[name][0] <= 1 for name in BORDER)
+
+
+def test_province_reach_is_the_share_of_each_province_reached(tmp_path):
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    config = validate_config(
+        {
+            "network": {"type": "population", "n_agents": 3000, "n_regions": 10, "seed": 2},
+            "model": {"beta": 0.1, "gamma": 0.05, "mode": "group", "entry_rate": 1.0},
+            "run": {"steps": 30, "replicates": 1, "seeds": 0, "seed": 3},
+        }
+    )  # fmt: skip
+    write_run(run_scenario(config), tmp_path)
+    regions = pq.read_table(tmp_path / "regions.parquet")
+    assert is_census(regions)
+    names, reach = province_reach(regions)
+    assert reach.shape == (31, len(names))
+    for name in names:
+        rows = regions.filter(
+            pc.and_(pc.equal(regions["province"], name), pc.equal(regions["step"], 30))
+        )
+        informed = sum(pc.sum(rows[s]).as_py() for s in "WIRD")
+        agents = informed + pc.sum(rows["S"]).as_py()
+        assert reach[30, names.index(name)] == informed / agents
+    synthetic = regions.set_column(
+        regions.schema.get_field_index("province"), "province",
+        pa.array(["synthetic"] * regions.num_rows),
+    )  # fmt: skip
+    assert not is_census(synthetic)
+
+
+def test_people_first_reached_by_medium_add_up_to_everyone_reached(tmp_path):
+    import pyarrow.parquet as pq
+
+    config = validate_config(
+        {
+            "network": {"type": "population", "n_agents": 3000, "n_regions": 10, "seed": 2},
+            "model": {"beta": 0.1, "gamma": 0.05, "mode": "group",
+                      "mix": {"usb": 1, "dvd": 1}, "entry_rate": 1.0},
+            "run": {"steps": 40, "replicates": 2, "seeds": 3, "seed": 3},
+        }
+    )  # fmt: skip
+    write_run(run_scenario(config), tmp_path)
+    series = pq.read_table(tmp_path / "timeseries.parquet").to_pandas()
+    first = _first_reached(pq.read_table(tmp_path / "channels.parquet"), 41)
+    assert set(first) == {"usb", "dvd"}
+    total = sum(first.values())  # (replicates, steps), cumulative
+    for replicate, runs in series.groupby("replicate"):
+        expected = (runs[list("WIRD")].sum(axis=1)).to_numpy()
+        np.testing.assert_array_equal(total[replicate], expected)
+
+
+def test_a_grid_sweep_is_drawn_as_equal_cells_each_with_its_numbers():
+    rows = [
+        {"replicate": r, "network.travel": t, "model.delta": d,
+         "reach": 100 * (t + d), "reach_share": t + d + r / 100, "detected": 1}
+        for t in (0.0, 0.05, 0.1, 0.5, 1.0) for d in (0.0005, 0.02) for r in range(3)
+    ]  # fmt: skip
+    table = pa.Table.from_pylist(rows)
+    axes = [_sweep_axis(table.column(p).to_numpy(), p) for p in ("model.delta", "network.travel")]
+    figure = _sweep_map(axes, table.column("reach_share").to_numpy(), "reach", 3)
+    ax = figure.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["0", "0.05", "0.1", "0.5", "1"]
+    assert list(ax.get_yticks()) == [0, 1, 2, 3, 4]  # equal cells, every value labelled
+    cells = [t.get_text() for t in ax.texts]
+    assert len(cells) == 10 and all(len(c.splitlines()) == 2 for c in cells)

@@ -12,11 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import matplotlib.dates as mdates
 import numpy as np
 import pyarrow as pa
 from matplotlib.figure import Figure
 
 from diffusion._io import atomic_write
+from diffusion._labels import place_labels
 from diffusion.calibration.abc import LOG
 
 Z90 = 1.6449
@@ -136,6 +138,7 @@ def plot_fit(fit: pa.Table, path: Path) -> Path:
     rows = fit.to_pylist()
     figure = Figure(figsize=(9, 5), layout="constrained")
     ax = figure.subplots()
+    where = []  # each target's label goes above its model interval
     for k, row in enumerate(rows):
         day = np.datetime64(row["date"], "D") + np.timedelta64(40 * (k % 3) - 40, "D")
         model = ax.errorbar(
@@ -164,21 +167,26 @@ def plot_fit(fit: pa.Table, path: Path) -> Path:
             color="black",
             capsize=3,
         )
-        ax.annotate(row["target"], (day, row["model_high"]), fontsize=7, ha="center", va="bottom")
+        where.append((day, row["model_high"]))
     ax.legend(
         [published, model],
         [
             "published (square; bar: the sample's 90% interval)",
             "model: accepted runs, median and 90%",
         ],
-        loc="upper left",
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.12),
+        ncol=2,
         fontsize="small",
     )
     ax.set(
         xlabel="date the figure refers to",
         ylabel="share of people",
-        ylim=(0, 1),
+        ylim=(0, 1.04),
         title="Calibration: simulated against published values",
     )
     ax.grid(alpha=0.3)
+    days, tops = zip(*where, strict=True) if where else ((), ())
+    place_labels(ax, mdates.date2num(np.array(days, dtype="datetime64[D]")), tops,
+                 [row["target"] for row in rows], fontsize=7)  # fmt: skip
     return atomic_write(path, lambda handle: figure.savefig(handle, dpi=100, format="png"))

@@ -1,8 +1,8 @@
 """Options of the synthetic population (docs/model.md sections 2 and 7), their defaults and ranges.
 
-Defaults that come from the sources: 25 M people (source 000), about 200 city/county units (004)
+Defaults that come from the sources: 25 M people [S0], about 200 city/county units [S4]
 nested in the ten provinces of the 2008 census (``provinces``), traders at ~2.4 % of
-people (000: about 600,000 market stalls for 25 M). Household size, circle counts and sizes, trust
+people ([S0]: about 600,000 market stalls for 25 M). Household size, circle counts and sizes, trust
 levels, the informant fraction, the market-generation share and the default travel setting are
 modelling choices (docs/model.md section 7).
 """
@@ -34,11 +34,11 @@ class PopulationConfig(BaseModel):
     """Every option of the population builder; bad values raise ``ValueError`` naming the field.
 
     ``regions = "census"`` (the default) nests the ``n_regions`` regions in the ten provinces of
-    the 2008 census (``provinces``): regions and agents per province follow the census
+    the 2008 census [C1] (``provinces``): regions and agents per province follow the census
     populations, and the border regions are the regions of the four provinces bordering China.
     ``regions = "synthetic"`` puts all regions in one province (named "synthetic") and makes
     ``border_regions`` of them, drawn at random, border regions; its default 16 of 200 is the
-    number of border trade zones source 004 counts (Sinuiju, Hyesan, Musan, Hoeryong, Namyang
+    number of border trade zones [S4] counts (Sinuiju, Hyesan, Musan, Hoeryong, Namyang
     among them), and with another ``n_regions`` the default keeps that share (8 %, at least one).
     ``travel`` is the share of potential trade ties between traders of different regions that
     exist (0 = sealed regions, 1 = free movement); its default 0.5 stands for movement that
@@ -48,20 +48,22 @@ class PopulationConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     n_agents: int = Field(default=25_000_000, ge=1, le=MAX_AGENTS)
-    """Number of agents (source 000: 25 million people)."""
+    """Number of agents ([S0]: 25 million people)."""
     n_regions: int = Field(default=200, ge=1, le=32_767)
-    """City/county units (source 004: about 200); stored as int16 per agent."""
+    """City/county units ([S4]: about 200); stored as int16 per agent."""
     regions: Literal["census", "synthetic"] = "census"
     """How regions are laid out: nested in the census provinces, or synthetic (see above)."""
     border_regions: int | None = Field(default=None, ge=0)
     """Synthetic regions only: how many are border regions, where smuggled media enters
-    (source 004: 16 of 200). With census regions the border provinces decide."""
+    ([S4]: 16 of 200). With census regions the border provinces decide."""
     region_inequality: float = Field(default=0.7, ge=0.0, le=3.0)
     """Sigma of the log-normal weights of region sizes (0 = equal sizes)."""
     household_size: float = Field(default=4.0, gt=0.0)
     """Mean household size."""
     household_size_min: GroupSize = 1
+    """Smallest household."""
     household_size_max: GroupSize = 8
+    """Largest household."""
     circles_per_agent: tuple[CircleCount, CircleCount] = (1, 3)
     """(min, max) viewing circles per agent, drawn uniformly."""
     circle_size: tuple[GroupSize, GroupSize] = (3, 8)
@@ -71,7 +73,7 @@ class PopulationConfig(BaseModel):
     circle_homophily: Share = 0.8
     """Probability that a circle membership is placed among the agent's own cohort."""
     trader_fraction: Share = 0.024
-    """Share of agents who trade (source 000: ~600,000 stalls for 25 M people)."""
+    """Share of agents who trade ([S0]: ~600,000 stalls for 25 M people)."""
     informant_fraction: Share = 0.01
     """Share of agents who inform (about one per neighbourhood unit of ~30 households)."""
     customers_per_trader: int = Field(default=30, ge=0, le=10_000)
@@ -81,14 +83,18 @@ class PopulationConfig(BaseModel):
     travel: Share = 0.5
     """Share of potential trade ties that exist: 0 = sealed regions, 1 = free movement."""
     trust_household: Trust = KIND_TRUST["household"]
+    """Trust of a tie between members of one household (multiplies ``model.beta``)."""
     trust_circle: Trust = KIND_TRUST["circle"]
+    """Trust of a tie between members of one viewing circle."""
     trust_market: Trust = KIND_TRUST["market"]
+    """Trust of a tie between a trader and a market customer."""
     trust_trade: Trust = KIND_TRUST["trade"]
+    """Trust of a trade tie between traders of different regions."""
 
     @model_validator(mode="before")
     @classmethod
     def _default_border_regions(cls, data: Any) -> Any:
-        """Synthetic regions without ``border_regions`` keep source 004's share: 16 of 200, >= 1."""
+        """Synthetic regions without ``border_regions`` keep [S4]'s share: 16 of 200, >= 1."""
         if (
             isinstance(data, dict)
             and data.get("regions") == "synthetic"

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import matplotlib.dates as mdates
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -31,6 +32,7 @@ from diffusion._io import atomic_write
 from diffusion.config_reference import field_label
 from diffusion.results import STATES
 from diffusion.results.io import read_run
+from diffusion.results.provinces_map import is_census, province_map
 
 BAND = (10, 50, 90)
 """Percentiles drawn: the band's edges and the median line."""
@@ -55,6 +57,8 @@ SWEEP_METRICS = {
     "detected_share": ("detected by the end (% of agents)", "sweep-detected.png"),
 }
 """Sweep figures: metric -> what the colour or y axis shows (values in %), and the file."""
+SUBTITLE_WIDTH = 90
+"""Longest line of a run figure's subtitle (longer ones wrap: the narrowest figure is 9 inches)."""
 _MEDIUM_COLUMN = re.compile(r"^(?P<medium>[a-z][a-z0-9_]*)_(?P<state>[WIRD])$")
 _PERCENT = PercentFormatter(xmax=1.0)
 
@@ -70,18 +74,24 @@ def plot_run(folder: str | Path, out_dir: str | Path | None = None) -> list[Path
     series = data.tables["timeseries"]
     n_agents = int(sum(_by_replicate(series, s)[0, 0] for s in STATES))
     subtitle = _run_subtitle(config, data.metadata["replicates"], n_agents)
+    times = _steps(series)
     paths = [
-        _save(_states_figure(series, n_agents, subtitle), out_dir / "states.png"),
+        _save(_states_figure(series, config["model"], n_agents, subtitle), out_dir / "states.png"),
         _save(
             _detections_figure(series, config["model"], n_agents, subtitle),
             out_dir / "detections.png",
         ),
     ]
     if "regions" in data.tables:
-        figure = _regions_figure(data.tables["regions"], subtitle)
+        figure = _regions_figure(data.tables["regions"], times, subtitle)
         paths.append(_save(figure, out_dir / "regions.png"))
+        if is_census(data.tables["regions"]):
+            figure = province_map(data.tables["regions"], times, subtitle)
+            paths.append(_save(figure, out_dir / "provinces.png"))
     if "media" in data.tables:
-        figure = _media_figure(data.tables["media"], n_agents, subtitle)
+        channels = data.tables.get("channels")
+        media = data.tables["media"]
+        figure = _media_figure(media, channels, config, times, n_agents, subtitle)
         paths.append(_save(figure, out_dir / "media.png"))
     return paths
 
@@ -127,12 +137,15 @@ def plot_sweep_folder(folder: str | Path) -> list[Path]:
 
 
 # ----------------------------------------------------------------------------- run figures
-def _states_figure(series: pa.Table, n_agents: int, subtitle: str) -> Figure:
-    """All states on a linear axis; the small ones (W, I, D) again on a log axis."""
+def _states_figure(series: pa.Table, model: dict[str, Any], n_agents: int, subtitle: str) -> Figure:
+    """All states on a linear axis; the small ones (W, I, D) again on a log axis; crackdowns
+    shaded."""
     steps = _steps(series)
     shares = {s: _by_replicate(series, s) / n_agents for s in STATES}
     figure = Figure(figsize=(9, 7.5), layout="constrained")
     top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=(1, 1))
+    for ax in (top, bottom):
+        _shade_campaigns(ax, model, steps)
     for state in STATES:
         _band(top, steps, shares[state], STATE_LABELS[state], COLOURS[state])
     top.set(ylabel="share of agents", ylim=(0, 1), title="All states (linear axis)")
@@ -147,8 +160,9 @@ def _states_figure(series: pa.Table, n_agents: int, subtitle: str) -> Figure:
         title="Watchers, holders and detected (log axis: one agent is the lowest line)",
     )
     bottom.legend(loc="lower right", fontsize="small", title="median, 10-90% band")
+    _percent_ticks(top)
+    bottom.yaxis.set_major_formatter(FuncFormatter(_log_percent))
     for ax in (top, bottom):
-        ax.yaxis.set_major_formatter(_PERCENT if ax is top else FuncFormatter(_log_percent))
         ax.grid(alpha=0.3)
     figure.suptitle(f"Who has seen foreign media, day by day\n{subtitle}")
     return figure
@@ -171,8 +185,8 @@ def _detections_figure(
         ax.grid(alpha=0.3)
     _band(top, steps, cumulative, "detected so far", "black")
     top.set(ylabel="share of agents", title="Detected so far (cumulative)")
-    top.yaxis.set_major_formatter(_PERCENT)
     top.set_ylim(bottom=0)
+    _percent_ticks(top)
     top.legend(loc="upper left", fontsize="small", title="median, 10-90% band")
     _band(bottom, steps, rolling, f"{ROLLING_DAYS}-day mean", "black")
     bottom.set(
@@ -188,11 +202,12 @@ def _detections_figure(
     return figure
 
 
-def _regions_figure(regions: pa.Table, subtitle: str) -> Figure:
+def _regions_figure(regions: pa.Table, times: np.ndarray, subtitle: str) -> Figure:
     """Reach per region over time, regions ordered by arrival, with their size beside them.
 
-    With a ``province`` column the regions are grouped by province (provinces in order of
-    arrival); with a boolean ``border`` column the border regions are marked.
+    ``times`` are the run's steps or, for a run with a calendar, its dates (the x axis). With a
+    ``province`` column the regions are grouped by province (provinces in order of arrival);
+    with a boolean ``border`` column the border regions are marked.
     """
     names = regions.column_names
     region = regions.column("region").to_numpy()
@@ -212,6 +227,8 @@ def _regions_figure(regions: pa.Table, subtitle: str) -> Figure:
 
     figure = Figure(figsize=(10, 7), layout="constrained")
     heat, sizes = figure.subplots(1, 2, sharey=True, width_ratios=(5, 1))
+    dated = np.issubdtype(times.dtype, np.datetime64)
+    x0 = mdates.date2num(times[0]) if dated else 0.0
     image = heat.imshow(
         median[:, order].T,
         aspect="auto",
@@ -220,11 +237,13 @@ def _regions_figure(regions: pa.Table, subtitle: str) -> Figure:
         cmap="viridis",
         vmin=0,
         vmax=1,
-        extent=(-0.5, median.shape[0] - 0.5, -0.5, n_regions - 0.5),
+        extent=(x0 - 0.5, x0 + median.shape[0] - 0.5, -0.5, n_regions - 0.5),
     )
+    if dated:
+        heat.xaxis_date()
     figure.colorbar(image, ax=sizes, label="reach in the region (W+I+R+D), median", format=_PERCENT)
     heat.set(
-        xlabel="step (day)",
+        xlabel=_time_label(times),
         ylabel=f"region, by arrival (reach >= {ARRIVAL_SHARE:.0%}), earliest at the bottom",
         title="Reach per region",
     )
@@ -247,37 +266,125 @@ def _regions_figure(regions: pa.Table, subtitle: str) -> Figure:
     return figure
 
 
-def _media_figure(media: pa.Table, n_agents: int, subtitle: str) -> Figure:
-    """People reached (W+I+R+D) and holders (I) by the medium they last saw, as shares."""
-    steps = _steps(media)
+def _media_figure(
+    media: pa.Table,
+    channels: pa.Table | None,
+    config: dict[str, Any],
+    times: np.ndarray,
+    n_agents: int,
+    subtitle: str,
+) -> Figure:
+    """People reached by medium, as shares: by the medium that first reached them (from
+    ``channels``, when recorded), by the medium they saw last, and holders by medium.
+
+    Media that no one ever saw are left out. The note under the panels says why a medium's
+    reach need not follow its share of the copies: a lent medium (a DVD) is one object handed
+    from holder to viewer, not copied, so each copy reaches fewer people; and counted by the
+    medium seen last, a person who saw a DVD and later a USB drive counts under USB.
+    """
+    steps = times
     by_medium: dict[str, list[str]] = {}
     for name in media.column_names:
         match = _MEDIUM_COLUMN.match(name)
         if match:
             by_medium.setdefault(match["medium"], []).append(name)
-    figure = Figure(figsize=(9, 7), layout="constrained")
-    top, bottom = figure.subplots(2, 1, sharex=True)
-    for k, (medium, columns) in enumerate(by_medium.items()):
-        colour = f"C{k}"
+    used = [m for m, cols in by_medium.items() if any(_any_nonzero(media.column(c)) for c in cols)]
+    first = _first_reached(channels, len(steps)) if channels is not None else {}
+    panels = 3 if first else 2
+    figure = Figure(figsize=(9, 3.2 * panels + 1.2), layout="constrained")
+    axes = list(figure.subplots(panels, 1, sharex=True))
+    colours = {medium: f"C{k}" for k, medium in enumerate(by_medium)}
+    spread = {m: spec.get("spread", "copied") for m, spec in config["model"]["media"].items()}
+    if first:
+        ax = axes.pop(0)
+        for medium in used:
+            if medium in first:
+                runs = first[medium] / n_agents
+                label = f"{_medium_name(medium, spread)}: {np.median(runs[:, -1]):.1%}"
+                _band(ax, steps, runs, label, colours[medium])
+        ax.set(ylabel="share of agents", title="People first reached, by the medium that did it")
+        figure_axes = [ax]
+    else:
+        figure_axes = []
+    top, bottom = axes
+    for medium in used:
+        columns = by_medium[medium]
         reached = sum(_by_replicate(media, c) for c in columns) / n_agents
         final = np.median(reached[:, -1])
-        _band(top, steps, reached, f"{medium.upper()}: {final:.1%} at the end", colour)
+        label = f"{_medium_name(medium, spread)}: {final:.1%} at the end"
+        _band(top, steps, reached, label, colours[medium])
         if f"{medium}_I" in columns:
             holders = _by_replicate(media, f"{medium}_I") / n_agents
-            _band(bottom, steps, holders, medium.upper(), colour)
-    top.set(ylabel="share of agents", title="People reached, by the medium they last saw")
+            _band(bottom, steps, holders, medium.upper(), colours[medium])
+    top.set(ylabel="share of agents", title="People reached, by the medium they saw last")
     bottom.set(
         xlabel=_time_label(steps),
         ylabel="share of agents",
-        title="People holding a copy, by medium",
+        title="People holding a copy (a lent medium: the object), by medium",
     )
-    for ax in (top, bottom):
-        ax.yaxis.set_major_formatter(_PERCENT)
+    for ax in (*figure_axes, top, bottom):
         ax.set_ylim(bottom=0)
+        _percent_ticks(ax)
         ax.grid(alpha=0.3)
         ax.legend(loc="upper left", fontsize="small", title="median, 10-90% band")
     figure.suptitle(f"Which medium reaches people\n{subtitle}")
+    figure.supxlabel(_media_note(config["model"], used, spread), fontsize="small")
     return figure
+
+
+def _any_nonzero(column: pa.ChunkedArray) -> bool:
+    """True when a numeric column has a non-zero value."""
+    return bool(np.any(column.to_numpy() != 0))
+
+
+def _medium_name(medium: str, spread: dict[str, str]) -> str:
+    """``DVD (lent)``: a medium's name and how it spreads, when the config declares it."""
+    return medium.upper() + (f" ({spread[medium]})" if medium in spread else "")
+
+
+def _first_reached(channels: pa.Table, n_steps: int) -> dict[str, np.ndarray]:
+    """People first reached so far, per medium: (replicates, steps) cumulative counts."""
+    replicate = channels.column("replicate").to_numpy()
+    step = channels.column("step").to_numpy()
+    medium = channels.column("medium").to_numpy(zero_copy_only=False)
+    reached = channels.column("reached").to_numpy().astype(float)
+    if len(replicate) == 0:
+        return {}
+    n_rep = int(replicate.max()) + 1
+    out = {}
+    for name in np.unique(medium):
+        counts = np.zeros((n_rep, n_steps))
+        mine = medium == name
+        np.add.at(counts, (replicate[mine], step[mine]), reached[mine])
+        out[str(name)] = np.cumsum(counts, axis=1)
+    return out
+
+
+def _media_note(model: dict[str, Any], used: list[str], spread: dict[str, str]) -> str:
+    """What the media figure's reader needs to know: the mix of copies and what lent means."""
+    mixes = [model.get("mix", {})] + [c["mix"] for c in model.get("entry", []) if c.get("mix")]
+    if len(mixes) == 1:
+        total = sum(mixes[0].values()) or 1.0
+        shares = ", ".join(f"{m.upper()} {w / total:.0%}" for m, w in mixes[0].items() if w)
+        note = f"Copies entering and initial holders: {shares}."
+    else:
+        note = "The mix of copies entering changes over the run (model.entry)."
+    lent = [m.upper() for m in used if spread.get(m) == "lent"]
+    if lent:
+        note += (
+            f" {' and '.join(lent)} {'is' if len(lent) == 1 else 'are'} lent: one object handed "
+            "from holder to viewer, not copied,\nso each copy reaches fewer people than a copied "
+            "one; counted by the medium seen last, a later medium takes over earlier viewers."
+        )
+    return note
+
+
+def _percent_ticks(ax: Axes, which: str = "y") -> None:
+    """Percent tick labels with as many decimals as the axis' span needs (70%, 2.5%, 0.25%)."""
+    low, high = ax.get_ylim() if which == "y" else ax.get_xlim()
+    span = abs(high - low)
+    decimals = 0 if span >= 0.05 else 1 if span >= 0.005 else 2
+    getattr(ax, f"{which}axis").set_major_formatter(PercentFormatter(xmax=1.0, decimals=decimals))
 
 
 # ----------------------------------------------------------------------------- sweep figures
@@ -309,11 +416,17 @@ class _SweepAxis:
         if self.labels:
             set_ticks(values, self.labels)
         elif len(values) <= 12:
-            shown = _spaced(np.log(values) if self.log else values)
-            labels = [f"{v:g}" if keep else "" for v, keep in zip(values, shown, strict=True)]
-            set_ticks(values, labels)
+            crowded = not all(_spaced(np.log(values) if self.log else values))
+            set_ticks(values, [f"{v:g}" for v in values], rotation=90 if crowded else 0)
             getattr(ax, f"{which}axis").set_minor_locator(NullLocator())
         set_label(field_label(self.name))
+
+    def decorate_cells(self, ax: Axes, which: str) -> None:
+        """One tick per value at equal spacing (cell ``i`` holds the ``i``-th value)."""
+        values = np.unique(self.x)
+        labels = self.labels or [f"{v:g}" for v in values]
+        getattr(ax, f"set_{which}ticks")(np.arange(len(values)), labels)
+        getattr(ax, f"set_{which}label")(f"{field_label(self.name)}, one cell per value")
 
 
 def _sweep_axis(values: np.ndarray, name: str) -> _SweepAxis:
@@ -359,25 +472,25 @@ def _sweep_curves(axes: list[_SweepAxis], y: np.ndarray, label: str, replicates:
 
 
 def _sweep_map(axes: list[_SweepAxis], y: np.ndarray, label: str, replicates: int) -> Figure:
-    """Median over replicates per cell, cells at the values' real spacing."""
+    """Median over replicates per cell. A full grid is drawn as equal cells, one per value of
+    each parameter in order (values are often unevenly spaced, 0, 0.05, 0.1, 0.5, and every
+    cell must hold its numbers); other designs as dots at the values' real spacing."""
     (x0, x1), (v0, v1) = (a.x for a in axes), (np.unique(a.x) for a in axes)
     figure = Figure(figsize=(8.5, 6), layout="constrained")
     ax = figure.subplots()
-    if len(v0) * len(v1) == len(set(zip(x0, x1, strict=True))):  # every combination: a grid
+    grid_design = len(v0) * len(v1) == len(set(zip(x0, x1, strict=True)))
+    if grid_design:  # every combination
         cells = [[y[(x0 == a) & (x1 == b)] for a in v0] for b in v1]
         grid = np.array([[np.median(c) for c in row] for row in cells])
-        image = ax.pcolormesh(
-            _edges(v0, axes[0].log), _edges(v1, axes[1].log), grid, cmap="viridis", shading="flat"
-        )
+        edges = (np.arange(len(v0) + 1) - 0.5, np.arange(len(v1) + 1) - 0.5)
+        image = ax.pcolormesh(*edges, grid, cmap="viridis", shading="flat")
         middle = (np.nanmin(grid) + np.nanmax(grid)) / 2
-        heights = _cell_fractions(v1, axes[1].log)
         for (row, col), value in np.ndenumerate(grid):
             low, high = np.percentile(cells[row][col], (BAND[0], BAND[2]))
             colour = "black" if value > middle else "white"
-            lines = [f"{value:.1%}", f"{low:.1%}-{high:.1%}"][: int(heights[row] / 0.04)]
             ax.annotate(
-                "\n".join(lines), (v0[col], v1[row]), ha="center", va="center", color=colour,
-                fontsize=7,
+                f"{value:.1%}\n{low:.1%}-{high:.1%}", (col, row), ha="center", va="center",
+                color=colour, fontsize=7,
             )  # fmt: skip
         note = "cells: median, and 10-90% range of the replicates"
     else:
@@ -387,8 +500,8 @@ def _sweep_map(axes: list[_SweepAxis], y: np.ndarray, label: str, replicates: in
         image = ax.scatter(px, py, c=medians, cmap="viridis", s=40)
         note = "dots: median of the replicates at each point"
     figure.colorbar(image, ax=ax, label=f"{label}, median", format=_PERCENT)
-    axes[0].decorate(ax, "x")
-    axes[1].decorate(ax, "y")
+    for axis, which in zip(axes, "xy", strict=True):
+        (axis.decorate_cells if grid_design else axis.decorate)(ax, which)
     ax.set_title(f"Sweep: {label}\n{replicates} replicates per point; {note}")
     return figure
 
@@ -402,24 +515,6 @@ def _spaced(positions: np.ndarray, gap: float = 0.06) -> list[bool]:
         keep.append(bool(position - last >= gap * span))
         last = position if keep[-1] else last
     return keep
-
-
-def _cell_fractions(values: np.ndarray, log: bool) -> np.ndarray:
-    """Each cell's share of the axis, to fit two lines of text, one, or none in it."""
-    edges = _edges(values, log)
-    edges = np.log(edges) if log else edges
-    return np.diff(edges) / (edges[-1] - edges[0])
-
-
-def _edges(values: np.ndarray, log: bool) -> np.ndarray:
-    """Cell edges halfway between sorted values (geometrically on a log axis)."""
-    v = np.log(values) if log else values.astype(float)
-    if len(v) == 1:
-        edges = np.array([v[0] - 0.5, v[0] + 0.5]) if not log else v[0] + np.array([-0.5, 0.5])
-    else:
-        middle = (v[1:] + v[:-1]) / 2
-        edges = np.concatenate([[2 * v[0] - middle[0]], middle, [2 * v[-1] - middle[-1]]])
-    return np.exp(edges) if log else edges
 
 
 def _steps(table: pa.Table) -> np.ndarray:
@@ -533,8 +628,9 @@ def _mark_provinces(ax: Axes, province: np.ndarray) -> None:
             textcoords="offset points",
             ha="right",
             va="center",
-            color="white",
+            color="black",
             fontsize="x-small",
+            bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.8, "lw": 0},
         )
 
 
@@ -551,11 +647,19 @@ def _replicates_per_point(table: pa.Table) -> int:
 def _run_subtitle(config: dict[str, Any], replicates: int, n_agents: int) -> str:
     network = config["network"]
     model = config["model"]
-    return (
+    text = (
         f"{network['type']} network of {n_agents:,} agents; beta {model['beta']:g}, "
         f"gamma {model['gamma']:g}, delta {model['delta']:g} per day; "
         f"{replicates} replicate{'s' if replicates != 1 else ''}"
     )
+    lines = [""]
+    for part in text.split("; "):  # wrap between the parts, not inside one
+        joined = f"{lines[-1]}; {part}" if lines[-1] else part
+        if len(joined) <= SUBTITLE_WIDTH or not lines[-1]:
+            lines[-1] = joined
+        else:
+            lines.append(part)
+    return "\n".join(lines)
 
 
 def _save(figure: Figure, path: Path) -> Path:

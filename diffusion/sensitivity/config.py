@@ -76,7 +76,9 @@ class SensitivityConfig(_Section):
     confidence: Annotated[float, Field(gt=0, lt=1)] = 0.95
     """Confidence level of the intervals."""
     morris: MorrisSettings = MorrisSettings()
+    """The screening stage (below)."""
     sobol: SobolSettings = SobolSettings()
+    """The variance stage (below)."""
 
     def ranges(self, experiment: ExperimentConfig) -> dict[str, Prior]:
         """The analysed parameters and their ranges: ``parameters``, else the priors."""

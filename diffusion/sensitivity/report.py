@@ -16,6 +16,7 @@ import pyarrow as pa
 from matplotlib.figure import Figure
 
 from diffusion._io import atomic_write
+from diffusion._labels import place_labels
 from diffusion.results.io import write_parquet
 from diffusion.sensitivity.run import Analysis
 from diffusion.sweep.run import TARGET
@@ -87,17 +88,14 @@ def plot_morris(morris: pa.Table) -> Figure:
             ecolor="0.6",
             capsize=2,
         )
-        for row in rows:
-            ax.annotate(
-                short(row["parameter"]), (row["mu_star"], row["sigma"]), fontsize=7,
-                xytext=(3, 3), textcoords="offset points",
-            )  # fmt: skip
         ax.set_title(label(output), fontsize=9)
         ax.set_xlabel("mu* (mean |elementary effect|)", fontsize=8)
         ax.set_ylabel("sigma", fontsize=8)
         ax.set_xlim(left=0)
         ax.set_ylim(bottom=0)
         ax.tick_params(labelsize=7)
+        sigma = [row["sigma"] for row in rows]
+        place_labels(ax, mu_star, sigma, [short(row["parameter"]) for row in rows], fontsize=7)
     figure.suptitle("Morris screening: effect (mu*) and non-linearity or interaction (sigma)")
     return figure
 

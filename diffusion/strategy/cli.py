@@ -116,6 +116,7 @@ def _evaluation_figures(tables, order, reference, out: Path) -> None:
         labels=order,
         reach_err=get("reach", "mean") - get("reach", "low"),
         detected_err=get("detected", "mean") - get("detected", "low"),
+        kind="strategies",
     )
 
 

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 from matplotlib.figure import Figure
 
 from diffusion._io import atomic_write
+from diffusion._labels import place_labels
 from diffusion.strategy.pareto import front_order
 
 
@@ -83,20 +84,26 @@ def front(
     labels: list[str] | None = None,
     reach_err: np.ndarray | None = None,
     detected_err: np.ndarray | None = None,
+    kind: str = "placements",
 ) -> Path:
-    """Reach against detections, the front (no point beats it on both) joined by a line."""
-    figure = Figure(figsize=(7, 5), layout="constrained")
+    """Reach against detections, the front (no point beats it on both) joined by a line.
+
+    ``kind`` names the points in the legend (``strategies``, ``placements``); ``labels`` are
+    placed apart from each other and from the points (``diffusion._labels``).
+    """
+    figure = Figure(figsize=(7.5, 5.5), layout="constrained")
     ax = figure.add_subplot()
+    points = kind + (" (mean, 95% CI)" if reach_err is not None else "")
     ax.errorbar(detected, reach, xerr=detected_err, yerr=reach_err, fmt="o", color="tab:gray",
-                ms=4, alpha=0.6, label="placements")  # fmt: skip
+                ms=4, alpha=0.6, label=points)  # fmt: skip
     best = front_order(reach, detected)
-    ax.plot(detected[best], reach[best], "o-", color="tab:red", label="front (not dominated)")
-    for i, label in enumerate(labels or []):
-        ax.annotate(label, (detected[i], reach[i]), fontsize="small", xytext=(4, 4),
-                    textcoords="offset points")  # fmt: skip
+    ax.plot(detected[best], reach[best], "o-", color="tab:red",
+            label=f"front: {kind} no other beats on both")  # fmt: skip
     ax.set(xlabel="people detected (mean over replicates)",
            ylabel="people reached (mean over replicates)", title=title)  # fmt: skip
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="small", loc="lower right")
+    if labels:
+        place_labels(ax, detected, reach, labels)
     return _save(figure, path)
 
 
