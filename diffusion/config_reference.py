@@ -45,40 +45,6 @@ FILES: tuple[tuple[str, type[BaseModel]], ...] = (("targets", TargetFile),)
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "config-reference.md"
 """The generated page of the documentation site."""
 
-MEANINGS: dict[str, str] = {
-    "Campaign.start": "First step or date of the crackdown.",
-    "Campaign.end": "Last step or date of the crackdown (inclusive).",
-    "Campaign.delta": "Detection probability per step of a holder during the crackdown, in place "
-    "of ``model.delta``.",
-    "Medium.spread": "``copied``: a viewer may keep a copy and the holder keeps its own; "
-    "``lent``: the object is handed on to one viewer.",
-    "EntryChange.start": "Step or date from which the change holds.",
-    "EntryChange.rate": "New entry rate (as ``model.entry_rate``, same unit); unset: unchanged.",
-    "EntryChange.mix": "New weights of the media among smuggled copies; unset: unchanged.",
-    "Prior.low": "Lower end of the range (a valid value of the parameter).",
-    "Prior.high": "Upper end of the range (a valid value of the parameter, above ``low``).",
-    "Prior.scale": "``linear``: uniform on low..high; ``log``: uniform in the logarithm "
-    "(``low`` > 0), for rates spanning orders of magnitude.",
-    "TargetFile.weightings": "Province weights of the samples, by name: shares of named "
-    "provinces and of ``border`` (the provinces on China not named); the rest goes to the other "
-    "provinces, each group shared in proportion to population.",
-    "TargetFile.targets": "The published figures, one ``[[targets]]`` row each.",
-    "Target.name": "Short id of the target.",
-    "Target.measure": "What the survey measured, in its words.",
-    "Target.period": "When the figure holds: ``{kind, first, last}`` (see below).",
-    "Target.value": "The published share, in [0, 1].",
-    "Target.n": "Respondents the share is of (left out where the source omits it).",
-    "Target.source": "Authors, title, publisher, year.",
-    "Target.statistic": "The model-side statistic that computes the same quantity "
-    "(``diffusion.calibration.statistics``); unset for a figure the model cannot compute.",
-    "Target.media": "Media of the ``first_medium`` statistic.",
-    "Target.unfitted": "Why the model cannot compute this figure (instead of ``statistic``).",
-    "Target.weighting": "The province weights of the sample: a name in ``[weightings]``.",
-    "Period.kind": "``fieldwork``: asked in the years first..last; ``defection``: respondents "
-    "who left in first..last.",
-    "Period.first": "First year (omitted for a defection period: every year up to ``last``).",
-    "Period.last": "Last year.",
-}
 """Meanings of the fields whose modules (``diffusion.params``, ``diffusion.calibration``) are
 being changed by others right now, keyed ``Model.field``: used only where the schema has no
 description, and to be moved into the schema as attribute docstrings (a test checks that each
@@ -156,8 +122,8 @@ def reference_markdown() -> str:
 
 
 def missing_meanings() -> list[str]:
-    """``section.field`` of every field that has neither a description nor an entry in
-    ``MEANINGS`` (the reference would show it without a meaning)."""
+    """``section.field`` of every field without a description (the reference would show it
+    without a meaning)."""
     return [path for path, _model, info in all_fields() if not _meaning(_model, path, info)]
 
 
@@ -235,9 +201,8 @@ def _model_tables(model: type[BaseModel], prefix: str, title: str, level: int) -
 
 
 def _meaning(model: type[BaseModel], name: str, info: FieldInfo) -> str:
-    """A field's description, else its entry in ``MEANINGS``, else empty."""
-    key = f"{model.__name__}.{name.rpartition('.')[2]}"
-    return info.description or MEANINGS.get(key, "")
+    """A field's description (its attribute docstring), else empty."""
+    return info.description or ""
 
 
 def _type(annotation: Any) -> str:

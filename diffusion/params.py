@@ -57,8 +57,12 @@ class Campaign(_Strict):
     dates)."""
 
     start: When
+    """First step or date of the crackdown."""
     end: When
+    """Last step or date of the crackdown (inclusive)."""
     delta: PerDay
+    """Detection probability per step of a holder during the crackdown, in place of
+    ``model.delta``."""
 
     @model_validator(mode="after")
     def _ordered(self) -> Campaign:
@@ -76,6 +80,8 @@ class Medium(_Strict):
     """
 
     spread: Literal["copied", "lent"] = "copied"
+    """``copied``: a viewer may keep a copy and the holder keeps its own; ``lent``: the object is
+    handed on to one viewer."""
     share: Multiplier = 1.0
     """Multiplier on sharing (``beta`` tie by tie, ``host_prob`` in viewings)."""
     concealment: Multiplier = 1.0
@@ -101,14 +107,18 @@ class EntryChange(_Strict):
     (what is not given stays as before)."""
 
     start: When
+    """Step or date from which the change holds."""
     rate: EntryRate | None = None
+    """New entry rate (as ``model.entry_rate``, same unit); unset: unchanged."""
     mix: Mix | None = None
+    """New weights of the media among smuggled copies; unset: unchanged."""
 
 
 class PublicChange(_Strict):
     """From ``start`` on, a detection becomes a public trial with probability ``p``."""
 
     start: When
+    """Step or date from which ``p`` holds."""
     p: Probability
     """Probability that a detection from ``start`` on is punished in public (a trial or an
     execution the region's residents are made to attend)."""

@@ -28,8 +28,12 @@ class Prior(_Section):
     """A uniform (``linear``) or log-uniform (``log``) prior on ``low``..``high``."""
 
     low: float
+    """Lower end of the range (a valid value of the parameter)."""
     high: float
+    """Upper end of the range (a valid value of the parameter, above ``low``)."""
     scale: Literal["linear", "log"] = "linear"
+    """``linear``: uniform on low..high; ``log``: uniform in the logarithm (``low`` > 0), for
+    rates spanning orders of magnitude."""
 
     @model_validator(mode="after")
     def _ordered(self) -> Prior:

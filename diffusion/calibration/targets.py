@@ -43,7 +43,7 @@ class TargetError(DiffusionError, ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class Period(_Strict):
@@ -51,8 +51,12 @@ class Period(_Strict):
     (``first`` omitted: every year up to ``last``)."""
 
     kind: Literal["fieldwork", "defection"]
+    """``fieldwork``: asked in the years first..last; ``defection``: respondents who left in
+    first..last."""
     first: Year | None = None
+    """First year (omitted for a defection period: every year up to ``last``)."""
     last: Year
+    """Last year."""
 
     @model_validator(mode="after")
     def _ordered(self) -> Period:
@@ -89,19 +93,26 @@ class Target(_Strict):
     """One published figure and how the model computes it."""
 
     name: Annotated[str, Field(min_length=1)]
+    """Short id of the target."""
     measure: Annotated[str, Field(min_length=1)]
+    """What the survey measured, in its words."""
     period: Period
+    """When the figure holds: ``{kind, first, last}`` (see below)."""
     value: float
+    """The published share, in [0, 1]."""
     n: Annotated[int, Field(ge=1)] | None = None
     """Respondents the share is of, when the source gives it."""
     source: str
     """Authors, title, publisher and year."""
     statistic: str | None = None
+    """The model-side statistic that computes the same quantity
+    (``diffusion.calibration.statistics``); unset for a figure the model cannot compute."""
     media: tuple[str, ...] = ()
     """For ``first_medium``: the media that count; for ``seen``: the one medium."""
     unfitted: str | None = None
     """Why the model cannot compute this figure (instead of a statistic)."""
     weighting: str
+    """The province weights of the sample: a name in ``[weightings]``."""
 
     @field_validator("value")
     @classmethod
@@ -160,7 +171,11 @@ class TargetFile(_Strict):
     """The weightings of the samples and the targets."""
 
     weightings: dict[str, dict[str, float]] = {}
+    """Province weights of the samples, by name: shares of named provinces and of ``border`` (the
+    provinces on China not named); the rest goes to the other provinces, each group shared in
+    proportion to population."""
     targets: Annotated[list[Target], Field(min_length=1)]
+    """The published figures, one ``[[targets]]`` row each."""
 
     @field_validator("weightings")
     @classmethod
