@@ -59,6 +59,18 @@ docs-generated: config-reference
 config-reference: install
 	$(BIN)/python -m diffusion.config_reference
 
+# The tables the pages quote from runs (docs/generated/), written from the committed result files
+# of experiments/calibration/fit/ and docs/data/ (tests/test_docs_generated.py checks them).
+docs-tables: install
+	$(BIN)/python docs/generate.py
+
+# Rerun the documented commands behind those files (hours on 2 cores: the model selection, the
+# fit, its posterior predictive and the strategy comparison; docs/calibration.md has the
+# commands), then write the tables.
+docs-data: $(VENV)/.installed-test
+	bash docs/make-data.sh
+	$(BIN)/python docs/generate.py
+
 # Regenerate the figures of the experiment pages (docs/experiments/img/) at reduced cost.
 docs-figures: install
 	PATH="$(abspath $(BIN)):$$PATH" bash docs/experiments/make-figures.sh
