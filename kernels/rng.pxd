@@ -127,15 +127,30 @@ cdef inline PowerTable* power_table_new(double p) noexcept nogil:
     return table
 
 
-cdef inline int64_t first_below(const double* pw, double v, int64_t stride, int64_t span) noexcept nogil:
+cdef enum:
+    LINEAR_PROBES = 16  # first_below checks k = 1..16 one by one before galloping
+
+
+cdef inline int64_t first_below(const double* pw, double v, int64_t stride,
+                                int64_t span) noexcept nogil:
     """Smallest k in 1..span with pw[stride * k] < v, given that pw[stride * span] < v.
 
-    A galloping search (1, 2, 4, ... then bisection): O(log k) comparisons, and k is usually small.
+    pw is non-increasing, so the answer is unique whatever the search. k is usually small (a
+    few trials, a few ties), so k = 1..16 are probed in order (one mispredicted branch, at the
+    exit), then a galloping search (steps 1, 2, 4, ... then bisection) takes O(log k).
     """
-    cdef int64_t lo, hi = 1, mid
+    cdef int64_t k = 1, lo, hi, step = 1, mid
+    cdef int64_t stop = span if span < LINEAR_PROBES else LINEAR_PROBES
+    while k <= stop:
+        if pw[stride * k] < v:
+            return k
+        k += 1
+    lo = k  # every k < lo fails; pw[stride * span] < v bounds the gallop
+    hi = lo
     while pw[stride * hi] >= v:
-        hi = 2 * hi if 2 * hi < span else span
-    lo = (hi >> 1) + 1
+        lo = hi + 1
+        hi = hi + step if hi + step < span else span
+        step *= 2
     while lo < hi:
         mid = (lo + hi) >> 1
         if pw[stride * mid] < v:

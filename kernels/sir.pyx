@@ -207,6 +207,9 @@ def run_sir(
                         n_current = current.size()
                         n_new = 0
                         for i in range(n_current):
+                            if i + PREFETCH_AHEAD < n_current:
+                                # reached[] is written at random: fetch its line ahead
+                                DIFFUSION_PREFETCH(&reached[current[i + PREFETCH_AHEAD]])
                             j = current[i]
                             if not is_susceptible(susceptible, j):
                                 continue
