@@ -31,6 +31,18 @@ if TYPE_CHECKING:
 MEDIUM_DTYPE = np.dtype([("share", "<f8"), ("conceal", "<f8"), ("p_copy", "<f8"), ("lent", "u1")])
 """The medium table's row, as ``kernels/model.pxd`` declares ``MediumSpec``."""
 
+EVENT_PARAMS_DTYPE = np.dtype(
+    [
+        ("beta", "<f8"),
+        ("gamma", "<f8"),
+        ("p_copy", "<f8"),
+        ("horizon", "<i8"),
+        ("uniform_trust", "u1"),
+        ("track_kinds", "u1"),
+    ]
+)
+"""The event kernel's parameters, as ``kernels/event.pxd`` declares ``EventParams``."""
+
 SeedSpec = int | npt.ArrayLike
 Engine = Literal["auto", "event", "step"]
 
@@ -113,25 +125,32 @@ def _run_event(network: Network, params, seed_ids, horizon, streams: RunStreams,
     medium = params.sir_medium()
     starts, deltas = params.delta_segments()
     deltas = np.array([params.detection_probability(medium, d) for d in deltas])
-    kinds = network.kind
     single_kind = network.single_kind()
     track_kinds = single_kind is None
     medium_index = params.media_names.index(medium)
     reached = _new_reached(network.n_nodes, seed_ids, np.uint8(medium_index))
-    events, examined = run_sir(
+    record = np.array(
+        [
+            (
+                params.beta * params.media[medium].share,
+                params.gamma,
+                params.media[medium].p_copy,
+                horizon,
+                network.uniform_trust(),
+                track_kinds,
+            )
+        ],
+        dtype=EVENT_PARAMS_DTYPE,
+    )
+    out = run_sir(
         network.offsets,
         network.neighbours,
         network.trust,
-        network.uniform_trust(),
-        kinds,
-        track_kinds,
-        seed_ids,
-        params.beta * params.media[medium].share,
-        params.gamma,
-        params.media[medium].p_copy,
+        network.kind,
+        record,
         starts,
         deltas,
-        horizon,
+        seed_ids,
         reached.step,
         reached.channel,
         reached.tie_detected,
@@ -147,9 +166,9 @@ def _run_event(network: Network, params, seed_ids, horizon, streams: RunStreams,
     return Result.from_events(
         network.n_nodes,
         len(seed_ids),
-        events,
+        out,
         seed=label,
-        edges_examined=examined,
+        edges_examined=out["ties_examined"],
         reached=reached,
         media=params.media_names,
         start=params.start,
