@@ -1,7 +1,7 @@
 # The two commands of the README: `make demo` and `make test`. Both set up a virtual
 # environment in .venv (numpy, Cython, igraph, dask, ... from PyPI) and build the kernels.
 # `make install` installs what a user needs; `make test` adds the test tools (pytest, ruff,
-# pandas, dask-jobqueue) and `make docs` the documentation tools (mkdocs and its plugins).
+# cython-lint, pandas, dask-jobqueue) and `make docs` the documentation tools (mkdocs and its plugins).
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -33,6 +33,7 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/cython-lint kernels/
 
 # The documentation site, built into site/ with warnings as errors (a broken link fails it).
 docs: $(VENV)/.installed-docs

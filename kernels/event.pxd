@@ -9,7 +9,7 @@ from libc.stdint cimport int32_t, int64_t, uint8_t
 
 
 cdef packed struct EventParams:
-    double beta             # per-step sharing along a tie of trust 1 (> 1: a share factor folded in)
+    double beta             # per-step sharing along a tie of trust 1 (> 1: a share factor in)
     double gamma            # per-step ceasing
     double p_copy           # probability that a new holder keeps a copy (else it only watched)
     int64_t horizon         # steps to simulate, or -1: until no holder remains

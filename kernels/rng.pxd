@@ -44,18 +44,17 @@ cdef extern from *:
         out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3;
     }
     """
-    void philox4x64_10 "diffusion_philox4x64_10"(const uint64_t* ctr, const uint64_t* key,
-                                                  uint64_t* out) noexcept nogil
+    void philox4x64_10 "diffusion_philox4x64_10"(
+        const uint64_t* ctr, const uint64_t* key, uint64_t* out) noexcept nogil
 
 # What a draw decides (the third word of its address). Values are part of the results: never
 # renumber one, add new ones at the end.
 cdef enum Purpose:
-    HOLDER = 1      # event kernel: a new holder's removal, then its sharing along its ties
-    HOLDER_STEP = 2  # step kernel: a holder's draws of a step (detection and ceasing, then
-                     # hosting and sharing)
-    SHARE_TIE = 3   # event kernel, ties of their own trust: the trials along one tie
-    KEEP_COPY = 4   # a viewer keeps a copy of a copied medium (p_copy)
-    IMPLICATE = 5   # step kernel: a detected agent implicates another
+    HOLDER = 1       # event kernel: a new holder's removal, then its sharing along its ties
+    HOLDER_STEP = 2  # step kernel: a holder's draws of a step (detection to sharing)
+    SHARE_TIE = 3    # event kernel, ties of their own trust: the trials along one tie
+    KEEP_COPY = 4    # a viewer keeps a copy of a copied medium (p_copy)
+    IMPLICATE = 5    # step kernel: a detected agent implicates another
 
 
 cdef struct Stream:
