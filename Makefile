@@ -1,7 +1,8 @@
 # The two commands of the README: `make demo` and `make test`. Both set up a virtual
 # environment in .venv (numpy, Cython, igraph, dask, ... from PyPI) and build the kernels.
 # `make install` installs what a user needs; `make test` adds the test tools (pytest, ruff,
-# cython-lint, pandas, dask-jobqueue) and `make docs` the documentation tools (mkdocs and its plugins).
+# cython-lint, pandas, dask-jobqueue) and `make docs` the documentation tools (mkdocs and
+# its plugins).
 
 PYTHON ?= python3
 VENV   ?= .venv
