@@ -111,7 +111,7 @@ cdef Ties ties_of(const int64_t[::1] offsets, const int32_t[::1] neighbours,
 
 
 cdef int run_init(Run* run, const int64_t[::1] segment_start,
-                  const double[::1] segment_delta) except -1:
+                  const double[::1] segment_delta) except -1 nogil:
     """Allocate the run's tables (removal per detection segment, sharing) and its state; the
     caller frees them with ``run_free`` whether or not this raised MemoryError."""
     cdef int s
@@ -126,12 +126,14 @@ cdef int run_init(Run* run, const int64_t[::1] segment_start,
     # trust 1, and each success is kept with the tie's own rate over that (exact thinning).
     run.sharing = power_table_new(beta if beta < 1.0 else 1.0)
     if run.sched.removal == NULL or run.sharing == NULL:
-        raise MemoryError("kernel tables could not be allocated")
+        with gil:
+            raise MemoryError("kernel tables could not be allocated")
     for s in range(run.sched.n):
         q = 1.0 - (1.0 - segment_delta[s]) * (1.0 - gamma)
         run.sched.removal[s] = power_table_new(q)
         if run.sched.removal[s] == NULL:
-            raise MemoryError("kernel tables could not be allocated")
+            with gil:
+                raise MemoryError("kernel tables could not be allocated")
     run.susceptible.assign((run.ties.n_agents + 63) // 64, ~(<uint64_t>0))
     run.events.assign(N_COLUMNS, 0)
     run.last_step = 0
@@ -425,8 +427,8 @@ def run_sir(
     run.sharing = NULL
     run.sched.removal = NULL
     try:
-        run_init(&run, segment_start, segment_delta)
         with nogil:
+            run_init(&run, segment_start, segment_delta)
             run_steps(&run, seeds)
     finally:
         run_free(&run)

@@ -160,6 +160,8 @@ class Result:
 
     def state(self, name: str) -> npt.NDArray[np.int64]:
         """The count of one state (a name of ``STATES``) in every row."""
+        if name not in STATES:
+            raise ValueError(f"name: {name!r} is not one of {', '.join(STATES)}")
         return self.counts[:, STATES.index(name)]
 
 
