@@ -105,7 +105,7 @@ class Result:
     @property
     def reach(self) -> npt.NDArray[np.int64]:
         """Agents informed by each step: W + I + R + D."""
-        return self.counts[:, 1:].sum(axis=1)
+        return self.counts.sum(axis=1) - self.state("S")
 
     def region_reach(self) -> npt.NDArray[np.float64] | None:
         """Share of each region's agents informed by the end (None without regions)."""
