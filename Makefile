@@ -1,7 +1,8 @@
 # The two commands of the README: `make demo` and `make test`. Both set up a virtual
 # environment in .venv (numpy, Cython, igraph, dask, ... from PyPI) and build the kernels.
 # `make install` installs what a user needs; `make test` adds the test tools (pytest, ruff,
-# pandas, dask-jobqueue) and `make docs` the documentation tools (mkdocs and its plugins).
+# cython-lint, pandas, dask-jobqueue) and `make docs` the documentation tools (mkdocs and
+# its plugins).
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -33,6 +34,7 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/cython-lint kernels/
 
 # The fast tier: unit and theory tests, no clusters, SLURM or large populations (a developer's
 # loop; `make test` is the full tier that CI runs). Modules of the full tier: tests/conftest.py.

@@ -4,7 +4,9 @@ under another module name), so that a loaded machine slows both alike.
 
 ``TREE`` is a checkout built in place (``python setup.py build_ext --inplace``) whose kernels take
 a numpy bit generator as their last argument: the single-stream kernels before common random
-numbers (commit de15743). Prints, per workload, the median CPU seconds of each and their ratio.
+numbers (commit de15743), called behind this tree's signatures (the event kernel's parameter
+record unpacked into its arguments, its event table named). Prints, per workload, the median
+CPU seconds of each and their ratio.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from types import ModuleType
 
 import numpy as np
+from diffusion._sir import EVENT_COLUMNS
 
 from diffusion import Network, Params, simulate
 from diffusion.config import load_config
@@ -39,9 +42,16 @@ def _single_stream(tree: Path) -> tuple[Callable, Callable]:
     """The other tree's kernels behind this tree's signatures (key -> a PCG64 bit generator)."""
     sir, media = _load("_sir", tree), _load("_media", tree)
 
-    def run_sir(*args):
-        *head, _tie_detected, key = args
-        return sir.run_sir(*head, np.random.PCG64(int(key[0])))
+    def run_sir(offsets, neighbours, trust, kind, record, starts, deltas, seeds, *records):
+        reached, channel, _tie_detected, key = records
+        p = record[0]
+        events, examined = sir.run_sir(
+            offsets, neighbours, trust, bool(p["uniform_trust"]), kind, bool(p["track_kinds"]),
+            seeds, float(p["beta"]), float(p["gamma"]), float(p["p_copy"]), starts, deltas,
+            int(p["horizon"]), reached, channel, np.random.PCG64(int(key[0])),
+        )  # fmt: skip
+        out = {name: events[:, i].copy() for i, name in enumerate(EVENT_COLUMNS)}
+        return out | {"ties_examined": examined}
 
     def run_media(*args):
         *head, reached, key = args

@@ -10,7 +10,7 @@ from libc.stdint cimport uint8_t
 cdef enum:
     S = 0
     W = 1
-    I = 2
+    I = 2  # no-cython-lint (E741: the model's name for holders)
     R = 3
     D = 4
     N_STATES = 5

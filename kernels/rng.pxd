@@ -44,22 +44,21 @@ cdef extern from *:
         out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3;
     }
     """
-    void philox4x64_10 "diffusion_philox4x64_10"(const uint64_t* ctr, const uint64_t* key,
-                                                  uint64_t* out) noexcept nogil
+    void philox4x64_10 "diffusion_philox4x64_10"(
+        const uint64_t* ctr, const uint64_t* key, uint64_t* out) noexcept nogil
 
 # What a draw decides (the third word of its address). Values are part of the results: never
 # renumber one, add new ones at the end.
 cdef enum Purpose:
-    HOLDER = 1      # event kernel: a new holder's removal, then its sharing along its ties
-    HOLDER_STEP = 2  # step kernel: a holder's draws of a step (detection and ceasing, then
-                     # hosting and sharing)
-    SHARE_TIE = 3   # event kernel, ties of their own trust: the trials along one tie
-    KEEP_COPY = 4   # a viewer keeps a copy of a copied medium (p_copy)
-    IMPLICATE = 5   # step kernel: a detected agent implicates another
-    WILLING = 6     # a person's willingness, drawn once (step 0): refusal, then its multiplier
+    HOLDER = 1        # event kernel: a new holder's removal, then its sharing along its ties
+    HOLDER_STEP = 2   # step kernel: a holder's draws of a step (detection to sharing)
+    SHARE_TIE = 3     # event kernel, ties of their own trust: the trials along one tie
+    KEEP_COPY = 4     # a viewer keeps a copy of a copied medium (p_copy)
+    IMPLICATE = 5     # step kernel: a detected agent implicates another
+    WILLING = 6       # a person's willingness, drawn once (step 0): refusal, then multiplier
     PUBLIC_TRIAL = 7  # step kernel: a detection becomes a public trial
-    WITNESS = 8     # step kernel: who of the region attends a public trial (geometric skips)
-    MARKET_SALE = 9  # step kernel: a trader's sales and rentals to its customers of a step
+    WITNESS = 8       # step kernel: who of the region attends a public trial (geometric skips)
+    MARKET_SALE = 9   # step kernel: a trader's sales and rentals to its customers of a step
 
 
 cdef struct Stream:
@@ -131,15 +130,30 @@ cdef inline PowerTable* power_table_new(double p) noexcept nogil:
     return table
 
 
-cdef inline int64_t first_below(const double* pw, double v, int64_t stride, int64_t span) noexcept nogil:
+cdef enum:
+    LINEAR_PROBES = 16  # first_below checks k = 1..16 one by one before galloping
+
+
+cdef inline int64_t first_below(const double* pw, double v, int64_t stride,
+                                int64_t span) noexcept nogil:
     """Smallest k in 1..span with pw[stride * k] < v, given that pw[stride * span] < v.
 
-    A galloping search (1, 2, 4, ... then bisection): O(log k) comparisons, and k is usually small.
+    pw is non-increasing, so the answer is unique whatever the search. k is usually small (a
+    few trials, a few ties), so k = 1..16 are probed in order (one mispredicted branch, at the
+    exit), then a galloping search (steps 1, 2, 4, ... then bisection) takes O(log k).
     """
-    cdef int64_t lo, hi = 1, mid
+    cdef int64_t k = 1, lo, hi, step = 1, mid
+    cdef int64_t stop = span if span < LINEAR_PROBES else LINEAR_PROBES
+    while k <= stop:
+        if pw[stride * k] < v:
+            return k
+        k += 1
+    lo = k  # every k < lo fails; pw[stride * span] < v bounds the gallop
+    hi = lo
     while pw[stride * hi] >= v:
-        hi = 2 * hi if 2 * hi < span else span
-    lo = (hi >> 1) + 1
+        lo = hi + 1
+        hi = hi + step if hi + step < span else span
+        step *= 2
     while lo < hi:
         mid = (lo + hi) >> 1
         if pw[stride * mid] < v:

@@ -51,13 +51,14 @@ MUTATIONS = [
     Mutation("step records the detected tie a step late", "kernels/media.pyx",
              "self.tie_detected[other] = <int32_t>t", "self.tie_detected[other] = <int32_t>t + 1"),
     Mutation("event holders act a step late", "kernels/sir.pyx",
-             "&queue, t + hit, nb,", "&queue, t + hit + 1, nb,"),
+             "queue_exposure(run, t + hit, nb, e)", "queue_exposure(run, t + hit + 1, nb, e)"),
     Mutation("event never detects", "kernels/sir.pyx",
              "detected[0] = delta > 0.0 and", "detected[0] = False and"),
     Mutation("event ignores trust", "kernels/sir.pyx",
-             "trust[e] if beta <= 1.0 else beta * trust[e]", "1.0"),
+             "run.ties.trust[e] if beta <= 1.0 else beta * run.ties.trust[e]", "1.0"),
     Mutation("event draws keyed by position", "kernels/sir.pyx",
-             "stream_at(&draws, k, j, t, HOLDER, 0)", "stream_at(&draws, k, i, t, HOLDER, 0)"),
+             "stream_at(&draws, run.key, j, t, HOLDER, 0)",
+             "stream_at(&draws, run.key, i, t, HOLDER, 0)"),
 ]  # fmt: skip
 
 

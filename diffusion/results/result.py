@@ -78,7 +78,9 @@ class Result:
     @property
     def medium_holders(self) -> npt.NDArray[np.int64] | None:
         """Full model: shape (steps + 1, media), holders of a copy of each medium."""
-        return None if self.medium_counts is None else self.medium_counts[:, :, 2]
+        if self.medium_counts is None:
+            return None
+        return self.medium_counts[:, :, STATES.index("I")]
 
     def dates(self) -> npt.NDArray[np.datetime64] | None:
         """The date of each row (the end of its step's day), when the run had a calendar."""
@@ -113,7 +115,7 @@ class Result:
     @property
     def reach(self) -> npt.NDArray[np.int64]:
         """Agents informed by each step: W + I + R + D."""
-        return self.counts[:, 1:].sum(axis=1)
+        return self.counts.sum(axis=1) - self.state("S")
 
     def region_reach(self) -> npt.NDArray[np.float64] | None:
         """Share of each region's agents informed by the end (None without regions)."""
@@ -121,20 +123,22 @@ class Result:
             return None
         final = self.region_counts[-1]
         size = final.sum(axis=1)
-        return np.divide(size - final[:, 0], size, out=np.zeros(len(size)), where=size > 0)
+        return np.divide(
+            size - final[:, STATES.index("S")], size, out=np.zeros(len(size)), where=size > 0
+        )
 
     def summary(self) -> dict[str, float]:
         """Final reach and detections, the peak of holders, the time to half the final reach and,
         with regions, the Gini coefficient of reach across regions (0: even, 1: one region)."""
         reach = self.reach
-        holders = self.counts[:, 2]
+        holders = self.state("I")
         final_reach = int(reach[-1])
         half = int(np.argmax(reach >= final_reach / 2)) if final_reach else 0
         summary = {
             "steps": self.steps,
             "reach": final_reach,
             "reach_share": final_reach / self.n_agents,
-            "detected": int(self.counts[-1, 4]),
+            "detected": int(self.state("D")[-1]),
             "peak_holders": int(holders.max()),
             "peak_step": int(holders.argmax()),
             "steps_to_half_reach": half,
@@ -147,18 +151,28 @@ class Result:
 
     @classmethod
     def from_events(
-        cls, n_agents: int, n_seeds: int, events: npt.NDArray[np.int64], **kwargs
+        cls, n_agents: int, n_seeds: int, events: dict[str, npt.NDArray[np.int64]], **kwargs
     ) -> Result:
-        """Counts from per-step events (new I, new W, new R, new D) and the initial seeds."""
-        total = np.cumsum(events, axis=0)
-        new_i, new_w, new_r, new_d = total.T
-        counts = np.empty((len(events), 5), dtype=np.int64)
-        counts[:, 0] = n_agents - n_seeds - new_i - new_w
-        counts[:, 1] = new_w
-        counts[:, 2] = n_seeds + new_i - new_r - new_d
-        counts[:, 3] = new_r
-        counts[:, 4] = new_d
-        return cls(counts=counts, new_detections=events[:, 3].copy(), **kwargs)
+        """Counts from the per-step events by name (``new_I``, ``new_W``, ``new_R``, ``new_D``,
+        as the event kernel returns them) and the initial seeds."""
+        new_i, new_w, new_r, new_d = (
+            np.cumsum(events[name]) for name in ("new_I", "new_W", "new_R", "new_D")
+        )
+        columns = {
+            "S": n_agents - n_seeds - new_i - new_w,
+            "W": new_w,
+            "I": n_seeds + new_i - new_r - new_d,
+            "R": new_r,
+            "D": new_d,
+        }
+        counts = np.column_stack([columns[state] for state in STATES]).astype(np.int64)
+        return cls(counts=counts, new_detections=events["new_D"].copy(), **kwargs)
+
+    def state(self, name: str) -> npt.NDArray[np.int64]:
+        """The count of one state (a name of ``STATES``) in every row."""
+        if name not in STATES:
+            raise ValueError(f"name: {name!r} is not one of {', '.join(STATES)}")
+        return self.counts[:, STATES.index(name)]
 
 
 def gini(values: npt.ArrayLike) -> float:

@@ -39,6 +39,7 @@ from diffusion.config import ConfigError, ExperimentConfig, network_content_hash
 from diffusion.errors import DiffusionError
 from diffusion.results import Result
 from diffusion.results.io import write_parquet
+from diffusion.results.result import STATES
 from diffusion.simulate import simulate
 from diffusion.strategy.config import Strategy
 from diffusion.strategy.placement import Country, arrival_steps, place, recipients
@@ -226,7 +227,7 @@ def run_block(payload: str, network_key: str, task: Task) -> BlockResult:
         shares = province_reach(result, country)
         rows.append(summary_row(result, shares, strategy.name, replicate, entry.copies))
         reach.append(result.reach)
-        detected.append(result.counts[:, 4])
+        detected.append(result.state("D"))
         provinces.append(shares)
     return BlockResult(
         task,
@@ -245,7 +246,7 @@ def province_reach(result: Result, country: Country) -> np.ndarray:
     by_province = country.world.region_province
     n = len(country.world.province_names)
     size = np.bincount(by_province, weights=final.sum(axis=1), minlength=n)
-    reached = size - np.bincount(by_province, weights=final[:, 0], minlength=n)
+    reached = size - np.bincount(by_province, weights=final[:, STATES.index("S")], minlength=n)
     return np.divide(reached, size, out=np.zeros(n), where=size > 0)
 
 

@@ -72,7 +72,7 @@ def score_placement(payload: str, network_key: str, agents: Placement) -> Score:
             world, params, seeds=holders, rng=seed, steps=steps, engine="step", entry=entry
         )
         reach.append(result.reach[-1])
-        detected.append(result.counts[-1, 4])
+        detected.append(result.state("D")[-1])
     return Score.of(np.array(reach), np.array(detected))
 
 
