@@ -29,8 +29,16 @@ ties was detected.
 
 Every draw has its own address under the run's key (``rng.pxd``): a holder's detection, ceasing,
 hosting and sharing of a step by (holder, step), drawn whoever its viewers are; a viewer keeping
-a copy by (viewer, step); an implication by (detected agent, step, other agent). Runs that differ only in where copies enter give each agent the same draws while its
-history is the same (common random numbers), and no step draws for agents that hold nothing.
+a copy by (viewer, step); an implication by (detected agent, step, other agent); a person's
+willingness once, by (person, step 0); a detection's public trial and its witnesses by (detected
+agent, step); a trader's sales by (trader, step). Runs that differ only in where copies enter
+give each agent the same draws while its history is the same (common random numbers), and no
+step draws for agents that hold nothing.
+
+The mechanisms the published record asked for (docs/model.md, section 5a) are fields of the run,
+off unless set: per-person willingness multiplies acceptance, a public trial marks the witnesses
+of a region and deters it for some days, traders sell and rent to their market customers, and
+every medium a person watched is a bit of ``seen``, counted per region and step.
 
 An informant who has watched is complicit: only a susceptible informant raises the risk.
 """
@@ -138,8 +146,9 @@ cdef class _MediaRun:
     cdef bint track_witnessed
     cdef int64_t counts[N_STATES]
     cdef vector[int64_t] region_counts
-    cdef vector[int64_t] by_medium  # per medium: informed agents by state (of the medium they
-                                    # last saw), then copies of a lent medium in circulation
+    # per medium: informed agents by state (of the medium they last saw), then copies of a lent
+    # medium in circulation
+    cdef vector[int64_t] by_medium
     cdef int64_t new_detections, public_trials
     cdef vector[int32_t] active, exposed, queue
     cdef vector[int64_t] audience_end
@@ -510,8 +519,9 @@ cdef class _MediaRun:
             if self.offer[agent] == OFFER_OBJECT:
                 self.start_holding(agent, S, what)
                 self.lose_object(what)  # the object moved: it was counted with its lender
-            elif self.offer[agent] == OFFER_BOUGHT or (self.offer[agent] == OFFER_COPY and uniform_at(
-                    self.key, agent, t, KEEP_COPY, 0) < self.media[what].p_copy):
+            elif self.offer[agent] == OFFER_BOUGHT or (
+                    self.offer[agent] == OFFER_COPY
+                    and uniform_at(self.key, agent, t, KEEP_COPY, 0) < self.media[what].p_copy):
                 self.start_holding(agent, S, what)
             else:
                 self.count_move(agent, S, W)
@@ -650,8 +660,9 @@ def run_media(
         run.accept[i] = params["accept"][i]
     top_accept = max(params["accept"])
     for i in range(2 * n_media):  # per medium: calm, then afraid
-        run.sharing.push_back(power_table_new(min(
-            1.0, run.beta * media[i // 2].share * (run.fear_factor if i % 2 else 1.0) * top_accept)))
+        run.sharing.push_back(power_table_new(min(1.0, run.beta * media[i // 2].share
+                                                  * (run.fear_factor if i % 2 else 1.0)
+                                                  * top_accept)))
         if run.sharing.back() == NULL:
             raise MemoryError("kernel tables could not be allocated")
     run.key[0] = key[0]
