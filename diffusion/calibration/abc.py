@@ -173,6 +173,7 @@ def calibrate(
     observed: dict[str, float] | None = None,
     variants: Sequence[str] | None = None,
     min_acceptance_rate: float = 0.0,
+    kernel_scale: float = 1.0,
 ) -> pyabc.History:
     """Fit ``config``'s priors to its targets until ``generations`` generations are in ``db``.
 
@@ -182,6 +183,9 @@ def calibrate(
     ``variants``: None fits the shared priors; one name fits that variant; several compare them
     (model selection, pyabc's model ``m`` being the variant at position ``m``). The fit stops
     early when a generation's acceptance rate falls below ``min_acceptance_rate``.
+    ``kernel_scale`` multiplies the proposal's covariance (Silverman's bandwidth times the
+    weighted covariance of the last generation): wider proposals keep the importance weights
+    even in many dimensions, at the cost of a lower acceptance rate.
     """
     calibration = config.calibration
     if calibration is None:
@@ -195,7 +199,7 @@ def calibrate(
         [prior_distribution(calibration.priors_of(n)) for n in names],
         pyabc.PNormDistance(p=2),
         population_size=population_size,
-        transitions=[pyabc.MultivariateNormalTransition() for _ in names],
+        transitions=[pyabc.MultivariateNormalTransition(scaling=kernel_scale) for _ in names],
         sampler=sampler,
     )
     url = f"sqlite:///{Path(db).resolve()}"

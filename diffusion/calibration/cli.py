@@ -46,6 +46,10 @@ from diffusion.sweep.cli import cluster_options, out_folder
     help="Stop after a generation whose acceptance rate is below this.",
 )  # fmt: skip
 @click.option(
+    "--kernel-scale", type=click.FloatRange(0.01, 100), default=1.0, show_default=True,
+    help="Multiplier on the proposal kernel's covariance (wider: even weights, fewer accepted).",
+)  # fmt: skip
+@click.option(
     "--predictive", type=click.IntRange(min=10), default=200, show_default=True,
     help="Runs of the posterior predictive (parameter sets drawn by weight, fresh seeds).",
 )  # fmt: skip
@@ -60,6 +64,7 @@ def calibrate_command(
     variant: str | None,
     select: bool,
     min_acceptance: float,
+    kernel_scale: float,
     predictive: int,
     workers: int | None,
     scheduler: str | None,
@@ -118,6 +123,7 @@ def calibrate_command(
                 batch_size=batch_size,
                 variants=variants,
                 min_acceptance_rate=min_acceptance,
+                kernel_scale=kernel_scale,
             )
             names = variants or ["scenario"]
             tables = {"generations": generations_table(history)}
