@@ -61,7 +61,7 @@ def sensitivity_command(
     stage is a sweep in OUT/runs: interrupt at any time and run the same command to resume.
     """
     try:
-        from diffusion.sensitivity.report import write_report
+        from diffusion.sensitivity.report import weak_index_warnings, write_report
         from diffusion.sensitivity.run import SensitivityError, analyse
     except ModuleNotFoundError as exc:
         raise DiffusionError(
@@ -112,3 +112,5 @@ def sensitivity_command(
     click.echo(f"sensitivity: tables and figures in {out}")
     for line in lines:
         click.echo(f"  {line}")
+    for warning in weak_index_warnings(analysis.sobol, analysis.settings.sobol.samples):
+        click.echo(f"warning: {warning}", err=True)
