@@ -27,8 +27,9 @@ from diffusion.config import ConfigError, ExperimentConfig, load_config, read_ne
 from diffusion.config_check import check_memory, describe
 from diffusion.errors import DiffusionError
 from diffusion.results import Result
+from diffusion.results.folder import run_output
 from diffusion.runner import Progress as RunProgress
-from diffusion.runner import run_scenario
+from diffusion.runner import identity, run_scenario, write_tables
 from diffusion.sensitivity.cli import sensitivity_command
 from diffusion.strategy.cli import strategy_command
 from diffusion.sweep.cli import out_folder, sweep_command
@@ -103,13 +104,10 @@ def run(config: Path, out: Path, replace: bool, overrides: dict[str, Any], quiet
     OUT is written as a whole when the run ends; until then it keeps what it held. A folder
     holding another experiment's results is refused unless --replace is given.
     """
-    from diffusion.results.folder import run_output
-    from diffusion.results.io import write_tables
-
     experiment = load_experiment(config, overrides)
     check_memory(experiment, results_held=experiment.run.replicates)
     report = _Reporter(quiet)
-    with run_output(out, experiment, replace) as build:
+    with run_output(out, identity(experiment), replace) as build:
         report.line(f"building the {experiment.network.type} network ...")
         with report.replicates(experiment.run.replicates) as progress:
             scenario = run_scenario(experiment, progress=progress, on_built=report.network_built)

@@ -6,9 +6,8 @@ from PIL import Image
 
 from diffusion import Network, Params, simulate
 from diffusion.config import validate_config
-from diffusion.results.io import write_run
 from diffusion.results.plots import plot_run, plot_sweep
-from diffusion.runner import run_scenario
+from diffusion.runner import run_scenario, write_run
 
 
 def assert_png(path, min_size=(400, 300)):
