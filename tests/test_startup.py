@@ -1,15 +1,15 @@
 """``diffusion --help`` starts fast: the command line does not import the heavy libraries.
 
-igraph (which loads matplotlib for its drawing module), Dask's distributed and matplotlib are
-imported where they are used (``diffusion._lazy``, function-level imports), not when the command
-line is. Checked in a fresh interpreter, since this test session has imported them already.
+igraph (which loads matplotlib for its drawing module), Dask's distributed, matplotlib, scipy and
+pyarrow are imported where they are used (``diffusion._lazy``, function-level imports), not when
+the command line is. Checked in a fresh interpreter, since this test session has imported them already.
 """
 
 import json
 import subprocess
 import sys
 
-HEAVY = ("igraph", "distributed", "matplotlib", "scipy")
+HEAVY = ("igraph", "distributed", "matplotlib", "scipy", "pyarrow")
 
 
 def imported_by(statement: str) -> list[str]:
