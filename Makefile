@@ -1,7 +1,7 @@
 # The two commands of the README: `make demo` and `make test`. Both set up a virtual
 # environment in .venv (numpy, Cython, igraph, dask, ... from PyPI) and build the kernels.
 # `make install` installs what a user needs; `make test` adds the test tools (pytest, ruff,
-# pandas, dask-jobqueue) and `make docs` the documentation tools (mkdocs and its plugins).
+# import-linter, pandas, dask-jobqueue) and `make docs` the documentation tools (mkdocs, plugins).
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -33,12 +33,14 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 # The fast tier: unit and theory tests, no clusters, SLURM or large populations (a developer's
 # loop; `make test` is the full tier that CI runs). Modules of the full tier: tests/conftest.py.
 test-fast: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q -m "not full"
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 # The documentation site, built into site/ with warnings as errors (a broken link fails it).
 docs: $(VENV)/.installed-docs

@@ -2,7 +2,7 @@
 
 igraph (which loads matplotlib for its drawing module), Dask's distributed, matplotlib, scipy and
 pyarrow are imported where they are used (``diffusion._lazy``, function-level imports), not when
-the command line is. Checked in a fresh interpreter, since this test session has imported them already.
+the command line is. Checked in a fresh interpreter: this test session has imported them.
 """
 
 import json
