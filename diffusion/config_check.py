@@ -14,6 +14,7 @@ import math
 from diffusion._memory import check_fits, format_bytes
 from diffusion.config import ConfigError, ExperimentConfig, FileNetwork, PopulationNetwork
 from diffusion.params import DEFAULT_MEDIA, MAX_STEPS, Params
+from diffusion.sensitivity.config import SensitivityConfig
 
 N_STATES = 5
 """Counts recorded per region and step (S, W, I, R, D: ``diffusion._media``)."""
@@ -82,8 +83,6 @@ def describe(config: ExperimentConfig) -> list[tuple[str, str]]:
 
 def _sensitivity_text(config: ExperimentConfig) -> str:
     """The analysed parameters and sample sizes of ``diffusion sensitivity`` on ``config``."""
-    from diffusion.sensitivity.config import SensitivityConfig
-
     settings = config.sensitivity or SensitivityConfig()
     ranges = settings.ranges(config)
     return (

@@ -12,7 +12,9 @@ from diffusion._lock import claim
 from diffusion.command import Progress, dask_client, load_experiment, on_interrupt, set_option
 from diffusion.config_check import check_memory
 from diffusion.errors import DiffusionError, StoppedError
+from diffusion.sensitivity.config import SensitivityConfig, with_options
 from diffusion.sweep.cli import cluster_options, out_folder
+from diffusion.sweep.run import WorkersLost
 
 
 @click.command("sensitivity", short_help="Rank the parameters that drive the outputs (SALib).")
@@ -67,9 +69,6 @@ def sensitivity_command(
         raise DiffusionError(
             f"sensitivity: needs {exc.name}: pip install -e '.[sensitivity]'"
         ) from None
-    from diffusion.sensitivity.config import SensitivityConfig, with_options
-    from diffusion.sweep.run import WorkersLost
-
     options = {"trajectories": trajectories, "threshold": threshold, "samples": samples}
     experiment = with_options(
         load_experiment(config, overrides), **options, seed=seed, replicates=replicates
