@@ -1,7 +1,7 @@
 # The two commands of the README: `make demo` and `make test`. Both set up a virtual
 # environment in .venv (numpy, Cython, igraph, dask, ... from PyPI) and build the kernels.
 # `make install` installs what a user needs; `make test` adds the test tools (pytest, ruff,
-# cython-lint, pandas, dask-jobqueue) and `make docs` the documentation tools (mkdocs and
+# cython-lint, import-linter, pandas, dask-jobqueue) and `make docs` the documentation tools (mkdocs and
 # its plugins).
 
 PYTHON ?= python3
@@ -35,12 +35,14 @@ test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/cython-lint kernels/
+	$(BIN)/lint-imports
 
 # The fast tier: unit and theory tests, no clusters, SLURM or large populations (a developer's
 # loop; `make test` is the full tier that CI runs). Modules of the full tier: tests/conftest.py.
 test-fast: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q -m "not full"
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 # The documentation site, built into site/ with warnings as errors (a broken link fails it),
 # then checked to load nothing from outside (tests/test_site.py builds it again to check).

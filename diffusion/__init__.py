@@ -5,7 +5,7 @@ from importlib.metadata import PackageNotFoundError, version
 from diffusion.network import Network
 from diffusion.params import Campaign, Params
 from diffusion.population import Population, PopulationConfig, build_population
-from diffusion.results import STATES, Result
+from diffusion.result import STATES, Result
 from diffusion.simulate import simulate
 from diffusion.ties import EDGE_KINDS, TIE_KINDS
 

@@ -14,7 +14,10 @@ from typing import Any
 import numpy as np
 
 from diffusion._text import short_repr
-from diffusion.params import MAX_STEPS
+from diffusion.network import Network
+from diffusion.params import MAX_STEPS, Params
+from diffusion.population import Population
+from diffusion.world import World
 
 
 def check_simulate_args(world: Any, params: Any, rng: Any, steps: Any) -> None:
@@ -27,10 +30,6 @@ def check_simulate_args(world: Any, params: Any, rng: Any, steps: Any) -> None:
 
 def check_world(world: Any) -> None:
     """``world`` must be a ``Network``, a ``Population`` or their ``World``."""
-    from diffusion.network import Network
-    from diffusion.population import Population
-    from diffusion.world import World
-
     if not isinstance(world, Network | Population | World):
         raise TypeError(
             f"world: expected a diffusion.Network or Population, got {type(world).__name__}"
@@ -39,8 +38,6 @@ def check_world(world: Any) -> None:
 
 def check_params(params: Any) -> None:
     """``params`` must be a ``Params`` (a dict is not validated: build ``Params(**values)``)."""
-    from diffusion.params import Params
-
     if not isinstance(params, Params):
         hint = "; build one with diffusion.Params(**values)" if isinstance(params, dict) else ""
         raise TypeError(f"params: expected a diffusion.Params, got {type(params).__name__}{hint}")

@@ -24,15 +24,15 @@ import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
+from diffusion._lock import check_place
 from diffusion._text import escape_controls
+from diffusion.config import ClusterConfig, ExperimentConfig, load_config
+from diffusion.config_check import warnings
 from diffusion.errors import StoppedError
-
-if TYPE_CHECKING:
-    from diffusion.config import ClusterConfig, ExperimentConfig
 
 WORKER_LOG_LEVEL = "DASK_LOGGING__DISTRIBUTED"
 """Dask's log level for the ``distributed`` loggers, read by a worker process when it starts."""
@@ -91,9 +91,6 @@ set_option = click.option(
 
 def load_experiment(config: Path, overrides: dict[str, Any]) -> ExperimentConfig:
     """The config file with ``--set`` overrides applied, validated; warnings go to stderr."""
-    from diffusion.config import load_config
-    from diffusion.config_check import warnings
-
     experiment = load_config(config)
     if overrides:
         experiment = experiment.with_overrides(overrides)
@@ -260,6 +257,4 @@ def _quiet_dask(local: bool) -> Iterator[None]:
 # ---------------------------------------------------------------------------------- folders
 def check_out_place(out: Path) -> None:
     """``out`` must be a folder or absent, under folders (a ``DiffusionError`` otherwise)."""
-    from diffusion._lock import check_place
-
     check_place(Path(os.path.abspath(out)))

@@ -8,11 +8,13 @@ Neither builds the network, so both are instant even for the 25-million-agent co
 
 from __future__ import annotations
 
+import difflib
 import math
 
 from diffusion._memory import check_fits, format_bytes
 from diffusion.config import ConfigError, ExperimentConfig, FileNetwork, PopulationNetwork
-from diffusion.params import MAX_STEPS
+from diffusion.params import DEFAULT_MEDIA, MAX_STEPS, Params
+from diffusion.sensitivity.config import SensitivityConfig
 
 N_STATES = 5
 """Counts recorded per region and step (S, W, I, R, D: ``diffusion._media``)."""
@@ -81,8 +83,6 @@ def describe(config: ExperimentConfig) -> list[tuple[str, str]]:
 
 def _sensitivity_text(config: ExperimentConfig) -> str:
     """The analysed parameters and sample sizes of ``diffusion sensitivity`` on ``config``."""
-    from diffusion.sensitivity.config import SensitivityConfig
-
     settings = config.sensitivity or SensitivityConfig()
     ranges = settings.ranges(config)
     return (
@@ -185,7 +185,7 @@ def _network_text(config: ExperimentConfig) -> str:
     return f"{network.type}: " + ", ".join(f"{k} {v}" for k, v in settings.items())
 
 
-def _medium_text(model, name: str) -> str:
+def _medium_text(model: Params, name: str) -> str:
     """A medium in use and how it spreads: ``usb (copied)``."""
     return f"{name} ({model.media[name].spread})"
 
@@ -212,4 +212,38 @@ def warnings(config: ExperimentConfig) -> list[str]:
             "no one can ever be reached: run.seeds is 0 and no copies enter "
             "(set run.seeds to a number of initial holders, or model.entry_rate > 0)"
         )
+    found += [_unused_medium(model, name) for name in unused_media(config)]
     return found
+
+
+def unused_media(config: ExperimentConfig) -> list[str]:
+    """Media the config declares (new, or a shipped one changed) that nothing can ever carry.
+
+    A medium is used when a mix (``model.mix``, an entry's mix) or a strategy names it (a sweep
+    cannot change a mix, so it cannot bring a medium into use). Anything else is most often a
+    misspelt table name (``[model.media.ubs]``), which pydantic accepts as a new medium while
+    the intended ``usb`` setting is silently dropped.
+    """
+    model = config.model
+    named: set[str] = set(model.mix)
+    named.update(m for change in model.entry if change.mix is not None for m in change.mix)
+    if config.strategy is not None:
+        named.update(config.strategy.budget)
+        for strategy in config.strategy.compare:
+            named.update(strategy.budget or {})
+        if config.strategy.search is not None:
+            named.add(config.strategy.search.medium)
+    declared = [
+        name
+        for name, medium in model.media.items()
+        if name not in DEFAULT_MEDIA or medium != DEFAULT_MEDIA[name]
+    ]
+    return [name for name in declared if name not in named]
+
+
+def _unused_medium(model: Params, name: str) -> str:
+    """``model.media.ubs: declared but never used by a mix or entry (did you mean 'usb'?)``."""
+    others = [m for m in model.media if m != name]
+    close = difflib.get_close_matches(name, others, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"model.media.{name}: declared but never used by a mix or entry{hint}"

@@ -30,13 +30,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import igraph
 import numpy as np
 import numpy.typing as npt
 
+from diffusion._lazy import lazy_module
 from diffusion._memory import check_fits
 from diffusion._text import short_repr
 from diffusion.ties import EDGE_KINDS
+
+igraph = lazy_module("igraph")
 
 BYTES_PER_EDGE = 2 * (4 + 4 + 1)
 """Bytes per undirected edge: both directions of neighbour id, trust and kind."""

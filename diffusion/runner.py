@@ -1,17 +1,24 @@
-"""Run one scenario: build the network once, then the replicates, each on its own seed stream."""
+"""Run one scenario: build the network once, then the replicates, each on its own seed stream;
+and write its result folder (``diffusion.results`` holds the tables, this module says which
+config and seed they came from)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+import diffusion
 from diffusion._checks import seed_problem
 from diffusion.config import ConfigError, ExperimentConfig
 from diffusion.results import Result
+from diffusion.results import io as results_io
+from diffusion.results.folder import run_output
 from diffusion.simulate import simulate
 from diffusion.world import World
 
@@ -70,3 +77,42 @@ def _check_seeds(seeds: int | list[int], n_agents: int) -> None:
     problem = seed_problem(seeds, n_agents)
     if problem:
         raise ConfigError([f"run.seeds: {problem}"])
+
+
+def identity(config: ExperimentConfig) -> dict[str, Any]:
+    """What makes two runs the same experiment: the resolved config and the network's content
+    hash (``diffusion.results.folder.run_output`` compares it with what a folder records)."""
+    return {"config": config.resolved(), "network_hash": config.content_hash()}
+
+
+def run_metadata(run: ScenarioRun) -> dict[str, Any]:
+    """What makes a result folder self-describing: config, seed, version, timings."""
+    return {
+        **identity(run.config),
+        "seed": run.config.run.seed,
+        "replicates": len(run.results),
+        "version": diffusion.__version__,
+        "build_seconds": run.build_seconds,
+        "run_seconds": run.run_seconds,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def write_tables(run: ScenarioRun, folder: Path) -> dict[str, Path]:
+    """Write a run's tables (``diffusion.results.io.run_tables``) into the new, empty
+    ``folder``; returns the paths by table."""
+    lent = tuple(name for name, m in run.config.model.media.items() if m.lent)
+    tables = results_io.run_tables(run.results, run.world, lent, run.config.run.seed)
+    return results_io.write_tables(tables, run_metadata(run), folder)
+
+
+def write_run(run: ScenarioRun, out_dir: str | Path, replace: bool = False) -> dict[str, Path]:
+    """Write a run's tables as the folder ``out_dir``, as a unit; returns the paths by table.
+
+    A folder holding another experiment's results is refused unless ``replace`` (see
+    ``diffusion.results.folder.run_output``, which the command line enters before computing).
+    """
+    out_dir = Path(out_dir)
+    with run_output(out_dir, identity(run.config), replace) as build:
+        names = write_tables(run, build)
+    return {name: out_dir / path.name for name, path in names.items()}

@@ -20,7 +20,7 @@ from diffusion._sir import run_sir
 from diffusion.entry import EntrySchedule, draw_entry
 from diffusion.network import Network
 from diffusion.params import Params
-from diffusion.results import Reached, Result
+from diffusion.result import Reached, Result
 from diffusion.streams import ENTRY, SEED_MEDIA, SEEDS, RngSpec, RunStreams
 from diffusion.ties import ENTRY_CHANNEL, KIND, SALE_CHANNEL, SEED_CHANNEL, grouped_flags
 from diffusion.world import World

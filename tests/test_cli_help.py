@@ -77,6 +77,35 @@ def test_a_config_that_can_reach_no_one_is_warned_about(config, tmp_path):
     assert pq.read_table(out / "summary.parquet").column("reach").to_pylist() == [0, 0, 0]
 
 
+def test_a_declared_medium_no_mix_uses_is_warned_about_with_a_did_you_mean(config, tmp_path):
+    config.write_text(CONFIG + '\n[model.media.ubs]\nspread = "copied"\np_copy = 0.5\n')
+    warning = (
+        "warning: model.media.ubs: declared but never used by a mix or entry "
+        "(did you mean 'usb'?)\n"
+    )
+    result = invoke("check", config)
+    assert result.exit_code == 0 and result.stderr == warning
+    run = invoke("run", config, "--out", tmp_path / "out", "--quiet")
+    assert run.exit_code == 0 and run.stderr == warning
+    # Used by the mix: no warning; a changed shipped medium no mix names: warned, no hint.
+    used = invoke("check", config, "--set", "model.mix={ubs = 1.0}")
+    assert used.exit_code == 0 and used.stderr == ""
+    config.write_text(CONFIG + "\n[model.media.dvd]\nconcealment = 0.5\n")
+    changed = invoke("check", config)
+    assert changed.stderr == (
+        "warning: model.media.dvd: declared but never used by a mix or entry\n"
+    )
+    # A strategy that places copies of the medium uses it.
+    config.write_text(
+        CONFIG.replace("seeds = 5", "seeds = 5\nsteps = 50")
+        + "\n[model.media.dvd]\nconcealment = 0.5\n"
+        "\n[strategy]\nbudget = {dvd = 100}\ncompare = [{name = 'a', where = 'anywhere'}]\n"
+    )
+    placed = invoke("check", config)
+    assert placed.exit_code == 0, placed.output
+    assert placed.stderr == ""
+
+
 def test_set_overrides_fields_and_the_values_are_toml(config, tmp_path):
     out = tmp_path / "out"
     result = invoke(

@@ -7,10 +7,9 @@ from PIL import Image
 from diffusion import Network, Params, simulate
 from diffusion.config import validate_config
 from diffusion.population.provinces import PROVINCES
-from diffusion.results.io import write_run
 from diffusion.results.plots import _first_reached, _sweep_axis, _sweep_map, plot_run, plot_sweep
 from diffusion.results.provinces_map import BORDER, TILES, is_census, province_reach
-from diffusion.runner import run_scenario
+from diffusion.runner import run_scenario, write_run
 
 
 def assert_png(path, min_size=(400, 300)):

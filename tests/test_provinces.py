@@ -15,8 +15,7 @@ from diffusion.population.provinces import (
     PROVINCES,
     largest_remainder,
 )
-from diffusion.results.io import write_run
-from diffusion.runner import run_scenario
+from diffusion.runner import run_scenario, write_run
 
 N = 60_000
 BORDER = {"North Pyongan", "Chagang", "North Hamgyong", "Ryanggang"}

@@ -18,8 +18,8 @@ import diffusion
 from diffusion import Network, simulate
 from diffusion.config import validate_config
 from diffusion.results import Result
-from diffusion.results.io import read_run, write_parquet, write_run
-from diffusion.runner import ScenarioRun, replicate_seeds, run_scenario
+from diffusion.results.io import read_run, write_parquet
+from diffusion.runner import ScenarioRun, replicate_seeds, run_scenario, write_run
 
 CONFIG = {
     "network": {"type": "erdos_renyi", "n": 2000, "mean_degree": 6, "seed": 4},

@@ -13,6 +13,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
@@ -20,6 +21,7 @@ from click.testing import CliRunner
 from diffusion.cli import main
 from diffusion.command import Progress
 from diffusion.config import ClusterConfig, ConfigError, load_config
+from diffusion.sensitivity.report import SOBOL_FLOOR, weak_index_warnings
 from diffusion.sensitivity.run import analyse, stage_folder
 from diffusion.sweep.clusters import open_client
 from diffusion.sweep.designs import make_design
@@ -269,6 +271,10 @@ def test_the_command_writes_the_tables_the_figures_and_the_summary(tmp_path):
     assert result.exit_code == 0, result.output
     assert "morris stage, 6 points" in result.stderr and "sobol stage, 12 points" in result.stderr
     assert "reach (share informed at the end): model.beta" in result.stdout
+    assert result.stderr.endswith(
+        "warning: sensitivity: N = 4 Sobol base samples is below 16: the indices and their "
+        "intervals are noise (raise sensitivity.sobol.samples or --samples)\n"
+    )
     morris = pq.read_table(out / "morris.parquet")
     assert morris.column_names == [
         "output", "parameter", "mu", "mu_star", "mu_star_conf", "sigma", "relative",
@@ -286,6 +292,44 @@ def test_the_command_writes_the_tables_the_figures_and_the_summary(tmp_path):
     assert summary.startswith("Morris: 1 parameters, 3 trajectories, 6 runs")
     assert not list(out.glob(".*")) and not list(tmp_path.glob(".*.lock"))
     assert not math.isnan(morris.column("mu_star").to_pylist()[0])
+
+
+def sobol_table(rows: list[tuple[str, str, float, float]]) -> pa.Table:
+    """A Sobol table of (output, parameter, ST, half-width) rows; S1 copies ST."""
+    table = {key: [] for key in ("output", "parameter", "S1", "S1_low", "S1_high")}
+    table |= {"ST": [], "ST_low": [], "ST_high": []}
+    for output, parameter, st, half in rows:
+        table["output"].append(output)
+        table["parameter"].append(parameter)
+        for key in ("S1", "ST"):
+            table[key].append(st)
+            table[f"{key}_low"].append(st - half)
+            table[f"{key}_high"].append(st + half)
+    return pa.table(table)
+
+
+def test_indices_whose_intervals_outgrow_them_for_most_parameters_are_cautioned():
+    sobol = sobol_table(
+        [
+            # reach: 2 of 3 intervals wider than the index (0.3 wide > 0.2; 0.5 > 0.01)
+            ("reach_share", "a", 0.2, 0.15), ("reach_share", "b", 0.01, 0.25),
+            ("reach_share", "c", 0.7, 0.1),
+            # detected: 1 of 2 (a half is not most): no caution
+            ("detected", "a", 0.6, 0.2), ("detected", "b", 0.0, 0.05),
+        ]
+    )  # fmt: skip
+    assert weak_index_warnings(sobol, SOBOL_FLOOR) == [
+        "sensitivity: reach (share informed at the end): the ST interval is wider than the "
+        "index for 2 of 3 parameters; N = 16 is too small for these indices to mean anything "
+        "(raise sensitivity.sobol.samples or --samples)"
+    ]
+    narrow = sobol_table([("reach_share", "a", 0.6, 0.2), ("reach_share", "b", 0.3, 0.1)])
+    assert weak_index_warnings(narrow, 64) == []
+    # Below the floor, however narrow the intervals: one line naming N and the floor.
+    assert weak_index_warnings(narrow, 8) == [
+        "sensitivity: N = 8 Sobol base samples is below 16: the indices and their intervals "
+        "are noise (raise sensitivity.sobol.samples or --samples)"
+    ]
 
 
 def test_points_design_takes_the_ith_value_of_every_list():

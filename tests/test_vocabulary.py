@@ -65,8 +65,7 @@ seeds = 20
     )
     experiment = load_config(config)
     assert experiment.model.media["vcr"].lent
-    from diffusion.results.io import write_run
-    from diffusion.runner import run_scenario
+    from diffusion.runner import run_scenario, write_run
 
     paths = write_run(run_scenario(experiment), tmp_path / "out")
     media = pq.read_table(paths["media"])

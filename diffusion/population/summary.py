@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import igraph
 import numpy as np
-import scipy.sparse
-from scipy.sparse.csgraph import connected_components
 
+from diffusion._lazy import lazy_module
 from diffusion.network import Network
 from diffusion.population.build import ranges
 from diffusion.ties import EDGE_KINDS
+
+igraph = lazy_module("igraph")
 
 if TYPE_CHECKING:
     from diffusion.population import Population
@@ -128,6 +128,9 @@ def components(network: Network) -> dict[str, Any]:
     a transposed copy (4 GB more at 25 M agents). The weights scipy requires are a read-only
     broadcast 1, not an array per tie.
     """
+    import scipy.sparse  # here, not at module level: 0.2 s of every command's start
+    from scipy.sparse.csgraph import connected_components
+
     n = network.n_nodes
     index_dtype = np.int32 if len(network.neighbours) < 2**31 else np.int64
     matrix = scipy.sparse.csr_matrix(

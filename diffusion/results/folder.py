@@ -1,6 +1,6 @@
 """A run's result folder, written as a unit: never two runs mixed, never half a run.
 
-``run_output(out, config, replace)`` is entered *before* a run is computed, so that an output
+``run_output(out, identity, replace)`` is entered *before* a run is computed, so that an output
 that cannot be written is reported at once rather than after every replicate has run. It
 
 1. locks ``out`` (``diffusion._lock``: a second writer is refused, a dead one's lock recovered);
@@ -27,16 +27,20 @@ from typing import Any
 from diffusion._io import remove_temporaries, replace_folder, temporary_name
 from diffusion._json import canonical, differences
 from diffusion._lock import claim, reason
-from diffusion.config import ExperimentConfig
 from diffusion.errors import OutputError
+from diffusion.results.io import TABLES, read_metadata
 
 
 @contextmanager
-def run_output(out: str | Path, config: ExperimentConfig, replace: bool = False) -> Iterator[Path]:
-    """Yield an empty folder to write a run into; it becomes ``out`` when the block ends."""
+def run_output(out: str | Path, identity: dict[str, Any], replace: bool = False) -> Iterator[Path]:
+    """Yield an empty folder to write a run into; it becomes ``out`` when the block ends.
+
+    ``identity`` is what makes two runs the same experiment (``diffusion.runner.identity``:
+    the resolved config and the network's content hash), compared with what ``out`` records.
+    """
     with claim(out) as out:
         remove_temporaries(out.parent, out.name)
-        _check_replaceable(out, config, replace)
+        _check_replaceable(out, identity, replace)
         build = temporary_name(out)
         try:
             build.mkdir()
@@ -49,7 +53,7 @@ def run_output(out: str | Path, config: ExperimentConfig, replace: bool = False)
             shutil.rmtree(build, ignore_errors=True)
 
 
-def _check_replaceable(out: Path, config: ExperimentConfig, replace: bool) -> None:
+def _check_replaceable(out: Path, new: dict[str, Any], replace: bool) -> None:
     if not out.is_dir():
         return
     entries = list(out.iterdir())
@@ -62,7 +66,6 @@ def _check_replaceable(out: Path, config: ExperimentConfig, replace: bool) -> No
             f"{', ...' if len(foreign) > 3 else ''}); use a new folder"
         )
     old = _recorded_experiment(out)
-    new = {"config": config.resolved(), "network_hash": config.content_hash()}
     if old is not None and canonical(old) == canonical(new):
         return  # the same experiment again: its results are replaced
     if replace:
@@ -76,16 +79,12 @@ def _check_replaceable(out: Path, config: ExperimentConfig, replace: bool) -> No
 
 def _is_result_file(path: Path) -> bool:
     """A table of a run folder (``diffusion.results.io.TABLES``) or a plot beside them."""
-    from diffusion.results.io import TABLES
-
     tables = {f"{name}.parquet" for name in TABLES}
     return path.is_file() and (path.name in tables or path.suffix.lower() == ".png")
 
 
 def _recorded_experiment(out: Path) -> dict[str, Any] | None:
     """The config and network hash recorded in ``out/summary.parquet``, if it is readable."""
-    from diffusion.results.io import read_metadata
-
     try:
         meta = read_metadata(out / "summary.parquet")
     except (OSError, ValueError):

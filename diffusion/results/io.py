@@ -8,25 +8,28 @@ and medium). Every file carries the same JSON metadata under the key ``diffusion
 config, the seed, the package version, the run time and when it was written.
 The folder is written as a unit (``diffusion.results.folder``): built under a temporary name and
 renamed into place, so it holds one whole run or the previous content, never a mixture.
+
+This module knows results, not configs or runners: the caller (``diffusion.runner``) passes in
+the seed, the lent media and the metadata it records.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from diffusion._io import atomic_write
+from diffusion._lazy import lazy_module
 from diffusion.results import STATES, Result
-from diffusion.runner import ScenarioRun
 from diffusion.ties import CHANNELS
 from diffusion.world import World
+
+pa = lazy_module("pyarrow")
+pq = lazy_module("pyarrow.parquet")
 
 METADATA_KEY = b"diffusion"
 TABLES: tuple[str, ...] = ("timeseries", "regions", "media", "channels", "summary")
@@ -46,58 +49,30 @@ def write_parquet(table: pa.Table, path: str | Path) -> Path:
     return atomic_write(path, lambda handle: pq.write_table(table, handle))
 
 
-def run_tables(run: ScenarioRun) -> dict[str, pa.Table]:
-    """The tables of a run (without metadata); regions and media only when recorded."""
-    results = run.results
+def run_tables(
+    results: list[Result], world: World | None, lent: tuple[str, ...], seed: int
+) -> dict[str, pa.Table]:
+    """The tables of a run's replicates (without metadata); regions and media only when
+    recorded. ``lent``: the media that are lent (their copies in circulation are counted);
+    ``seed``: the run's root seed, a column of the summary."""
     tables = {"timeseries": _timeseries(results)}
     if all(r.region_counts is not None for r in results):
-        tables["regions"] = _regions(results, run.world)
+        tables["regions"] = _regions(results, world)
     if all(r.medium_counts is not None for r in results):
-        lent = tuple(name for name, m in run.config.model.media.items() if m.lent)
         tables["media"] = _media(results, lent)
-    if run.world is not None and all(r.reached is not None for r in results):
-        tables["channels"] = _channels(results, run.world)
-    rows = [
-        {"replicate": i, "seed": run.config.run.seed, **r.summary()} for i, r in enumerate(results)
-    ]
+    if world is not None and all(r.reached is not None for r in results):
+        tables["channels"] = _channels(results, world)
+    rows = [{"replicate": i, "seed": seed, **r.summary()} for i, r in enumerate(results)]
     tables["summary"] = pa.Table.from_pylist(rows)
     return tables
 
 
-def run_metadata(run: ScenarioRun) -> dict[str, Any]:
-    """What makes a result folder self-describing: config, seed, version, timings."""
-    from diffusion import __version__
-
-    return {
-        "config": run.config.resolved(),
-        "seed": run.config.run.seed,
-        "replicates": len(run.results),
-        "network_hash": run.config.content_hash(),
-        "version": __version__,
-        "build_seconds": run.build_seconds,
-        "run_seconds": run.run_seconds,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-
-
-def write_run(run: ScenarioRun, out_dir: str | Path, replace: bool = False) -> dict[str, Path]:
-    """Write a run's tables as the folder ``out_dir``, as a unit; returns the paths by table.
-
-    A folder holding another experiment's results is refused unless ``replace`` (see
-    ``diffusion.results.folder.run_output``, which the command line enters before computing).
-    """
-    from diffusion.results.folder import run_output
-
-    out_dir = Path(out_dir)
-    with run_output(out_dir, run.config, replace) as build:
-        names = write_tables(run, build)
-    return {name: out_dir / path.name for name, path in names.items()}
-
-
-def write_tables(run: ScenarioRun, folder: Path) -> dict[str, Path]:
-    """Write a run's tables into the new, empty ``folder``; returns the paths by table."""
-    tables = run_tables(run)
-    meta = {METADATA_KEY: json.dumps(run_metadata(run)).encode()}
+def write_tables(
+    tables: dict[str, pa.Table], metadata: dict[str, Any], folder: Path
+) -> dict[str, Path]:
+    """Write a run's tables into the new, empty ``folder``, each carrying ``metadata`` (JSON
+    under ``METADATA_KEY``); returns the paths by table."""
+    meta = {METADATA_KEY: json.dumps(metadata).encode()}
     return {
         name: write_parquet(tables[name].replace_schema_metadata(meta), folder / f"{name}.parquet")
         for name in TABLES

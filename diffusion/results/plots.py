@@ -15,7 +15,7 @@ parameter, or a heatmap over two, with values at their real spacing.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,13 +23,11 @@ from typing import Any
 import matplotlib.dates as mdates
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullLocator, PercentFormatter
 
 from diffusion._io import atomic_write
-from diffusion.config_reference import field_label
 from diffusion.results import STATES
 from diffusion.results.io import read_run
 from diffusion.results.provinces_map import is_census, province_map
@@ -96,7 +94,12 @@ def plot_run(folder: str | Path, out_dir: str | Path | None = None) -> list[Path
     return paths
 
 
-def plot_sweep(results: Any, parameters: Sequence[str], out_dir: str | Path) -> list[Path]:
+def plot_sweep(
+    results: Any,
+    parameters: Sequence[str],
+    out_dir: str | Path,
+    labels: Mapping[str, str] | None = None,
+) -> list[Path]:
     """Draw a sweep's summary table: one figure per metric in ``SWEEP_METRICS``.
 
     ``results`` is a pyarrow Table or pandas DataFrame with one row per (point, replicate): a
@@ -105,12 +108,18 @@ def plot_sweep(results: Any, parameters: Sequence[str], out_dir: str | Path) -> 
     replicates in each cell (a scatter of point medians when the points do not form a grid);
     otherwise each parameter gets a panel with the runs, their median and 10-90% band. Numbers
     are placed at their real spacing (on a log axis when they are positive and span a factor of
-    10 or more); text values (``model.mode``) at equal spacing, labelled.
+    10 or more); text values (``model.mode``) at equal spacing, labelled. ``labels``: each
+    parameter's axis label (the command line passes the config reference's words); default:
+    the parameter's path.
     """
     table = pa.table(results)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    axes = [_sweep_axis(table.column(p).to_numpy(zero_copy_only=False), p) for p in parameters]
+    labels = labels or {}
+    axes = [
+        _sweep_axis(table.column(p).to_numpy(zero_copy_only=False), labels.get(p, p))
+        for p in parameters
+    ]
     replicates = _replicates_per_point(table)
     paths = []
     for metric, (label, name) in SWEEP_METRICS.items():
@@ -121,19 +130,6 @@ def plot_sweep(results: Any, parameters: Sequence[str], out_dir: str | Path) -> 
             figure = _sweep_curves(axes, y, label, replicates)
         paths.append(_save(figure, out_dir / name))
     return paths
-
-
-def plot_sweep_folder(folder: str | Path) -> list[Path]:
-    """Draw the sweep in ``folder`` (written by ``diffusion sweep``) next to its results."""
-    from diffusion.sweep.run import POINTS, read_manifest
-
-    manifest = read_manifest(folder)
-    if manifest is None:
-        raise FileNotFoundError(f"{folder}: no sweep manifest")
-    table = pq.read_table(Path(folder) / POINTS)
-    if table.num_rows == 0:
-        raise ValueError(f"{folder}: no finished points yet")
-    return plot_sweep(table, manifest["design"]["names"], folder)
 
 
 # ----------------------------------------------------------------------------- run figures
@@ -393,6 +389,7 @@ class _SweepAxis:
     """A swept parameter as numbers: its values, or positions of text values with labels."""
 
     name: str
+    """The axis label: the parameter's words, or its path."""
     x: np.ndarray
     labels: tuple[str, ...] | None
 
@@ -419,7 +416,7 @@ class _SweepAxis:
             crowded = not all(_spaced(np.log(values) if self.log else values))
             set_ticks(values, [f"{v:g}" for v in values], rotation=90 if crowded else 0)
             getattr(ax, f"{which}axis").set_minor_locator(NullLocator())
-        set_label(field_label(self.name))
+        set_label(self.name)
 
     def decorate_cells(self, ax: Axes, which: str) -> None:
         """One tick per value at equal spacing (cell ``i`` holds the ``i``-th value)."""

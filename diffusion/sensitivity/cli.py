@@ -12,7 +12,9 @@ from diffusion._lock import claim
 from diffusion.command import Progress, dask_client, load_experiment, on_interrupt, set_option
 from diffusion.config_check import check_memory
 from diffusion.errors import DiffusionError, StoppedError
+from diffusion.sensitivity.config import SensitivityConfig, with_options
 from diffusion.sweep.cli import cluster_options, out_folder
+from diffusion.sweep.run import WorkersLost
 
 
 @click.command("sensitivity", short_help="Rank the parameters that drive the outputs (SALib).")
@@ -61,15 +63,12 @@ def sensitivity_command(
     stage is a sweep in OUT/runs: interrupt at any time and run the same command to resume.
     """
     try:
-        from diffusion.sensitivity.report import write_report
+        from diffusion.sensitivity.report import weak_index_warnings, write_report
         from diffusion.sensitivity.run import SensitivityError, analyse
     except ModuleNotFoundError as exc:
         raise DiffusionError(
             f"sensitivity: needs {exc.name}: pip install -e '.[sensitivity]'"
         ) from None
-    from diffusion.sensitivity.config import SensitivityConfig, with_options
-    from diffusion.sweep.run import WorkersLost
-
     options = {"trajectories": trajectories, "threshold": threshold, "samples": samples}
     experiment = with_options(
         load_experiment(config, overrides), **options, seed=seed, replicates=replicates
@@ -112,3 +111,5 @@ def sensitivity_command(
     click.echo(f"sensitivity: tables and figures in {out}")
     for line in lines:
         click.echo(f"  {line}")
+    for warning in weak_index_warnings(analysis.sobol, analysis.settings.sobol.samples):
+        click.echo(f"warning: {warning}", err=True)

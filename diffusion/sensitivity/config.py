@@ -110,18 +110,16 @@ OPTIONS: dict[str, str] = {
 
 def with_options(experiment: ExperimentConfig, **options: Any) -> ExperimentConfig:
     """``experiment`` with ``[sensitivity]`` fields set from the command's options (None: keep),
-    validated again so that a bad value is reported as the field it sets."""
-    from diffusion.config import validate_config
-
-    data = experiment.resolved()
-    section = dict(data.get("sensitivity") or {})
-    for option, value in options.items():
-        if value is None:
-            continue
-        *tables, leaf = OPTIONS[option].split(".")
+    validated again (``ExperimentConfig.with_overrides``) so that a bad value is reported as the
+    field it sets."""
+    given = {OPTIONS[option]: value for option, value in options.items() if value is not None}
+    if experiment.sensitivity is not None:  # every field is there, defaults filled in
+        return experiment.with_overrides({f"sensitivity.{p}": v for p, v in given.items()})
+    section: dict[str, Any] = {}
+    for path, value in given.items():
+        *tables, leaf = path.split(".")
         node = section
         for table in tables:
-            node[table] = dict(node.get(table) or {})
-            node = node[table]
+            node = node.setdefault(table, {})
         node[leaf] = value
-    return validate_config({**data, "sensitivity": section})
+    return experiment.with_overrides({"sensitivity": section})

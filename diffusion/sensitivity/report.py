@@ -21,6 +21,11 @@ from diffusion.results.io import write_parquet
 from diffusion.sensitivity.run import Analysis
 from diffusion.sweep.run import TARGET
 
+SOBOL_FLOOR = 16
+"""Fewest Sobol base samples N whose indices are reported without a caution: below it the
+bootstrap resamples draw from so few base rows that even their intervals are unreliable (a
+project choice; SALib's examples use N = 1024)."""
+
 LABELS = {"reach_share": "reach (share informed at the end)", "detected": "detected (agents)"}
 
 
@@ -71,6 +76,28 @@ def summary(analysis: Analysis) -> list[str]:
         )
         lines.append(f"{label(output)}: {ranked}")
     return lines
+
+
+def weak_index_warnings(sobol: pa.Table, samples: int) -> list[str]:
+    """Cautions, one line each, when N is too small for the Sobol indices to mean anything:
+    N below ``SOBOL_FLOOR``, or an output for most of whose parameters the total-order index's
+    interval is wider than the index itself (its ranking could be anything)."""
+    advice = "raise sensitivity.sobol.samples or --samples"
+    if samples < SOBOL_FLOOR:
+        return [
+            f"sensitivity: N = {samples} Sobol base samples is below {SOBOL_FLOOR}: the indices "
+            f"and their intervals are noise ({advice})"
+        ]
+    found = []
+    for output, rows in _by_output(sobol).items():
+        wide = sum(row["ST_high"] - row["ST_low"] > row["ST"] for row in rows)
+        if 2 * wide > len(rows):
+            found.append(
+                f"sensitivity: {label(output)}: the ST interval is wider than the index for "
+                f"{wide} of {len(rows)} parameters; N = {samples} is too small for these "
+                f"indices to mean anything ({advice})"
+            )
+    return found
 
 
 def plot_morris(morris: pa.Table) -> Figure:

@@ -6,12 +6,15 @@ from pathlib import Path
 from typing import Any
 
 import click
+import numpy as np
 
 from diffusion._lock import claim
 from diffusion.command import Progress, dask_client, load_experiment, on_interrupt, set_option
 from diffusion.config import ConfigError
 from diffusion.config_check import check_memory
 from diffusion.errors import DiffusionError
+from diffusion.results.io import write_parquet
+from diffusion.streams import PLACEMENT, RunStreams
 from diffusion.sweep.cli import cluster_options, out_folder
 
 
@@ -41,6 +44,7 @@ def strategy_command(
     tables and their figures. With a [strategy.search] section, a lazy-greedy (CELF) search for
     the best entry agents follows (search_steps, search_scored, search-front.png).
     """
+    # Here, not at the top: these import pyarrow, scipy and Dask (every command's start).
     from diffusion.strategy.evaluate import Evaluation
     from diffusion.strategy.placement import Country
     from diffusion.sweep.clusters import batch_system
@@ -63,8 +67,7 @@ def strategy_command(
 
 def _check_search(config, country) -> None:
     """The search's rule finds its candidates in this world: else a ``ConfigError``."""
-    import numpy as np
-
+    # Here, not at the top: the strategy modules import pyarrow and scipy (every command's start).
     from diffusion.strategy.placement import recipients
 
     search = config.strategy.search
@@ -99,9 +102,7 @@ def _run(evaluation, country, out, workers, scheduler, cluster, no_search, quiet
 
 
 def _evaluation_figures(tables, order, reference, out: Path) -> None:
-    import numpy as np
-
-    from diffusion.strategy import plots
+    from diffusion.strategy import plots  # matplotlib
 
     plots.reach_over_time(tables["over_time"], order, out / "reach-over-time.png")
     plots.differences(tables["differences"], reference, out / "differences.png")
@@ -121,7 +122,6 @@ def _evaluation_figures(tables, order, reference, out: Path) -> None:
 
 
 def _search(config, country, out: Path, client, quiet: bool) -> None:
-    from diffusion.results.io import write_parquet
     from diffusion.strategy import plots
     from diffusion.strategy.evaluate import replicate_seed
     from diffusion.strategy.search import (
@@ -131,7 +131,6 @@ def _search(config, country, out: Path, client, quiet: bool) -> None:
         search_payload,
         search_tables,
     )
-    from diffusion.streams import PLACEMENT, RunStreams
 
     search = config.strategy.search
     rng = RunStreams.of(replicate_seed(config.run.seed, 0)).generator(PLACEMENT)

@@ -44,6 +44,7 @@ from diffusion.simulate import simulate
 from diffusion.strategy.config import Strategy
 from diffusion.strategy.placement import Country, arrival_steps, place, recipients
 from diffusion.streams import PLACEMENT, RunStreams
+from diffusion.sweep.run import NETWORKS
 
 MANIFEST = "strategy.json"
 RUNS, SERIES, PROVINCES = "runs", "series", "provinces"
@@ -201,8 +202,6 @@ def replicate_seed(seed: int, replicate: int) -> np.random.SeedSequence:
 
 def run_block(payload: str, network_key: str, task: Task) -> BlockResult:
     """Run one task's replicates (on a Dask worker; the network comes from its cache)."""
-    from diffusion.sweep.run import NETWORKS
-
     start = time.perf_counter()
     config = task_config(payload)
     country = Country.of(NETWORKS.get(network_key, config))

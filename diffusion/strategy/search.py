@@ -28,8 +28,9 @@ from diffusion.entry import EntrySchedule
 from diffusion.simulate import simulate
 from diffusion.strategy.evaluate import replicate_seed, task_config
 from diffusion.strategy.pareto import non_dominated
-from diffusion.strategy.placement import Country
+from diffusion.strategy.placement import Country, recipients
 from diffusion.strategy.report import interval
+from diffusion.sweep.run import NETWORKS
 
 Placement = tuple[int, ...]
 """Agents receiving one copy each, sorted."""
@@ -55,8 +56,6 @@ class Score:
 
 def score_placement(payload: str, network_key: str, agents: Placement) -> Score:
     """Run a placement on the search's replicates (a Dask task; the network from the cache)."""
-    from diffusion.sweep.run import NETWORKS
-
     config = task_config(payload)
     search = config.strategy.search
     world = Country.of(NETWORKS.get(network_key, config)).world
@@ -133,8 +132,6 @@ def candidate_pool(
     country: Country, config: ExperimentConfig, rng: np.random.Generator
 ) -> list[int]:
     """The search's candidates: the ``pool`` first agents of its rule, distinct."""
-    from diffusion.strategy.placement import recipients
-
     search = config.strategy.search
     agents = recipients(country, search.who, search.where, search.pool, rng, search.agents)
     return [int(a) for a in dict.fromkeys(agents.tolist())]

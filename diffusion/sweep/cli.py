@@ -13,6 +13,16 @@ from diffusion._lock import claim, reason
 from diffusion.command import Progress, dask_client, load_experiment, on_interrupt, set_option
 from diffusion.config_check import horizon
 from diffusion.errors import OutputError, StoppedError
+from diffusion.sweep.run import (
+    WORKER_TIMEOUT,
+    Sweep,
+    SweepError,
+    WorkersLost,
+    finished_points,
+    prepare,
+    read_manifest,
+    run_sweep,
+)
 
 
 def out_folder(help: str) -> Callable:
@@ -75,17 +85,8 @@ def sweep_command(
     when it finishes. Interrupt at any time: the same command resumes where it stopped. A second
     sweep into a folder that a running sweep writes is refused.
     """
-    # Dask is imported here, not at the top, so that the other commands start faster.
+    # Here, not at the top: diffusion.sweep.clusters imports Dask (every command's start).
     from diffusion.sweep.clusters import batch_system, dashboard_link
-    from diffusion.sweep.run import (
-        WORKER_TIMEOUT,
-        Sweep,
-        SweepError,
-        WorkersLost,
-        finished_points,
-        prepare,
-        run_sweep,
-    )
 
     experiment = load_experiment(config, overrides)
     horizon(experiment)  # a run without a step count must end (the workers check memory)
@@ -148,8 +149,6 @@ def _show_dashboard(link: str | None) -> None:
 
 def _interrupted(out: Path) -> str:
     """The one line an interrupted sweep prints: how far it got, and how to resume."""
-    from diffusion.sweep.run import finished_points, read_manifest
-
     done = len(finished_points(out))
     try:
         of = f" of {len(read_manifest(out)['design']['points'])}"

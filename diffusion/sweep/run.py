@@ -46,13 +46,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
-from distributed import Client, KilledWorker, wait
-from distributed.client import AllExit
 
 import diffusion
 from diffusion._io import atomic_write, remove_temporaries
 from diffusion._json import canonical, differences
+from diffusion._lazy import lazy_module
 from diffusion._lock import FolderLock
 from diffusion.config import (
     ConfigError,
@@ -68,6 +66,10 @@ from diffusion.runner import replicate_seeds
 from diffusion.simulate import simulate
 from diffusion.sweep.designs import Design, make_design
 from diffusion.world import World
+
+distributed = lazy_module("distributed")  # Dask and pyarrow are imported when a sweep runs
+dask_client = lazy_module("distributed.client")
+pa = lazy_module("pyarrow")
 
 MANIFEST = "sweep.json"
 POINTS = "points"
@@ -320,7 +322,7 @@ Progress = Callable[[int, int], None]
 def run_sweep(
     sweep: Sweep,
     out: str | Path,
-    client: Client,
+    client: distributed.Client,
     progress: Progress | None = None,
     worker_timeout: float | None = WORKER_TIMEOUT,
 ) -> SweepOutcome:
@@ -341,7 +343,7 @@ def run_sweep(
 def _run_locked(
     sweep: Sweep,
     out: Path,
-    client: Client,
+    client: distributed.Client,
     progress: Progress | None,
     worker_timeout: float | None,
 ) -> SweepOutcome:
@@ -403,7 +405,7 @@ def _run_locked(
 class _Window:
     """Tasks to keep in flight: four per worker thread (at least 16), rechecked every second."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: distributed.Client) -> None:
         self.client = client
         self._size = 0
         self._checked = -np.inf
@@ -419,7 +421,7 @@ class _Window:
 class _WorkerWatch:
     """Notices when a cluster has had no worker for ``timeout`` seconds (see ``WorkersLost``)."""
 
-    def __init__(self, client: Client, timeout: float | None) -> None:
+    def __init__(self, client: distributed.Client, timeout: float | None) -> None:
         self.client = client
         self.timeout = timeout
         self._last_seen = time.monotonic()
@@ -442,7 +444,7 @@ class _WorkerWatch:
 def _finished(futures: list) -> set:
     """The futures among ``futures`` that finish within a second (maybe none)."""
     try:
-        return wait(futures, timeout=1.0, return_when="FIRST_COMPLETED").done
+        return distributed.wait(futures, timeout=1.0, return_when="FIRST_COMPLETED").done
     except TimeoutError:
         return set()
 
@@ -453,7 +455,7 @@ class _DropAbandonedWaits(logging.Filter):
     client closes. It is expected, and a user should see only the sweep's own message."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.exc_info and isinstance(record.exc_info[1], AllExit))
+        return not (record.exc_info and isinstance(record.exc_info[1], dask_client.AllExit))
 
 
 logging.getLogger("asyncio").addFilter(_DropAbandonedWaits())
@@ -470,7 +472,7 @@ def _result(future, check_workers: Callable[[], None]) -> PointResult:
             return future.result(timeout=1.0)
         except TimeoutError:
             check_workers()
-        except KilledWorker as exc:
+        except distributed.KilledWorker as exc:
             raise WorkersLost(
                 "the workers running one task died repeatedly (out of memory, or killed)"
             ) from exc
