@@ -8,7 +8,7 @@ import pytest
 from diffusion._sir import EVENT_COLUMNS, run_sir
 
 from diffusion import Network, Params, simulate
-from diffusion.results.result import STATES
+from diffusion.result import STATES
 from diffusion.simulate import EVENT_PARAMS_DTYPE
 
 

@@ -423,7 +423,7 @@ class _SweepAxis:
         values = np.unique(self.x)
         labels = self.labels or [f"{v:g}" for v in values]
         getattr(ax, f"set_{which}ticks")(np.arange(len(values)), labels)
-        getattr(ax, f"set_{which}label")(f"{field_label(self.name)}, one cell per value")
+        getattr(ax, f"set_{which}label")(f"{self.name}, one cell per value")
 
 
 def _sweep_axis(values: np.ndarray, name: str) -> _SweepAxis:

@@ -39,7 +39,7 @@ from diffusion.config import ConfigError, ExperimentConfig, network_content_hash
 from diffusion.errors import DiffusionError
 from diffusion.results import Result
 from diffusion.results.io import write_parquet
-from diffusion.results.result import STATES
+from diffusion.result import STATES
 from diffusion.simulate import simulate
 from diffusion.strategy.config import Strategy
 from diffusion.strategy.placement import Country, arrival_steps, place, recipients
