@@ -37,9 +37,9 @@ from diffusion._json import canonical, differences
 from diffusion._lock import FolderLock
 from diffusion.config import ConfigError, ExperimentConfig, network_content_hash, validate_config
 from diffusion.errors import DiffusionError
+from diffusion.result import STATES
 from diffusion.results import Result
 from diffusion.results.io import write_parquet
-from diffusion.result import STATES
 from diffusion.simulate import simulate
 from diffusion.strategy.config import Strategy
 from diffusion.strategy.placement import Country, arrival_steps, place, recipients
