@@ -91,12 +91,43 @@ cdef inline int64_t removal_step(Stream* rng, Schedule* sched, int64_t first, in
 cdef struct Queue:
     vector[vector[int32_t]] agents  # per step: candidate exposures
     vector[vector[uint8_t]] kinds   # per step: the kind of tie each came through (if tracked)
+    vector[vector[int32_t]] sources  # per step: the holder each came from (if kinds tracked)
     bint track_kinds
 
 
+cdef extern from *:
+    """
+    #include <algorithm>
+    #include <numeric>
+    #include <vector>
+    #include <cstdint>
+    /* Reorder a bucket's candidates by the holder they came from (stable), so that an agent
+       reached by several holders in one step takes the channel of the lowest holder id, as in
+       the step kernel, whose holders share in id order. */
+    static void order_by_source(std::vector<int32_t>& agents, std::vector<uint8_t>& kinds,
+                                std::vector<int32_t>& sources) {
+        std::vector<size_t> order(agents.size());
+        std::iota(order.begin(), order.end(), 0);
+        std::stable_sort(order.begin(), order.end(),
+                         [&](size_t a, size_t b) { return sources[a] < sources[b]; });
+        std::vector<int32_t> a2(agents.size());
+        std::vector<uint8_t> k2(kinds.size());
+        for (size_t i = 0; i < order.size(); i++) {
+            a2[i] = agents[order[i]];
+            k2[i] = kinds[order[i]];
+        }
+        agents.swap(a2);
+        kinds.swap(k2);
+    }
+    """
+    void order_by_source(vector[int32_t]& agents, vector[uint8_t]& kinds,
+                         vector[int32_t]& sources) except + nogil
+
+
 cdef inline int queue_exposure(Queue* queue, int64_t step, int64_t agent,
-                               uint8_t kind) except -1 nogil:
-    """Queue ``agent``, reached through a tie of ``kind``, as a candidate exposure of ``step``.
+                               uint8_t kind, int64_t source) except -1 nogil:
+    """Queue ``agent``, reached through a tie of ``kind`` from holder ``source``, as a candidate
+    exposure of ``step``.
 
     Growing the buckets can fail: C++'s bad_alloc becomes a Python MemoryError, the run stops.
     """
@@ -104,9 +135,11 @@ cdef inline int queue_exposure(Queue* queue, int64_t step, int64_t agent,
         queue.agents.resize(2 * step + 2)
         if queue.track_kinds:
             queue.kinds.resize(2 * step + 2)
+            queue.sources.resize(2 * step + 2)
     queue.agents[step].push_back(<int32_t>agent)
     if queue.track_kinds:
         queue.kinds[step].push_back(kind)
+        queue.sources[step].push_back(<int32_t>source)
     return 0
 
 
@@ -148,7 +181,9 @@ def run_sir(
     holder must then be removed eventually: ``gamma > 0`` or ``delta > 0`` after the last segment).
     The step at which each agent is reached is written to ``reached`` (seeds and agents never
     reached are left as the caller set them) and, with ``track_kinds``, the kind of the tie that
-    reached it to ``channel``; the first step one of its ties was detected to ``tie_detected``
+    reached it to ``channel`` (reached by several holders in one step: the tie from the holder of
+    lowest id, as in the step kernel); the first step one of its ties was detected to
+    ``tie_detected``
     (left alone if none was). Draws are addressed under the 128-bit ``key`` (``rng.pxd``): a new
     holder's removal and sharing by (holder, step), drawn whoever its neighbours are; with ties
     of their own trust, each tie's trials by (holder, step, neighbour). Running out of memory
@@ -166,6 +201,7 @@ def run_sir(
     cdef Queue queue
     cdef vector[int32_t] current
     cdef vector[uint8_t] current_kinds
+    cdef vector[int32_t] current_sources
     cdef Schedule sched
     # A tie of trust w shares with probability min(1, beta * w) per step (beta may exceed 1 when a
     # medium's share factor is folded in): trials run at min(1, beta), the rate of a tie of trust
@@ -265,7 +301,7 @@ def run_sir(
                                 if is_susceptible(susceptible, nb):
                                     hit = first_success_given_one(u, sharing, limit)
                                     queue_exposure(
-                                        &queue, t + hit, nb, kind[e] if track_kinds else 0)
+                                        &queue, t + hit, nb, kind[e] if track_kinds else 0, j)
                                 e += 1
                             continue
                         for e in range(offsets[j], end):
@@ -283,7 +319,7 @@ def run_sir(
                                 if uniform_trust or bernoulli(
                                         &tie_draws, trust[e] if beta <= 1.0 else beta * trust[e]):
                                     queue_exposure(
-                                        &queue, t + base, nb, kind[e] if track_kinds else 0)
+                                        &queue, t + base, nb, kind[e] if track_kinds else 0, j)
                                     break
                                 remaining -= shift
                     # Move to the next step with candidates; done when none is queued.
@@ -300,6 +336,10 @@ def run_sir(
                         current_kinds.swap(queue.kinds[t])
                         queue.kinds[t].clear()
                         queue.kinds[t].shrink_to_fit()
+                        current_sources.swap(queue.sources[t])
+                        queue.sources[t].clear()
+                        queue.sources[t].shrink_to_fit()
+                        order_by_source(current, current_kinds, current_sources)
                     with gil:
                         PyErr_CheckSignals()  # Ctrl-C stops a long run between steps
     finally:

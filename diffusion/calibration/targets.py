@@ -96,6 +96,13 @@ class Target(_Strict):
     """Why the model cannot compute this figure (instead of a statistic)."""
     weighting: str
 
+    @field_validator("name", "measure")
+    @classmethod
+    def _one_line(cls, text: str) -> str:
+        if not text.isprintable():
+            raise ValueError(f"{text!r} holds a control character (a newline, a tab, ...)")
+        return text
+
     @field_validator("value")
     @classmethod
     def _share(cls, value: float) -> float:
@@ -186,24 +193,52 @@ class TargetFile(_Strict):
         }
 
 
+MAX_TARGETS_BYTES = 1 << 20
+"""Largest targets file read (a targets file is a few kilobytes)."""
+
+
 def load_targets(path: str | Path) -> TargetFile:
-    """Read and validate a targets file; raise ``TargetError`` naming each bad row."""
+    """Read and validate a targets file; raise ``TargetError`` naming each bad row.
+
+    As strict as a config (``diffusion.config.load_config``): a file over ``MAX_TARGETS_BYTES``,
+    not UTF-8, or nested deeper than a config may be is refused in one line.
+    """
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        if path.stat().st_size > MAX_TARGETS_BYTES:
+            raise TargetError([f"{path}: more than {MAX_TARGETS_BYTES} bytes (not a targets file)"])
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise TargetError([f"{path}: cannot read ({exc.strerror})"]) from None
+    except UnicodeDecodeError:
+        raise TargetError([f"{path}: not a text file (not valid UTF-8)"]) from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise TargetError([f"{path}: not valid TOML: {exc}"]) from None
+    except RecursionError:
+        raise TargetError([f"{path}: not valid TOML: tables or arrays nested too deeply"]) from None
     return validate_targets(data)
 
 
 def validate_targets(data: dict[str, Any]) -> TargetFile:
-    """Validate targets data (as read from TOML); raise ``TargetError`` naming each bad row."""
+    """Validate targets data (as read from TOML); raise ``TargetError`` naming each bad row.
+
+    Values of the wrong type are refused, not converted, as in a config: ``value = "0.20"``,
+    ``n = true`` or ``first = "2007"`` (``diffusion.config.type_mismatches``).
+    """
+    from diffusion.config import MAX_DEPTH, _depth, type_mismatches  # config imports this module
+
+    if _depth(data) > MAX_DEPTH:
+        raise TargetError([f"targets file: tables or arrays nested more than {MAX_DEPTH} deep"])
     try:
-        return TargetFile.model_validate(data)
+        targets = TargetFile.model_validate(data)
     except ValidationError as exc:
         raise TargetError([_line(error) for error in exc.errors()]) from None
+    mismatches = type_mismatches(data, targets)
+    if mismatches:
+        raise TargetError([re.sub(r"\.(\d+)(?=[.:])", r"[\1]", line) for line in mismatches])
+    return targets
 
 
 def check_calendar(

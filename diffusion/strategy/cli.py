@@ -77,6 +77,8 @@ def strategy_command(
         lock.acquire()
         country = Country.of(experiment.network.build())
         evaluation.check_rules(country)  # a rule that finds nobody: before any run
+        for warning in evaluation.sparse_budgets(country.n_agents):
+            click.echo(f"warning: {escape_controls(warning)}", err=True)
     except ConfigError:
         lock.release()
         raise  # reported by the command group, one line per field
