@@ -80,17 +80,26 @@ def version() -> None:
 
 
 def _parse_set(ctx: click.Context, param: click.Parameter, items: tuple[str, ...]) -> dict:
-    """``--set PATH=VALUE`` options as ``{path: value}``; a value is read as TOML, else text."""
+    """``--set PATH=VALUE`` options as ``{path: value}``; a value is read as TOML, else text.
+
+    A value is one TOML value on one line (``model.beta=0.1\n[network]...`` would otherwise
+    read 0.1 and drop the rest), and a path is set once (a second value would silently win).
+    """
     overrides: dict[str, Any] = {}
     for item in items:
         path, sep, text = item.partition("=")
-        if not sep or not path.strip():
+        path = path.strip()
+        if not sep or not path:
             raise click.BadParameter(f"{item!r} is not PATH=VALUE, e.g. model.beta=0.02")
+        if "\n" in text or "\r" in text:
+            raise click.BadParameter(f"{path}: the value must be on one line")
         try:
             value = tomllib.loads(f"value = {text}")["value"]
         except tomllib.TOMLDecodeError:
             value = text  # a bare word: network.type=sbm
-        overrides[path.strip()] = value
+        if path in overrides:
+            raise click.BadParameter(f"{path}: set twice; give each path once")
+        overrides[path] = value
     return overrides
 
 
