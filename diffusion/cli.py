@@ -8,6 +8,7 @@ Everything that can be checked is checked before a network is built or a replica
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import tomllib
@@ -40,6 +41,11 @@ HELP_WIDTH = 100
 """Terminal width of ``--help``: wide enough that no command's one-line help is cut."""
 
 
+DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+"""Errors of a write that found no room: reported in one line (files are written atomically,
+so earlier results are intact)."""
+
+
 class UserError(click.ClickException):
     """A mistake found before any work: one line on stderr, exit status 2."""
 
@@ -65,6 +71,16 @@ class _Group(click.Group):
             ctx.exit(2)
         except (OutputError, FolderLocked, NotEnoughMemory) as exc:
             raise UserError(str(exc)) from None
+        except OSError as exc:
+            if exc.errno not in DISK_FULL:
+                raise
+            where = exc.filename or "the results"
+            click.echo(
+                f"error: cannot write {escape_controls(str(where))} ({exc.strerror}); what was "
+                "finished before is kept: free space and run the same command again",
+                err=True,
+            )
+            ctx.exit(1)
 
 
 @click.group(cls=_Group, context_settings={"max_content_width": HELP_WIDTH})

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import click
 
 from diffusion._lock import FolderLock, FolderLocked
+from diffusion._text import escape_controls
 from diffusion.config import load_config
 from diffusion.results.io import write_parquet
 from diffusion.sweep.cli import cluster_options, out_folder
@@ -65,6 +67,10 @@ def calibrate_command(
     except FolderLocked as exc:
         click.echo(str(exc), err=True)
         ctx.exit(2)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from diffusion.calibration.folder import CalibrationError
+
     try:
         with open_client(
             experiment.cluster, workers=workers, scheduler=scheduler, cluster=cluster
@@ -82,6 +88,16 @@ def calibrate_command(
         for name, table in (("posterior", posterior_table(history)), ("fit", fit)):
             write_parquet(table, out / f"{name}.parquet")
         plot_fit(fit, out / "fit.png")
+    except CalibrationError as exc:
+        click.echo(escape_controls(str(exc)), err=True)
+        ctx.exit(2)
+    except (SQLAlchemyError, sqlite3.Error) as exc:
+        click.echo(
+            f"calibrate: cannot write {out / 'history.db'} ({_sqlite_reason(exc)}); the "
+            "generations finished so far are kept: free space and run the same command again",
+            err=True,
+        )
+        ctx.exit(1)
     except KeyboardInterrupt:
         click.echo(
             f"calibrate: interrupted; the generations finished so far are in {out / 'history.db'}; "
@@ -97,3 +113,14 @@ def calibrate_command(
             f"  {row['target']}: published {row['published']:.3f}, model {row['model_median']:.3f} "
             f"({row['model_low']:.3f}-{row['model_high']:.3f})"
         )
+
+
+def _sqlite_reason(exc: BaseException) -> str:
+    """SQLite's own words for a failed write (``database or disk is full``), found in the chain
+    of errors sqlalchemy and pyabc's clean-up raise on top of it."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, sqlite3.Error):
+            return str(seen)
+        seen = getattr(seen, "orig", None) or seen.__cause__ or seen.__context__
+    return str(exc).splitlines()[0]
