@@ -245,8 +245,8 @@ def test_a_full_disk_during_run_is_one_line_and_earlier_results_stay(config, tmp
     def limited() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (2048, resource.RLIM_INFINITY))
 
-    full = subprocess.run([str(SCRIPT), "run", str(config), "--out", str(tmp_path / "new"),
-                           "--quiet"], capture_output=True, text=True, preexec_fn=limited)  # fmt: skip
+    command = [str(SCRIPT), "run", str(config), "--out", str(tmp_path / "new"), "--quiet"]
+    full = subprocess.run(command, capture_output=True, text=True, preexec_fn=limited)
     assert full.returncode == 1, full.stderr
     assert full.stderr.startswith("error: cannot write ") and full.stderr.count("\n") == 1
     assert "free space and run the same command again" in full.stderr
