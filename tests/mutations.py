@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TESTS = [
+TESTS = [  # the fast, exact ones first: most mutations stop at their first failure
+    "tests/test_bookkeeping.py",
+    "tests/test_entry.py",
     "tests/theory",
     "tests/test_media.py",
     "tests/test_media_population.py",
-    "tests/test_entry.py",
 ]
 
 
@@ -58,6 +59,72 @@ MUTATIONS = [
              "trust[e] if beta <= 1.0 else beta * trust[e]", "1.0"),
     Mutation("event draws keyed by position", "kernels/sir.pyx",
              "stream_at(&draws, k, j, t, HOLDER, 0)", "stream_at(&draws, k, i, t, HOLDER, 0)"),
+    # issue 20: the bookkeeping no test checked exactly, and the random streams
+    Mutation("step seized lent disc stays in circulation", "kernels/media.pyx",
+             "self.offer[borrower] = OFFER_WATCH\n            self.lose_object(what)",
+             "self.offer[borrower] = OFFER_WATCH"),
+    Mutation("step seizing a disc not lent this step keeps it", "kernels/media.pyx",
+             "if s < 0 or self.lent_to[s] < 0:\n            self.lose_object(what)",
+             "if s < 0 or self.lent_to[s] < 0:\n            pass"),
+    Mutation("step detection uses the first medium's concealment", "kernels/media.pyx",
+             "p = delta * self.media[what].conceal", "p = delta * self.media[0].conceal"),
+    Mutation("step cascade skips an implicated holder's audience", "kernels/media.pyx",
+             "self.stop_holding(other, D)\n                    self.new_detections += 1\n"
+             "                    self.queue.push_back(other)",
+             "self.stop_holding(other, D)\n                    self.new_detections += 1"),
+    Mutation("step viewing channel of the holder's first group", "kernels/media.pyx",
+             "self.expose(slot, viewer, what, self.group_kind[g],",
+             "self.expose(slot, viewer, what, self.group_kind["
+             "self.agent_groups[self.agent_group_offsets[holder]]],"),
+    Mutation("step lent-media holders never cease", "kernels/media.pyx",
+             "self.fate[2 * i + 1] < self.gamma or self.lent_to[i] >= 0",
+             "(self.fate[2 * i + 1] < self.gamma and not self.media[self.medium[agent]].lent)"
+             " or self.lent_to[i] >= 0"),
+    Mutation("step a holder's second copy counted as entered", "kernels/media.pyx",
+             "                self.active.push_back(agent)\n                self.new_entered += 1",
+             "                self.active.push_back(agent)\n            self.new_entered += 1"),
+    Mutation("step an implicated borrower keeps the disc counted", "kernels/media.pyx",
+             "if self.offer[other] == OFFER_OBJECT:\n                            "
+             "self.lose_object(self.medium[other])",
+             "if False:\n                            self.lose_object(self.medium[other])"),
+    Mutation("event channel of the first candidate queued", "kernels/sir.pyx",
+             "order_by_source(current, current_kinds, current_sources)", "pass"),
+    Mutation("event a viewer keeping no copy records no channel", "kernels/sir.pyx",
+             "                            if track_kinds:\n"
+             "                                channel[j] = current_kinds[i]\n"
+             "                            if p_copy < 1.0 and not uniform_at(k, j, t, KEEP_COPY, 0)"
+             " < p_copy:\n"
+             "                                count_event(&events, t, 1, &last_step)\n"
+             "                                continue\n",
+             "                            if p_copy < 1.0 and not uniform_at(k, j, t, KEEP_COPY, 0)"
+             " < p_copy:\n"
+             "                                count_event(&events, t, 1, &last_step)\n"
+             "                                continue\n"
+             "                            if track_kinds:\n"
+             "                                channel[j] = current_kinds[i]\n"),
+    Mutation("event ignores p_copy", "kernels/sir.pyx",
+             "if p_copy < 1.0 and not uniform_at(", "if False and not uniform_at("),
+    Mutation("event removal ignores gamma", "kernels/sir.pyx",
+             "q = 1.0 - (1.0 - segment_delta[s]) * (1.0 - gamma)", "q = segment_delta[s]"),
+    Mutation("event holders share one step too long", "kernels/sir.pyx",
+             "limit = r - t\n", "limit = r - t + 1\n"),
+    Mutation("event detection share of removals ignores delta", "kernels/sir.pyx",
+             "(delta >= q or bernoulli(rng, delta / q))", "(delta >= q or bernoulli(rng, 0.5))"),
+    Mutation("rng purpose not shifted into the high word", "kernels/rng.pxd",
+             "s.ctr[2] = (<uint64_t>purpose) << 32", "s.ctr[2] = <uint64_t>purpose"),
+    Mutation("rng agent and step swapped in the counter", "kernels/rng.pxd",
+             "s.ctr[0] = <uint64_t>agent\n    s.ctr[1] = <uint64_t>step",
+             "s.ctr[0] = <uint64_t>step\n    s.ctr[1] = <uint64_t>agent"),
+    Mutation("rng other agent dropped from the counter", "kernels/rng.pxd",
+             "s.ctr[3] = <uint64_t>other", "s.ctr[3] = 0"),
+    Mutation("rng uniforms of 52 bits in [0, 0.5)", "kernels/rng.pxd",
+             "(next_u64(s) >> 11)", "(next_u64(s) >> 12)"),
+    Mutation("rng nine Philox rounds", "kernels/rng.pxd",
+             "round < 10; round++", "round < 9; round++"),
+    Mutation("rng block counter not advanced", "kernels/rng.pxd",
+             "s.ctr[2] += 1", "s.ctr[2] += 0"),
+    Mutation("rng geometric draw given a success ignores n", "kernels/rng.pxd",
+             "1.0 - u * (1.0 - table.pw[n])", "1.0 - u"),
 ]  # fmt: skip
 
 

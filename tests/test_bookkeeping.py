@@ -16,6 +16,7 @@ import pytest
 from diffusion import Network, Params, build_population, simulate
 from diffusion.entry import EntrySchedule
 from diffusion.streams import RunStreams, addressed_uniforms
+from diffusion.ties import KIND
 from diffusion.world import World
 
 ENGINES = ["event", "step"]
@@ -118,6 +119,8 @@ def test_a_viewing_records_the_kind_of_the_group_that_viewed():
     offsets, members_of = agents["group_offsets"], agents["group_members"]
     members = {int(g): set(members_of[offsets[g] : offsets[g + 1]].tolist()) for g in groups}
     (viewed,) = [g for g, who in members.items() if set(reached.tolist()) <= who]
+    assert agents["group_kind"][viewed] == KIND["circle"]  # not the holder's first group
+    assert agents["group_kind"][agents["agent_groups"][start]] == KIND["household"]
     assert (res.reached.channel[reached] == agents["group_kind"][viewed]).all()
 
 
