@@ -73,6 +73,18 @@ def test_a_seized_disc_leaves_circulation_and_a_lent_one_goes_with_its_lender():
     assert res.medium_counts[1, hidden].tolist() == [0, 0, 1, 1, 0]
 
 
+def test_a_detected_disc_holder_who_lent_nothing_loses_the_disc():
+    """Step kernel: 30 isolated DVD holders, all detected in step 1 (delta = 1), none lending
+    (no ties): the 30 discs are seized, none circulates."""
+    params = Params(beta=1.0, gamma=0.0, delta=1.0)
+    dvd = params.media_names.index("dvd")
+    net = Network.from_edges(30, np.zeros((0, 2), int))
+    res = simulate(net, params, seeds=[], rng=8, steps=2,
+                   entry=placed(2, *[(1, a, dvd) for a in range(30)]))  # fmt: skip
+    assert res.lent_copies[:, dvd].tolist() == [0, 0, 0]
+    assert res.counts[1].tolist() == [0, 0, 0, 0, 30]
+
+
 def test_a_detection_uses_the_concealment_of_the_holders_medium():
     """Step kernel: 100 isolated holders of a medium of concealment 0 and 100 of one of
     concealment 1, delta = 1: exactly the second hundred is detected in step 1."""
