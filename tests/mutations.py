@@ -87,6 +87,13 @@ MUTATIONS = [
              "if self.offer[other] == OFFER_OBJECT:\n                            "
              "self.lose_object(self.medium[other])",
              "if False:\n                            self.lose_object(self.medium[other])"),
+    Mutation("step implication ignores bribes", "kernels/media.pyx",
+             "p_take = self.p_implicate * (1.0 - self.p_bribe)", "p_take = self.p_implicate"),
+    Mutation("step implication keyed by the other agent only", "kernels/media.pyx",
+             "uniform_at(self.key, a, t, IMPLICATE, other) < p_take:\n"
+             "                    self.seize",
+             "uniform_at(self.key, other, t, IMPLICATE, 0) < p_take:\n"
+             "                    self.seize"),
     Mutation("event channel of the first candidate queued", "kernels/sir.pyx",
              "order_by_source(current, current_kinds, current_sources)", "pass"),
     Mutation("event a viewer keeping no copy records no channel", "kernels/sir.pyx",

@@ -20,7 +20,7 @@ from diffusion.ties import KIND
 from diffusion.world import World
 
 ENGINES = ["event", "step"]
-HOLDER, HOLDER_STEP = 1, 2  # kernels/rng.pxd's purposes
+HOLDER, HOLDER_STEP, IMPLICATE = 1, 2, 5  # kernels/rng.pxd's purposes
 HIDDEN_AND_OPEN = {"hidden": {"concealment": 0.0}, "open": {"concealment": 1.0}}
 
 
@@ -113,6 +113,24 @@ def test_the_implication_cascade_reaches_the_audience_of_an_implicated_holder():
     alone = simulate(net, params.model_copy(update={"p_implicate": 0.0}), seeds=[], rng=3,
                      steps=1, entry=placed(1, (1, 0, open_), (1, 1, hidden)))  # fmt: skip
     assert alone.counts[1].tolist() == [0, 0, 2, 0, 1]
+
+
+def test_implication_is_addressed_by_detected_agent_step_and_other_and_bribes_halve_it():
+    """Step kernel, a star: the hub holds an open medium (concealment 2: delta * 2 * (1 -
+    p_bribe) = 1, detected in step 1), 200 leaves hold hidden ones (never detected themselves).
+    Each leaf is implicated exactly when the draw at (hub, 1, IMPLICATE, leaf) is below
+    p_implicate * (1 - p_bribe) = 0.5."""
+    media = {"hidden": {"concealment": 0.0}, "open": {"concealment": 2.0}}
+    params = Params(beta=0.0, gamma=0.0, delta=1.0, p_implicate=1.0, p_bribe=0.5, media=media)
+    hidden, open_ = params.media_names.index("hidden"), params.media_names.index("open")
+    leaves = np.arange(1, 201)
+    net = Network.from_edges(201, np.column_stack([np.zeros(200, int), leaves]))
+    copies = [(1, 0, open_)] + [(1, int(a), hidden) for a in leaves]
+    res = simulate(net, params, seeds=[], rng=9, steps=1, entry=placed(1, *copies))
+    key = RunStreams.of(9).kernel_key()
+    implicated = addressed_uniforms(key, 0, 1, IMPLICATE, leaves)[:, 0] < 0.5
+    assert 60 < implicated.sum() < 140
+    assert res.counts[1].tolist() == [0, 0, 200 - implicated.sum(), 0, 1 + implicated.sum()]
 
 
 def test_a_viewing_records_the_kind_of_the_group_that_viewed():
