@@ -154,4 +154,12 @@ def test_a_damaged_history_is_refused_and_an_unfinished_one_restarted(tmp_path):
         connection.execute("CREATE TABLE populations (id INTEGER, t INTEGER)")
         connection.commit()
     assert resumable(half) is False and not half.exists()
+    unversioned = tmp_path / "unversioned.db"
+    with closing(sqlite3.connect(unversioned)) as connection:
+        connection.execute("CREATE TABLE populations (id INTEGER, t INTEGER)")
+        connection.execute("INSERT INTO populations VALUES (1, 0)")
+        connection.commit()
+    with pytest.raises(CalibrationError, match=r"damaged \(no database version\)"):
+        resumable(unversioned)  # a finished generation is never deleted
+    assert unversioned.exists()
     assert resumable(tmp_path / "none.db") is False

@@ -74,12 +74,16 @@ def resumable(db: str | Path) -> bool:
                 raise CalibrationError(f"{damaged} ({check}); {advice}")
             tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
             finished = 0
-            if {"populations", "version"} <= tables:
+            if "populations" in tables:
                 finished = connection.execute(
                     "SELECT count(*) FROM populations WHERE t >= 0"
                 ).fetchone()[0]
-                if not connection.execute("SELECT count(*) FROM version").fetchone()[0]:
-                    finished = 0  # left half-created: pyabc would refuse it ("version 0")
+            versioned = (
+                "version" in tables
+                and connection.execute("SELECT count(*) FROM version").fetchone()[0]
+            )
+            if finished and not versioned:  # generations pyabc would refuse ("version 0")
+                raise CalibrationError(f"{damaged} (no database version); {advice}")
     except sqlite3.DatabaseError as exc:
         raise CalibrationError(f"{damaged} ({exc}); {advice}") from None
     if finished == 0:
