@@ -317,8 +317,7 @@ cdef class _MediaRun:
                     other = self.exposed[e]
                     if self.state_of(other) == EXPOSED and uniform_at(
                             self.key, a, t, IMPLICATE, other) < p_take:
-                        if self.offer[other] == OFFER_OBJECT:
-                            self.lose_object(self.medium[other])
+                        # a holder in the queue was seized first, its borrower only watched
                         self.count_move(other, S, D)
                         self.set_state(other, D)
                         self.new_detections += 1

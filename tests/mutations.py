@@ -83,10 +83,6 @@ MUTATIONS = [
     Mutation("step a holder's second copy counted as entered", "kernels/media.pyx",
              "                self.active.push_back(agent)\n                self.new_entered += 1",
              "                self.active.push_back(agent)\n            self.new_entered += 1"),
-    Mutation("step an implicated borrower keeps the disc counted", "kernels/media.pyx",
-             "if self.offer[other] == OFFER_OBJECT:\n                            "
-             "self.lose_object(self.medium[other])",
-             "if False:\n                            self.lose_object(self.medium[other])"),
     Mutation("step implication ignores bribes", "kernels/media.pyx",
              "p_take = self.p_implicate * (1.0 - self.p_bribe)", "p_take = self.p_implicate"),
     Mutation("step implication keyed by the other agent only", "kernels/media.pyx",
