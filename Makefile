@@ -9,7 +9,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-fast docs docs-screenshots docs-figures docs-generated docs-tables docs-data config-reference bench mutation clean
+.PHONY: install demo test test-fast docs docs-screenshots docs-figures docs-generated docs-tables docs-data config-reference bench mutation mutmut clean
 
 install: $(STAMP)
 
@@ -86,5 +86,11 @@ bench: install
 mutation: $(VENV)/.installed-test
 	$(BIN)/python tests/mutations.py
 
+# Mutants of the calibration and strategy code (mutmut, configured in pyproject.toml) against
+# their tests; `mutmut results` lists the survivors. Long: run it on an idle machine.
+mutmut: $(VENV)/.installed-test $(VENV)/.installed-mutation
+	$(BIN)/mutmut run
+	$(BIN)/mutmut export-cicd-stats 2>/dev/null || true
+
 clean:
-	rm -rf $(VENV) build site site-screenshots *.egg-info diffusion/*.so kernels/*.cpp
+	rm -rf $(VENV) build site site-screenshots mutants *.egg-info diffusion/*.so kernels/*.cpp

@@ -8,6 +8,7 @@ Everything that can be checked is checked before a network is built or a replica
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,6 +48,11 @@ HELP_WIDTH = 100
 """Terminal width of ``--help``: wide enough that no command's one-line help is cut."""
 
 
+DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+"""Errors of a write that found no room: reported in one line (files are written atomically,
+so earlier results are intact)."""
+
+
 class UserError(DiffusionError):
     """A mistake found before any work: one line on stderr, exit status 2."""
 
@@ -79,6 +85,16 @@ class _Group(click.Group):
             click.echo(
                 f"Error: ran out of memory ({escape_controls(what)[:200]}); check what the run "
                 "needs with diffusion check, and use fewer agents, steps or replicates",
+                err=True,
+            )
+            ctx.exit(1)
+        except OSError as exc:
+            if exc.errno not in DISK_FULL:
+                raise
+            where = exc.filename or "the results"
+            click.echo(
+                f"Error: cannot write {escape_controls(str(where))} ({exc.strerror}); what was "
+                "finished before is kept: free space and run the same command again",
                 err=True,
             )
             ctx.exit(1)

@@ -18,7 +18,6 @@ values are shortened and their control characters escaped (``diffusion._text``).
 
 from __future__ import annotations
 
-import datetime as dt
 import difflib
 import hashlib
 import json
@@ -44,11 +43,12 @@ from pydantic import (
 from diffusion import calendar
 from diffusion._checks import seed_problem
 from diffusion._paths import existing_file
+from diffusion._strict import MAX_DEPTH, nesting_depth, type_mismatches
 from diffusion._text import short_repr
 from diffusion.calibration.priors import CalibrationConfig
 from diffusion.errors import DiffusionError
 from diffusion.network import MAX_AGENTS, Network, network_bytes
-from diffusion.params import MAX_STEPS, Params, Probability
+from diffusion.params import MAX_STEPS, Date, Params, Probability
 from diffusion.population import Population
 from diffusion.population.config import PopulationConfig
 from diffusion.sensitivity.config import SensitivityConfig
@@ -255,7 +255,7 @@ class RunConfig(_Section):
 
     steps: Annotated[int, Field(ge=1, le=MAX_STEPS)] | None = None
     """Steps per run; by default a run goes on until no holder remains."""
-    end: dt.date | None = None
+    end: Date | None = None
     """Last day of a run, instead of ``steps`` (needs the calendar: ``model.start``)."""
     replicates: Annotated[int, Field(ge=1, le=MAX_REPLICATES)] = 1
     """Independent runs of the scenario (each with its own random draws)."""
@@ -637,13 +637,11 @@ def load_config(path: str | Path) -> ExperimentConfig:
         raise ConfigError([f"{path}: not valid TOML: {_toml_reason(exc)}"]) from None
     except RecursionError:
         raise ConfigError([f"{path}: not valid TOML: tables or arrays nested too deeply"]) from None
-    return validate_config(data, base_dir=path.parent)
+    return validate_config(data, base_dir=path.parent, toml=True)
 
 
 MAX_CONFIG_BYTES = 1 << 20
 """Largest config file read (a config is a few kilobytes)."""
-MAX_DEPTH = 20
-"""Deepest nesting of tables and arrays in a config (the schema needs 5)."""
 
 
 def _toml_reason(exc: tomllib.TOMLDecodeError) -> str:
@@ -651,70 +649,27 @@ def _toml_reason(exc: tomllib.TOMLDecodeError) -> str:
     return short_repr(str(exc), 200).strip("'\"")
 
 
-def validate_config(data: dict[str, Any], base_dir: str | Path | None = None) -> ExperimentConfig:
+def validate_config(
+    data: dict[str, Any], base_dir: str | Path | None = None, toml: bool = False
+) -> ExperimentConfig:
     """Validate config data (as read from TOML); relative file paths are taken from ``base_dir``.
 
-    Values of the wrong type are refused, not converted (see ``type_mismatches``).
+    Values of the wrong type are refused, not converted (see ``type_mismatches``); with
+    ``toml`` (a file as written, where dates are TOML dates) a quoted date is refused too, while
+    the JSON form of a config (``resolved``, which tasks carry) writes dates as text.
     """
     if not isinstance(data, dict):
         raise ConfigError([f"config: {short_repr(data)} is not a table"])
-    if _depth(data) > MAX_DEPTH:
+    if nesting_depth(data) > MAX_DEPTH:
         raise ConfigError([f"config: tables or arrays nested more than {MAX_DEPTH} deep"])
     try:
         config = ExperimentConfig.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
         raise ConfigError(error_lines(exc)) from None
-    mismatches = type_mismatches(data, config)
+    mismatches = type_mismatches(data, config, dates=toml)
     if mismatches:
         raise ConfigError(mismatches)
     return config
-
-
-def _depth(data: Any, level: int = 0) -> int:
-    """Nesting depth of dicts and lists (stops counting past ``MAX_DEPTH``)."""
-    if level > MAX_DEPTH or not isinstance(data, dict | list):
-        return level
-    items = data.values() if isinstance(data, dict) else data
-    return max((_depth(item, level + 1) for item in items), default=level + 1)
-
-
-def type_mismatches(data: Any, model: Any, loc: tuple[str, ...] = ()) -> list[str]:
-    """Lines naming every value pydantic would have converted to another type.
-
-    Pydantic's lax mode turns ``"0.1"`` into 0.1 and ``true`` into 1; strict mode would also
-    refuse the TOML array given for a tuple field. So the config is validated in lax mode and
-    then compared with what was written: a number field given a string or a boolean, or a
-    boolean field given anything but a boolean, is reported as ``field: 'x' is not a number``.
-    (A whole float such as ``10.0`` for an integer field is accepted: a swept range yields them.)
-    """
-    where = ".".join(loc) or "config"
-    if isinstance(model, BaseModel) and isinstance(data, dict):
-        lines = []
-        for key, value in data.items():
-            if isinstance(key, str) and key in type(model).model_fields:
-                lines += type_mismatches(value, getattr(model, key), (*loc, key))
-        return lines
-    if isinstance(model, list | tuple) and isinstance(data, list) and len(model) == len(data):
-        return [
-            line
-            for i, (value, item) in enumerate(zip(data, model, strict=True))
-            for line in type_mismatches(value, item, (*loc, str(i)))
-        ]
-    if isinstance(model, dict) and isinstance(data, dict):
-        return [
-            line
-            for key, value in data.items()
-            if key in model
-            for line in type_mismatches(value, model[key], (*loc, str(key)))
-        ]
-    written = str(data).lower() if isinstance(data, bool) else short_repr(data)  # TOML spelling
-    if isinstance(model, bool):
-        return [] if isinstance(data, bool) else [f"{where}: {written} is not true or false"]
-    if isinstance(model, int) and isinstance(data, bool | str):
-        return [f"{where}: {written} is not an integer"]
-    if isinstance(model, float) and isinstance(data, bool | str):
-        return [f"{where}: {written} is not a number"]
-    return []
 
 
 def error_lines(exc: ValidationError) -> list[str]:

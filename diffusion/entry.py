@@ -14,6 +14,14 @@ import numpy as np
 import numpy.typing as npt
 
 from diffusion.params import Params
+from diffusion.streams import (
+    ENTRY,
+    ENTRY_COPIES,
+    ENTRY_COPY,
+    RunStreams,
+    addressed_uniforms,
+    inverse_cdf,
+)
 from diffusion.world import World
 
 
@@ -96,20 +104,23 @@ def _steps_of(offsets: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     return np.repeat(np.arange(1, len(offsets), dtype=np.int64), np.diff(offsets))
 
 
-def draw_entry(
-    world: World, params: Params, horizon: int, generator: np.random.Generator
-) -> EntrySchedule:
+def draw_entry(world: World, params: Params, horizon: int, streams: RunStreams) -> EntrySchedule:
     """The scenario's smuggled copies: per step Poisson at the scheduled rate, recipients in
     border regions, media drawn from the scheduled mix.
 
     A share ``entry_trader_share`` of copies goes to border-region traders (when there are any),
-    the rest to any border-region agent.
+    the rest to any border-region agent. The counts per step come one step after another from
+    the run's ``ENTRY`` stream, and each copy's recipient and medium from draws addressed by
+    (copy of the day, day) (``streams.ENTRY_COPY``): a shorter run's copies are the first days
+    of a longer run's, whatever the horizon.
     """
     steps = max(horizon, 0)
     starts, rates, mixes = params.entry_segments()
     segment = np.searchsorted(starts, np.arange(1, steps + 1), side="right") - 1
-    per_step = generator.poisson(rates[segment]) if params.has_entry() and steps else None
-    if per_step is None or per_step.sum() == 0:
+    if not (params.has_entry() and steps):
+        return EntrySchedule.empty(steps)
+    per_step = streams.generator(ENTRY).poisson(rates[segment])
+    if per_step.sum() == 0:
         return EntrySchedule.empty(steps)
     border, traders = world.border, world.traders
     if len(border) == 0:
@@ -117,18 +128,23 @@ def draw_entry(
             "entry_rate: copies enter through border regions, and this population has none "
             "(set border_regions >= 1, or entry_rate = 0)"
         )
-    total = int(per_step.sum())
-    to_trader = generator.random(total) < params.entry_trader_share if len(traders) else False
-    entrants = np.where(
-        to_trader,
-        traders[generator.integers(len(traders), size=total)] if len(traders) else 0,
-        border[generator.integers(len(border), size=total)],
-    ).astype(np.int32)
-    # each copy's medium: inverse CDF of its segment's mix
-    cumulative = np.cumsum(mixes, axis=1)
-    cumulative[:, -1] = 1.0
-    copy_segment = np.repeat(segment, per_step)
-    media = (generator.random(total)[:, None] >= cumulative[copy_segment]).sum(axis=1)
     offsets = np.zeros(steps + 1, dtype=np.int64)
     np.cumsum(per_step, out=offsets[1:])
+    day = _steps_of(offsets)
+    index = np.arange(len(day), dtype=np.int64) - offsets[day - 1]
+    u = addressed_uniforms(streams.key(ENTRY_COPIES), index, day, ENTRY_COPY)
+    to_trader = u[:, 0] < params.entry_trader_share if len(traders) else np.zeros(len(day), bool)
+    pool_trader = traders if len(traders) else border
+    entrants = np.where(
+        to_trader,
+        pool_trader[_index(u[:, 1], len(pool_trader))],
+        border[_index(u[:, 1], len(border))],
+    ).astype(np.int32)
+    # each copy's medium: inverse CDF of its day's mix
+    media = inverse_cdf(u[:, 2], mixes[segment[day - 1]])
     return EntrySchedule(offsets, entrants, media.astype(np.uint8))
+
+
+def _index(u: npt.NDArray[np.float64], n: int) -> npt.NDArray[np.int64]:
+    """A uniform choice among ``n`` items from uniforms in [0, 1)."""
+    return np.minimum((u * n).astype(np.int64), n - 1)

@@ -14,7 +14,14 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from diffusion import calendar
 
@@ -36,7 +43,19 @@ PerDay = Annotated[float, Field(ge=0.0, le=1.0, json_schema_extra={"unit": "prob
 Days = Annotated[int, Field(ge=0, le=MAX_STEPS, json_schema_extra={"unit": "days"})]
 Step = Annotated[int, Field(ge=1, le=MAX_STEPS)]
 Multiplier = Annotated[float, Field(ge=0.0, le=MAX_FACTOR)]
-When = Step | dt.date
+
+
+def _no_timestamp(value: Any) -> Any:
+    """Refuse a number where a date belongs: pydantic would read it as a Unix timestamp
+    (``315532800`` as 1980-01-01)."""
+    if isinstance(value, int | float):
+        raise ValueError(f"{value!r} is not a date (write a date as 2000-01-01)")
+    return value
+
+
+Date = Annotated[dt.date, BeforeValidator(_no_timestamp)]
+"""A calendar date; never a number read as a timestamp."""
+When = Step | Date
 """A step number, or a calendar date (which needs ``Params.start``)."""
 Mix = dict[str, Multiplier]
 """Relative weights of media, e.g. ``{"dvd": 3, "usb": 1}``."""
@@ -176,7 +195,7 @@ class Params(_Strict):
     """Unit of the entry rates: unset, copies per step into the whole network; a number,
     copies per step per that many agents, so that a country built smaller or larger gets as
     many copies per person (``for_agents`` turns them into copies for a given network)."""
-    start: dt.date | None = None
+    start: Date | None = None
     """Calendar date of step 1: steps are days from it, and schedules may use dates."""
     entry_trader_share: Probability = 0.5
     """Share of smuggled copies that go to a trader rather than to any border-region agent."""

@@ -59,7 +59,8 @@ class Result:
     """Full model: shape (steps + 1, media), objects of each lent medium (DVDs) in circulation
     (held or shelved, not confiscated); 0 for copied media."""
     entered: npt.NDArray[np.int64] | None = None
-    """Full model: smuggled copies that arrived in each step (row 0 is 0)."""
+    """Full model: smuggled copies taken up in each step (row 0 is 0): a copy for an agent
+    who already holds one, or was detected, is not taken up and not counted."""
     region_seen: npt.NDArray[np.int64] | None = None
     """Full model: shape (steps + 1, regions, media), agents of each region who had watched each
     medium by each step."""

@@ -21,7 +21,15 @@ from diffusion.entry import EntrySchedule, draw_entry
 from diffusion.network import Network
 from diffusion.params import Params
 from diffusion.result import Reached, Result
-from diffusion.streams import ENTRY, SEED_MEDIA, SEEDS, RngSpec, RunStreams
+from diffusion.streams import (
+    SEED_MEDIA,
+    SEED_MEDIUM,
+    SEEDS,
+    RngSpec,
+    RunStreams,
+    addressed_uniforms,
+    inverse_cdf,
+)
 from diffusion.ties import ENTRY_CHANNEL, KIND, SALE_CHANNEL, SEED_CHANNEL, grouped_flags
 from diffusion.world import World
 
@@ -193,12 +201,8 @@ def _run_step(
         raise ValueError("mode: 'group' needs groups (viewing circles): simulate a population")
     names = params.media_names
     _, _, mixes = params.entry_segments()
-    seed_media = (
-        streams.generator(SEED_MEDIA)
-        .choice(len(names), size=len(seed_ids), p=mixes[0])
-        .astype(np.uint8)
-    )
-    entry = draw_entry(world, params, horizon, streams.generator(ENTRY))
+    seed_media = holders_media(seed_ids, mixes[0], streams)
+    entry = draw_entry(world, params, horizon, streams)
     if placed is not None:
         entry = entry.merged(placed.padded(entry.steps))
     trials = params.has_public_trials() and params.attendance > 0
@@ -261,10 +265,8 @@ def _run_step(
         streams.kernel_key(),
     )
     series, by_medium = out["series"], out["media"]
-    entered = np.zeros(len(series), dtype=np.int64)
-    arrivals = np.diff(entry.offsets)
-    entered[1 : 1 + len(arrivals)] = arrivals
     column = SERIES_COLUMNS.index
+    entered = series[:, column("entered")]  # copies taken up: not a holder's second copy
     return Result(
         counts=series[:, : column("D") + 1],
         new_detections=series[:, column("new_detections")],
@@ -300,6 +302,16 @@ def willingness(world: World, params: Params, streams: RunStreams) -> npt.NDArra
         else betaincinv(mean * c, (1.0 - mean) * c, uniforms[:, 1])
     )
     return np.where(refuses, 0.0, multiplier).astype(np.float32)
+
+
+def holders_media(
+    seed_ids: npt.NDArray[np.int32], mix: npt.NDArray[np.float64], streams: RunStreams
+) -> npt.NDArray[np.uint8]:
+    """Each initial holder's medium, drawn from ``mix`` at an address keyed by the agent (not
+    by its place in the list): adding, removing or reordering holders changes no other
+    holder's medium (common random numbers)."""
+    u = addressed_uniforms(streams.key(SEED_MEDIA), seed_ids, 0, SEED_MEDIUM)[:, 0]
+    return inverse_cdf(u, mix).astype(np.uint8)
 
 
 def choose_seeds(n_agents: int, seeds: SeedSpec, generator: np.random.Generator) -> np.ndarray:

@@ -5,7 +5,9 @@ Fear changes sharing rates and implication reaches into other holders mid-run, s
 is stepped day by day rather than sampled event by event as in ``_sir``. Each step touches only
 the agents that hold a copy (the active list), their ties and their groups, never all N agents:
 
-1. entry: smuggled copies reach their (pre-drawn) recipients in border regions;
+1. entry: smuggled copies reach their (pre-drawn) recipients in border regions; a copy for an
+   agent who holds one already (a second copy the same step) or was detected is not taken up,
+   and only copies taken up are counted as entered;
 2. sharing: every holder shares tie by tie (edge mode) or hosts a viewing in one of its groups
    with probability ``host_prob`` (group mode; ties of kinds that are not grouped, such as
    market and trade ties, still share tie by tie). Exposed agents are marked and resolved at
@@ -96,7 +98,7 @@ cdef enum:
     PER_MEDIUM = N_STATES + 1  # per medium and step: informed agents by state, lent copies
 
 # Per-step columns of the series returned to Python.
-SERIES_COLUMNS = ("S", "W", "I", "R", "D", "new_detections", "public_trials")
+SERIES_COLUMNS = ("S", "W", "I", "R", "D", "new_detections", "entered", "public_trials")
 MEDIUM_COLUMNS = ("S", "W", "I", "R", "D", "copies")
 
 
@@ -150,6 +152,7 @@ cdef class _MediaRun:
     # medium in circulation
     cdef vector[int64_t] by_medium
     cdef int64_t new_detections, public_trials
+    cdef int64_t new_entered  # smuggled copies taken up this step (a holder's second is not)
     cdef vector[int32_t] active, exposed, queue
     cdef vector[int64_t] audience_end
     cdef vector[uint8_t] risky
@@ -432,8 +435,7 @@ cdef class _MediaRun:
                     other = self.exposed[e]
                     if self.state_of(other) == EXPOSED and uniform_at(
                             self.key, a, t, IMPLICATE, other) < p_take:
-                        if self.offer[other] == OFFER_OBJECT:
-                            self.lose_object(self.medium[other])
+                        # a holder in the queue was seized first, its borrower only watched
                         self.count_move(other, S, D)
                         self.set_state(other, D)
                         self.new_detections += 1
@@ -457,6 +459,7 @@ cdef class _MediaRun:
         cdef double p
         # 1. entry
         n_active = self.active.size()
+        self.new_entered = 0
         for i in range(n_entrants):
             agent = entrants[i]
             st = self.state_of(agent)
@@ -465,6 +468,7 @@ cdef class _MediaRun:
             if st == S or st == W or st == R:
                 self.start_holding(agent, st, entrant_media[i])
                 self.active.push_back(agent)
+                self.new_entered += 1
         if <size_t>n_active < self.active.size():
             self.merge_new_holders(n_active)
         # 2. sharing
@@ -550,6 +554,7 @@ cdef class _MediaRun:
         for k in range(N_STATES):
             series.push_back(self.counts[k])
         series.push_back(self.new_detections)
+        series.push_back(self.new_entered)
         series.push_back(self.public_trials)
         media.insert(media.end(), self.by_medium.begin(), self.by_medium.end())
         regions.insert(regions.end(), self.region_counts.begin(), self.region_counts.end())
@@ -690,6 +695,7 @@ def run_media(
     run.by_medium.assign(n_media * PER_MEDIUM, 0)
     run.region_seen.assign(run.n_regions * n_media, 0)
     run.new_detections = 0
+    run.new_entered = 0
     run.public_trials = 0
     n_steps_entry = entry_offsets.shape[0] - 1
 

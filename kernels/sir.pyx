@@ -77,6 +77,36 @@ cdef struct Schedule:
 cdef struct Queue:
     vector[vector[int32_t]] agents  # per step: candidate exposures
     vector[vector[uint8_t]] kinds   # per step: the kind of tie each came through (if tracked)
+    vector[vector[int32_t]] sources  # per step: the holder each came from (if kinds tracked)
+
+
+cdef extern from *:
+    """
+    #include <algorithm>
+    #include <numeric>
+    #include <vector>
+    #include <cstdint>
+    /* Reorder a bucket's candidates by the holder they came from (stable), so that an agent
+       reached by several holders in one step takes the channel of the lowest holder id, as in
+       the step kernel, whose holders share in id order. */
+    static void order_by_source(std::vector<int32_t>& agents, std::vector<uint8_t>& kinds,
+                                std::vector<int32_t>& sources) {
+        std::vector<size_t> order(agents.size());
+        std::iota(order.begin(), order.end(), 0);
+        std::stable_sort(order.begin(), order.end(),
+                         [&](size_t a, size_t b) { return sources[a] < sources[b]; });
+        std::vector<int32_t> a2(agents.size());
+        std::vector<uint8_t> k2(kinds.size());
+        for (size_t i = 0; i < order.size(); i++) {
+            a2[i] = agents[order[i]];
+            k2[i] = kinds[order[i]];
+        }
+        agents.swap(a2);
+        kinds.swap(k2);
+    }
+    """
+    void order_by_source(vector[int32_t]& agents, vector[uint8_t]& kinds,
+                         vector[int32_t]& sources) except + nogil
 
 
 cdef struct Run:  # everything one realisation reads and writes
@@ -93,6 +123,7 @@ cdef struct Run:  # everything one realisation reads and writes
     Queue queue
     vector[int32_t] current         # candidates of this step, then its new holders
     vector[uint8_t] current_kinds
+    vector[int32_t] current_sources
     vector[int64_t] events          # N_COLUMNS per step
     int64_t last_step               # latest step with an event
     int64_t examined                # ties in the rows of new holders
@@ -163,8 +194,9 @@ cdef inline int count_event(Run* run, int64_t step, Column column) except -1 nog
 
 
 cdef inline int queue_exposure(Run* run, int64_t step, int64_t agent,
-                               int64_t tie) except -1 nogil:
-    """Queue ``agent``, reached through ``tie``, as a candidate exposure of ``step``.
+                               int64_t tie, int64_t source) except -1 nogil:
+    """Queue ``agent``, reached through ``tie`` from holder ``source``, as a candidate exposure
+    of ``step``.
 
     Growing the buckets can fail: C++'s bad_alloc becomes a Python MemoryError, the run stops.
     """
@@ -174,9 +206,11 @@ cdef inline int queue_exposure(Run* run, int64_t step, int64_t agent,
         queue.agents.resize(2 * step + 2)
         if track_kinds:
             queue.kinds.resize(2 * step + 2)
+            queue.sources.resize(2 * step + 2)
     queue.agents[step].push_back(<int32_t>agent)
     if track_kinds:
         queue.kinds[step].push_back(run.ties.kind[tie])
+        queue.sources[step].push_back(<int32_t>source)
     return 0
 
 
@@ -275,7 +309,7 @@ cdef int share_uniform(Run* run, Stream* draws, int64_t j, int64_t t,
         u = uniform(draws)
         if is_susceptible(run.susceptible.data(), nb):
             hit = first_success_given_one(u, run.sharing, limit)
-            queue_exposure(run, t + hit, nb, e)
+            queue_exposure(run, t + hit, nb, e, j)
         e += 1
     return 0
 
@@ -302,7 +336,7 @@ cdef int share_by_tie(Run* run, int64_t j, int64_t t, int64_t limit) except -1 n
             base += shift
             if uniform_trust or bernoulli(
                     &tie_draws, run.ties.trust[e] if beta <= 1.0 else beta * run.ties.trust[e]):
-                queue_exposure(run, t + base, nb, e)
+                queue_exposure(run, t + base, nb, e, j)
                 break
             remaining -= shift
     return 0
@@ -337,9 +371,10 @@ cdef int spread_from_holders(Run* run, int64_t t, int64_t n_new) except -1 nogil
     return 0
 
 
-cdef int64_t next_step(Run* run, int64_t t) noexcept nogil:
-    """Phase 3: move the candidates of the next step with any into ``current``; return that
-    step, or -1 when none is queued (the run is over)."""
+cdef int64_t next_step(Run* run, int64_t t) except -2 nogil:
+    """Phase 3: move the candidates of the next step with any into ``current`` (with tracked
+    kinds, ordered by the holder they came from); return that step, or -1 when none is queued
+    (the run is over)."""
     cdef Queue* queue = &run.queue
     run.current.clear()
     t += 1
@@ -354,6 +389,10 @@ cdef int64_t next_step(Run* run, int64_t t) noexcept nogil:
         run.current_kinds.swap(queue.kinds[t])
         queue.kinds[t].clear()
         queue.kinds[t].shrink_to_fit()
+        run.current_sources.swap(queue.sources[t])
+        queue.sources[t].clear()
+        queue.sources[t].shrink_to_fit()
+        order_by_source(run.current, run.current_kinds, run.current_sources)
     return t
 
 

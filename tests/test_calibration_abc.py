@@ -4,12 +4,15 @@ made itself, a calibration is reproducible from its seed, and it resumes from it
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from diffusion.calibration.abc import calibrate, overrides, prior_distribution
+from diffusion.calibration.folder import CalibrationError, resumable
 from diffusion.config import ClusterConfig, validate_config
 from diffusion.simulate import simulate
 from diffusion.sweep.clusters import open_client
@@ -112,3 +115,51 @@ def test_calibration_recovers_beta_and_resumes(tmp_path, client):
     low, high = np.interp([0.05, 0.95], cumulative, posterior[:, 0])
     assert low <= np.log10(TRUE_BETA) <= high  # 0.020 to 0.089 with these seeds
     assert high - low < 0.6 * np.log10(0.1 / 0.003)  # narrower than the prior (0.43 of it)
+
+
+def test_a_resumed_calibration_is_the_uninterrupted_one(tmp_path, client):
+    """Stopped after its first generation (as by kill -9: the history holds what finished) and
+    resumed, a fit is bit-identical to one run straight through: same particles, weights and
+    epsilons (issue 20, C3). Another seed into its history is refused, which stays as it was
+    (C2)."""
+    config = validate_config(scenario(tmp_path))
+    options = {"population_size": 16, "batch_size": 2, "max_jobs": 4}
+    straight = calibrate(config, tmp_path / "straight.db", client, generations=3, **options)
+    calibrate(config, tmp_path / "resumed.db", client, generations=1, **options)
+    resumed = calibrate(config, tmp_path / "resumed.db", client, generations=3, **options)
+    for t in range(3):
+        assert np.array_equal(generation(resumed, t), generation(straight, t))
+    epsilons = straight.get_all_populations()["epsilon"].tolist()
+    assert resumed.get_all_populations()["epsilon"].tolist() == epsilons
+    other = validate_config({**scenario(tmp_path), "calibration": {
+        **scenario(tmp_path)["calibration"], "seed": 12}})  # fmt: skip
+    with pytest.raises(CalibrationError, match=r"holds a different fit \(differs in "
+                       r"config\.calibration\.seed\)"):  # fmt: skip
+        calibrate(other, tmp_path / "resumed.db", client, generations=4, **options)
+    assert calibrate(config, tmp_path / "resumed.db", client, generations=3, **options).max_t == 2
+
+
+def test_a_damaged_history_is_refused_and_an_unfinished_one_restarted(tmp_path):
+    """Not a database, or one SQLite finds broken: one line, the file left alone. A history
+    without a finished generation (as a full disk leaves it, "version 0") is removed, so the
+    same command starts the fit again (issue 20, C4)."""
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(CalibrationError, match=r"garbage.db: the history is damaged \("):
+        resumable(garbage)
+    assert garbage.exists()
+    half = tmp_path / "half.db"
+    with closing(sqlite3.connect(half)) as connection:
+        connection.execute("CREATE TABLE version (version_num VARCHAR)")
+        connection.execute("CREATE TABLE populations (id INTEGER, t INTEGER)")
+        connection.commit()
+    assert resumable(half) is False and not half.exists()
+    unversioned = tmp_path / "unversioned.db"
+    with closing(sqlite3.connect(unversioned)) as connection:
+        connection.execute("CREATE TABLE populations (id INTEGER, t INTEGER)")
+        connection.execute("INSERT INTO populations VALUES (1, 0)")
+        connection.commit()
+    with pytest.raises(CalibrationError, match=r"damaged \(no database version\)"):
+        resumable(unversioned)  # a finished generation is never deleted
+    assert unversioned.exists()
+    assert resumable(tmp_path / "none.db") is False

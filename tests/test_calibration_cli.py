@@ -3,6 +3,11 @@ writing the posterior, each target's fit and the figure, and continuing from its
 
 from __future__ import annotations
 
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
 import pyarrow.parquet as pq
 from click.testing import CliRunner
 from test_calibration_abc import TARGETS
@@ -145,3 +150,47 @@ def test_select_and_variant_are_checked_before_any_run(tmp_path):
     plain.write_text(CONFIG)
     alone = CliRunner().invoke(main, ["calibrate", str(plain), "--out", out, "--select"])
     assert alone.exit_code == 2 and "two or more" in alone.stderr
+
+
+def _fit_folder(tmp_path):
+    (tmp_path / "targets.toml").write_text(
+        "[weightings.population]\n[weightings.defectors]\nborder = 0.8\nPyongyang = 0.027\n"
+        + TARGETS
+    )
+    config = tmp_path / "fit.toml"
+    config.write_text(CONFIG)
+    return config, tmp_path / "out"
+
+
+def test_a_damaged_history_is_one_line_and_left_alone(tmp_path):
+    """A truncated or foreign history.db: exit 2, one line naming it, the file untouched (C4)."""
+    config, out = _fit_folder(tmp_path)
+    out.mkdir()
+    damaged = b"SQLite format 3\x00" + b"\x00" * 200  # a header, then nothing: truncated
+    (out / "history.db").write_bytes(damaged)
+    result = CliRunner().invoke(main, ["calibrate", str(config), "--out", str(out), "--workers",
+                                       "1", "--particles", "4", "--generations", "1"])  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and "history.db: the history is damaged" in result.stderr
+    assert (out / "history.db").read_bytes() == damaged
+
+
+def test_a_full_disk_is_one_line_and_the_fit_resumes(tmp_path):
+    """Under a file-size limit (as on a full disk) the fit stops with one line and exit 1; the
+    same command without the limit then finishes it (C4)."""
+    config, out = _fit_folder(tmp_path)
+    program = str(Path(sys.executable).parent / "diffusion")
+    command = [program, "calibrate", str(config), "--out", str(out), "--workers", "1",
+               "--particles", "6", "--generations", "2"]  # fmt: skip
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (40 * 1024, resource.RLIM_INFINITY))
+
+    full = subprocess.run(command, capture_output=True, text=True, preexec_fn=limited, timeout=600)
+    assert full.returncode == 1, full.stderr[-2000:]
+    lines = [line for line in full.stderr.splitlines() if "cannot write" in line]
+    assert len(lines) == 1 and "free space and run the same command again" in lines[0]
+    assert "Traceback" not in full.stderr
+    again = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "2 generations of 6 particles" in again.stdout

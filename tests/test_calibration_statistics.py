@@ -149,3 +149,25 @@ def test_knew_punished_counts_people_with_a_tie_detected_by_the_date(world, resu
     assert knew_punished(run, world, weights, dt.date(2000, 1, 10)) == pytest.approx(expected)
     with pytest.raises(ValueError, match="ties were detected"):
         knew_punished(result, world, weights, dt.date(2000, 1, 10))  # no record in this Result
+
+
+def test_a_named_border_province_keeps_its_own_weight(world):
+    """North Hamgyong named in a weighting with ``border``: it gets its own 0.1, the border share
+    goes to the other border province (Ryanggang) alone, and the rest (0.1) to Pyongyang and
+    Kangwon by agents (issue 20, B)."""
+    weights = province_weights({"border": 0.8, "North Hamgyong": 0.1}, world)
+    assert weights == pytest.approx([0.05, 0.1, 0.8, 0.05], abs=1e-15)
+
+
+def test_knew_punished_counts_a_detection_on_the_evaluation_day(world):
+    """A tie detected in step 5 (2000-01-05) counts on that very day, not the day before."""
+    tie_detected = np.full(50, -1, np.int32)
+    tie_detected[0:5] = 5  # half of Pyongyang
+    reached = Reached(step=np.full(50, -1, np.int32), channel=np.zeros(50, np.uint8),
+                      medium=np.zeros(50, np.uint8), tie_detected=tie_detected)  # fmt: skip
+    counts = np.zeros((11, 5), np.int64)
+    result = Result(counts=counts, new_detections=np.zeros(11, np.int64), reached=reached,
+                    media=("usb",), start=START)  # fmt: skip
+    only_pyongyang = province_weights({"Pyongyang": 1.0}, world)
+    assert knew_punished(result, world, only_pyongyang, dt.date(2000, 1, 5)) == 0.5
+    assert knew_punished(result, world, only_pyongyang, dt.date(2000, 1, 4)) == 0.0

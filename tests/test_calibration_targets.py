@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from diffusion.calibration.targets import (
+    MAX_TARGETS_BYTES,
     Period,
     TargetError,
     check_calendar,
@@ -71,12 +72,38 @@ def _with(data: dict, row: int, **changes) -> dict:
         (0, {"period": {"kind": "fieldwork", "last": 2007}}, "targets[0].period.first: required"),
         (1, {"name": "dvd-2007"}, "targets[1].name: 'dvd-2007' is used twice"),
         (0, {"colour": "red"}, "targets[0].colour: unknown key"),
+        # strict as a config: nothing converted (issue 20, C6)
+        (3, {"value": "0.20"}, "targets[3].value: '0.20' is not a number"),
+        (3, {"n": True}, "targets[3].n: true is not an integer"),
+        (
+            0,
+            {"period": {"kind": "fieldwork", "first": "2007", "last": 2008}},
+            "targets[0].period.first: '2007' is not an integer",
+        ),
+        (0, {"name": "a\nforged line"}, "targets[0].name: 'a\\nforged line' holds a control"),
     ],
 )
 def test_a_bad_row_is_named_in_the_error(data, row, changes, message):
     with pytest.raises(TargetError) as caught:
         validate_targets(_with(data, row, **changes))
     assert any(line.startswith(message) for line in caught.value.lines), caught.value.lines
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("x" * (MAX_TARGETS_BYTES + 1), "more than 1048576 bytes (not a targets file)"),
+        ("a = " + "[" * 600 + "]" * 600, "nested too deeply"),
+        ("a = " + "[" * 30 + "]" * 30, "nested more than 20 deep"),
+        (b"\xff\xfe", "not a text file"),
+    ],
+)
+def test_a_hostile_targets_file_is_refused_in_one_line(tmp_path, text, message):
+    path = tmp_path / "targets.toml"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(TargetError) as caught:
+        load_targets(path)
+    assert len(caught.value.lines) == 1 and message in caught.value.lines[0]
 
 
 def test_a_bad_weighting_is_named(data):

@@ -231,3 +231,23 @@ def test_plot_of_a_sweep_folder(tmp_path):
     assert result.exit_code == 0, result.output
     for name in ("sweep-reach_share.png", "sweep-detected.png"):
         assert (out / name).stat().st_size > 10_000
+
+
+def test_a_full_disk_during_run_is_one_line_and_earlier_results_stay(config, tmp_path):
+    """Under a file-size limit (EFBIG, as ENOSPC on a full disk) ``run`` stops with one line and
+    exit 1, no traceback; a folder written before is untouched (issue 20, C4)."""
+    import resource
+
+    before = tmp_path / "before"
+    assert invoke("run", config, "--out", before, "--quiet").exit_code == 0
+    files = {p.name: p.read_bytes() for p in before.iterdir()}
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2048, resource.RLIM_INFINITY))
+
+    command = [str(SCRIPT), "run", str(config), "--out", str(tmp_path / "new"), "--quiet"]
+    full = subprocess.run(command, capture_output=True, text=True, preexec_fn=limited)
+    assert full.returncode == 1, full.stderr
+    assert full.stderr.startswith("error: cannot write ") and full.stderr.count("\n") == 1
+    assert "free space and run the same command again" in full.stderr
+    assert {p.name: p.read_bytes() for p in before.iterdir()} == files

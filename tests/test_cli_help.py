@@ -136,6 +136,19 @@ def test_set_errors_name_the_field(config, tmp_path, override, line):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["model.beta=0.1\n[network]\ntype = 'sbm'"], "model.beta: the value must be on one line"),
+        (["model.beta=0.1", "model.beta=0.2"], "model.beta: set twice"),
+    ],
+)
+def test_set_takes_one_value_once_per_path(config, overrides, message):
+    """Nothing after a newline is dropped in silence, no repeated path silently wins (C7)."""
+    result = invoke("check", config, *[arg for o in overrides for arg in ("--set", o)])
+    assert result.exit_code == 2 and message in result.stderr
+
+
 def test_set_needs_path_equals_value(config, tmp_path):
     result = invoke("check", config, "--set", "model.beta")
     assert result.exit_code == 2 and "is not PATH=VALUE" in result.stderr

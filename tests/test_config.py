@@ -76,6 +76,13 @@ def test_a_valid_config_resolves_every_section(tmp_path):
         (('type = "erdos_renyi"', 'type = "lattice"'), "network.type: 'lattice' is not one"),
         (("seeds = 5", "seeds = 501"), "run.seeds: 501 is not an integer in [0, 500]"),
         (("[run]", "[output]\nx = 1\n[run]"), "output: unknown key"),
+        # no silent conversions (issue 20, C7): a number is no date, a quoted date no date
+        (("end = 9,", "end = 315532800,"), "model.campaigns.0.end: 315532800 must be <= 10000000"),
+        (
+            ("gamma = 0.2", 'gamma = 0.2\nstart = "2000-01-01"'),
+            "model.start: '2000-01-01' is not a date (TOML dates are unquoted",
+        ),
+        (("gamma = 0.2", "gamma = 0.2\nstart = 946684800"), "model.start: 946684800 is not a date"),
     ],
 )
 def test_each_mistake_gives_one_line_naming_the_field(tmp_path, edit, line):

@@ -60,3 +60,16 @@ def test_placed_copies_run_on_the_step_kernel_and_arrive_when_placed():
         simulate(net, params, seeds=[0], rng=1, steps=10, entry=placed, engine="event")
     with pytest.raises(ValueError, match="steps: required when copies are placed"):
         simulate(net, Params(beta=0.1, gamma=0.5), seeds=[0], rng=1, entry=placed)
+
+
+def test_a_second_copy_for_a_holder_is_not_counted_as_entered():
+    """Two DVDs for agent 3 in step 2 and one for holder 0: agent 3 takes one, the other two are
+    not taken up, so one copy entered and one object circulates (issue 20, A5)."""
+    net = Network.erdos_renyi(200, 4, seed=2)
+    params = Params(beta=0.0, gamma=0.0, delta=0.0)
+    dvd = params.media_names.index("dvd")
+    placed = EntrySchedule.from_arrivals(4, [2, 2, 2], [3, 3, 0], [dvd] * 3)
+    res = simulate(net, params, seeds=[0], rng=1, steps=4, entry=placed)
+    assert res.entered.tolist() == [0, 0, 1, 0, 0]
+    assert res.lent_copies[:, dvd].tolist() == [0, 0, 1, 1, 1]
+    assert res.counts[-1, 2] == 2  # holders: agent 0 (its seed copy) and agent 3

@@ -222,6 +222,10 @@ def test_an_interrupted_analysis_resumes_without_redoing_runs_on_any_number_of_w
             'parameters = {"model.nothing" = {low = 0.0, high = 0.1}}',
             "sensitivity.parameters.model.nothing: 0.0 is not usable",
         ),
+        (  # integer ends pass, the values between them cannot (issue 20, A5)
+            'parameters = {"model.fear_steps" = {low = 1, high = 30}}',
+            "sensitivity.parameters.model.fear_steps: takes values between 1 and 30",
+        ),
     ],
 )
 def test_an_invalid_sensitivity_section_is_refused_naming_the_field(tmp_path, section, message):

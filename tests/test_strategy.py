@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from scipy import stats
 
 from diffusion import Params, build_population, simulate
 from diffusion.cli import main
@@ -19,7 +20,15 @@ from diffusion.strategy.config import Strategy
 from diffusion.strategy.evaluate import RUNS, Evaluation, evaluate, replicate_seed
 from diffusion.strategy.pareto import non_dominated
 from diffusion.strategy.placement import Country, place
-from diffusion.strategy.search import Scorer, celf, dask_batch, score_placement, search_payload
+from diffusion.strategy.report import interval
+from diffusion.strategy.search import (
+    Score,
+    Scorer,
+    celf,
+    dask_batch,
+    score_placement,
+    search_payload,
+)
 from diffusion.streams import PLACEMENT, RunStreams
 
 STEPS = 200
@@ -163,6 +172,18 @@ def test_bad_strategy_configs_name_the_field(star, change, line) -> None:
     assert any(text.startswith(line) for text in error.value.lines), error.value.lines
 
 
+def test_a_budget_that_mostly_rounds_to_no_copy_is_warned_about(star) -> None:
+    """100 drives a year for 1,000 people over 30 days on 12 agents: 0.0986 copies per run
+    expected, none in 90% of the runs; 10,000 a year gives 9.86 and no warning (issue 20)."""
+    compare = [{"name": "few", "budget": {"usb": 100}}, {"name": "many", "budget": {"usb": 1e4}},
+               {"name": "none", "budget": {}}]  # fmt: skip
+    evaluation = Evaluation(validate_config(config_data(star, population=1000, compare=compare)))
+    assert evaluation.sparse_budgets(12) == [
+        "strategy.compare.0.budget: 0.0986 copies per run expected at 12 agents for 1000 "
+        "people, so 90% of the runs get none (more agents or a larger budget)"
+    ]
+
+
 def test_rules_that_find_nobody_name_the_field_before_any_run(star, tmp_path) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(
@@ -228,6 +249,47 @@ def test_celf_picks_the_bigger_of_two_cliques(tmp_path) -> None:
     assert greedy.chosen[0] in big
     assert greedy.chosen[1] in small  # the big clique is reached already: the small one gains
     assert greedy.rescored < 13  # lazy: not every candidate rescored in the second round
+
+
+def _toy_scorer(values: dict[tuple[int, ...], tuple[float, float]]) -> Scorer:
+    """A scorer of exact (reach, detected) values per placement, no simulation."""
+    return Scorer(lambda sets: [Score(*values[s], 0.0, 0.0) for s in sets])
+
+
+# Not submodular once arrests cost: c gains little alone (10 - 9) and much after a
+# ({a, c}: 20 reached, 0 arrests); b's lone gain (9) bounds nothing.
+TOY = {(): (0, 0), (0,): (10, 0), (1,): (9, 0), (2,): (10, 9), (0, 1): (12, 0),
+       (0, 2): (20, 0), (1, 2): (11, 0)}  # fmt: skip
+
+
+@pytest.mark.parametrize("batch", [1, 2, 3])
+def test_greedy_with_a_price_is_exact_whatever_the_batch(batch) -> None:
+    """With price > 0 every candidate is rescored each round: the greedy set worth 20, not the
+    lazy one worth 12, with 1, 2 or 3 placements scored at once (issue 20, A2)."""
+    greedy = celf([0, 1, 2], 2, _toy_scorer(TOY), price=1.0, batch=batch)
+    assert greedy.chosen == [0, 2]
+    assert greedy.values == [10.0, 20.0]
+    assert greedy.gains == [10.0, 10.0]
+
+
+@pytest.mark.parametrize("batch", [1, 2, 3])
+def test_lazy_picks_do_not_depend_on_the_batch(batch) -> None:
+    """At price 0 the search is lazy; scoring ahead for the workers changes no pick, even where
+    the estimates are not submodular (c gains 1 alone, 10 after a)."""
+    values = {**TOY, (2,): (1, 0)}
+    greedy = celf([0, 1, 2], 2, _toy_scorer(values), price=0.0, batch=batch)
+    assert greedy.chosen == [0, 1]  # CELF's lazy answer, the same for every batch
+    assert greedy.values == [10.0, 12.0]
+
+
+def test_the_interval_of_one_replicate_is_unknown_and_of_more_uses_n_minus_1() -> None:
+    """One value: NaN interval and standard error, not a zero-width interval; three values:
+    the standard error with n - 1, exactly (issue 20, A5 and B)."""
+    mean, low, high, se = interval(np.array([4.0]))
+    assert mean == 4.0 and np.isnan([low, high, se]).all()
+    mean, low, high, se = interval(np.array([1.0, 2.0, 6.0]))
+    assert mean == 3.0 and se == pytest.approx(np.sqrt(7.0 / 3.0))  # s**2 = 14 / 2, / n = 3
+    assert high - mean == pytest.approx(stats.t.ppf(0.975, 2) * se)
 
 
 # ---------------------------------------------------------------------------------- evaluation

@@ -252,12 +252,35 @@ def test_points_share_their_replicates_seeds_with_diffusion_run(tmp_path) -> Non
     config = load_config(write_config(tmp_path))
     sweep = Sweep.from_config(config)
     values = sweep.design.points[1]
+    assert sweep.engine == "event"  # every point is the SIR reduction: run_scenario's kernel
     point = run_point(
-        sweep.task_payload(), sweep.network_keys[1], 1, values, 11, 2, time_series=False
+        sweep.task_payload(), sweep.network_keys[1], 1, values, 11, 2, False, sweep.engine
     )
     scenario = config.with_overrides({**values, "run.seed": 11, "run.replicates": 2})
     expected = run_scenario(scenario)
     assert point.summaries == [r.summary() for r in expected.results]
+
+
+@pytest.mark.parametrize(
+    ("path", "ends"),
+    [("model.p_implicate", [0.0, 1e-9]), ("model.informant_risk", [1.0, 3.0])],
+)
+def test_a_design_runs_on_one_kernel_at_the_ends_of_a_range(tmp_path, path, ends) -> None:
+    """A point exactly at the SIR reduction and its neighbour run on the same kernel, so a
+    parameter that cannot matter here (no informants; an implication never drawn) changes no
+    replicate: the ends of its range give identical runs (issue 20, A1)."""
+    text = write_config(tmp_path).read_text().split("[sweep.parameters]")[0]
+    config = tmp_path / "ends.toml"
+    config.write_text(f'{text}[sweep.parameters]\n"{path}" = {ends}\n')
+    sweep = Sweep.from_config(load_config(config))
+    assert sweep.engine == "step"
+    first, second = (
+        run_point(sweep.task_payload(), sweep.network_keys[k], k, sweep.design.points[k], 11, 3,
+                  False, sweep.engine)
+        for k in range(2)
+    )  # fmt: skip
+    assert first.summaries == second.summaries
+    assert first.summaries[0]["reach"] > 5  # the runs spread: the comparison is not vacuous
 
 
 def test_network_cache_builds_once_per_hash_and_keeps_within_budget(tmp_path) -> None:

@@ -42,6 +42,7 @@ import pyabc
 from distributed import Client
 
 from diffusion import calendar
+from diffusion.calibration.folder import claim, fit_identity, resumable
 from diffusion.calibration.priors import Prior
 from diffusion.calibration.targets import TargetFile
 from diffusion.config import ExperimentConfig
@@ -191,9 +192,15 @@ def calibrate(
     if calibration is None:
         raise ValueError("calibration: the config has no [calibration] section")
     targets = calibration.load_targets()
+    values = observed or {t.name: t.value for t in targets.fitted()}
+    resuming = resumable(db)  # a damaged history raises CalibrationError (one line)
+    names = list(variants) if variants else [None]
+    identity = fit_identity(
+        config, targets, values, population_size, list(variants or []), kernel_scale
+    )
+    claim(db, identity, resuming)
     cores = sum(client.ncores().values())
     sampler = SeededDaskSampler(client, calibration.seed, batch_size, max_jobs or cores)
-    names = list(variants) if variants else [None]
     abc = pyabc.ABCSMC(
         [pyabc.FunctionModel(ScenarioModel(config, targets), name=n or "scenario") for n in names],
         [prior_distribution(calibration.priors_of(n)) for n in names],
@@ -204,11 +211,10 @@ def calibrate(
     )
     url = f"sqlite:///{Path(db).resolve()}"
     done = 0
-    if Path(db).is_file():
+    if resuming:
         history = abc.load(url, 1)
         done = history.max_t + 1
     else:
-        values = observed or {t.name: t.value for t in targets.fitted()}
         abc.new(url, values)
     if done >= generations:
         return abc.history

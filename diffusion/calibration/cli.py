@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import click
 
 from diffusion._lock import claim
+from diffusion._text import escape_controls
 from diffusion.command import dask_client, load_experiment, on_interrupt, set_option
 from diffusion.config_check import check_memory
-from diffusion.errors import DiffusionError
+from diffusion.errors import DiffusionError, StoppedError
 from diffusion.results.io import write_parquet
 from diffusion.sweep.cli import cluster_options, out_folder
 
@@ -91,6 +93,9 @@ def calibrate_command(
         raise DiffusionError(
             f"calibrate: needs {exc.name}: pip install -e '.[calibrate]'"
         ) from None
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from diffusion.calibration.folder import CalibrationError
 
     experiment = load_experiment(config, overrides)
     if experiment.calibration is None:
@@ -114,17 +119,26 @@ def calibrate_command(
         with dask_client(
             experiment.cluster, workers=workers, scheduler=scheduler, cluster=cluster
         ) as client:
-            history = calibrate(
-                experiment,
-                out / "history.db",
-                client,
-                population_size=particles,
-                generations=generations,
-                batch_size=batch_size,
-                variants=variants,
-                min_acceptance_rate=min_acceptance,
-                kernel_scale=kernel_scale,
-            )
+            try:
+                history = calibrate(
+                    experiment,
+                    out / "history.db",
+                    client,
+                    population_size=particles,
+                    generations=generations,
+                    batch_size=batch_size,
+                    variants=variants,
+                    min_acceptance_rate=min_acceptance,
+                    kernel_scale=kernel_scale,
+                )
+            except CalibrationError as exc:
+                raise DiffusionError(escape_controls(str(exc))) from None
+            except (SQLAlchemyError, sqlite3.Error) as exc:
+                raise StoppedError(
+                    f"calibrate: cannot write {out / 'history.db'} ({_sqlite_reason(exc)}); the "
+                    "generations finished so far are kept: free space and run the same command "
+                    "again"
+                ) from None
             names = variants or ["scenario"]
             tables = {"generations": generations_table(history)}
             if select:
@@ -164,3 +178,14 @@ def calibrate_command(
         )
     for warning in weak_fit_warnings(tables["generations"]):
         click.echo(f"calibrate: warning: {warning}", err=True)
+
+
+def _sqlite_reason(exc: BaseException) -> str:
+    """SQLite's own words for a failed write (``database or disk is full``), found in the chain
+    of errors sqlalchemy and pyabc's clean-up raise on top of it."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, sqlite3.Error):
+            return str(seen)
+        seen = getattr(seen, "orig", None) or seen.__cause__ or seen.__context__
+    return str(exc).splitlines()[0]

@@ -127,3 +127,12 @@ def check_ranges(bare: ExperimentConfig, ranges: dict[str, Prior], section: str)
             except ValueError as exc:
                 problem = str(exc).splitlines()[0]
                 raise ValueError(f"{where}: {value!r} is not usable ({problem})") from None
+        inside = prior.low + (prior.high - prior.low) / 3  # the draws fall between the ends
+        try:
+            bare.with_overrides({path: inside})
+        except ValueError as exc:
+            problem = str(exc).splitlines()[0]
+            raise ValueError(
+                f"{where}: takes values between {prior.low:g} and {prior.high:g} such as "
+                f"{inside:.4g}, which are not usable ({problem})"
+            ) from None

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from diffusion._strict import MAX_DEPTH, nesting_depth, type_mismatches
 from diffusion.calibration.statistics import (
     STATISTICS,
     knew_punished,
@@ -113,6 +114,13 @@ class Target(_Strict):
     """Why the model cannot compute this figure (instead of a statistic)."""
     weighting: str
     """The province weights of the sample: a name in ``[weightings]``."""
+
+    @field_validator("name", "measure")
+    @classmethod
+    def _one_line(cls, text: str) -> str:
+        if not text.isprintable():
+            raise ValueError(f"{text!r} holds a control character (a newline, a tab, ...)")
+        return text
 
     @field_validator("value")
     @classmethod
@@ -214,24 +222,50 @@ class TargetFile(_Strict):
         }
 
 
+MAX_TARGETS_BYTES = 1 << 20
+"""Largest targets file read (a targets file is a few kilobytes)."""
+
+
 def load_targets(path: str | Path) -> TargetFile:
-    """Read and validate a targets file; raise ``TargetError`` naming each bad row."""
+    """Read and validate a targets file; raise ``TargetError`` naming each bad row.
+
+    As strict as a config (``diffusion.config.load_config``): a file over ``MAX_TARGETS_BYTES``,
+    not UTF-8, or nested deeper than a config may be is refused in one line.
+    """
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        if path.stat().st_size > MAX_TARGETS_BYTES:
+            raise TargetError([f"{path}: more than {MAX_TARGETS_BYTES} bytes (not a targets file)"])
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise TargetError([f"{path}: cannot read ({exc.strerror})"]) from None
+    except UnicodeDecodeError:
+        raise TargetError([f"{path}: not a text file (not valid UTF-8)"]) from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise TargetError([f"{path}: not valid TOML: {exc}"]) from None
+    except RecursionError:
+        raise TargetError([f"{path}: not valid TOML: tables or arrays nested too deeply"]) from None
     return validate_targets(data)
 
 
 def validate_targets(data: dict[str, Any]) -> TargetFile:
-    """Validate targets data (as read from TOML); raise ``TargetError`` naming each bad row."""
+    """Validate targets data (as read from TOML); raise ``TargetError`` naming each bad row.
+
+    Values of the wrong type are refused, not converted, as in a config: ``value = "0.20"``,
+    ``n = true`` or ``first = "2007"`` (``diffusion._strict.type_mismatches``).
+    """
+    if nesting_depth(data) > MAX_DEPTH:
+        raise TargetError([f"targets file: tables or arrays nested more than {MAX_DEPTH} deep"])
     try:
-        return TargetFile.model_validate(data)
+        targets = TargetFile.model_validate(data)
     except ValidationError as exc:
         raise TargetError([_line(error) for error in exc.errors()]) from None
+    mismatches = type_mismatches(data, targets)
+    if mismatches:
+        raise TargetError([re.sub(r"\.(\d+)(?=[.:])", r"[\1]", line) for line in mismatches])
+    return targets
 
 
 def check_calendar(

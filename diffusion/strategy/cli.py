@@ -9,6 +9,7 @@ import click
 import numpy as np
 
 from diffusion._lock import claim
+from diffusion._text import escape_controls
 from diffusion.command import Progress, dask_client, load_experiment, on_interrupt, set_option
 from diffusion.config import ConfigError
 from diffusion.config_check import check_memory
@@ -62,6 +63,8 @@ def strategy_command(
         evaluation.check_rules(country)  # a rule that finds nobody: before any run
         if experiment.strategy.search is not None and not no_search:
             _check_search(experiment, country)  # the search's rule too, before any run
+        for warning in evaluation.sparse_budgets(country.n_agents):
+            click.echo(f"warning: {escape_controls(warning)}", err=True)
         _run(evaluation, country, out, workers, scheduler, cluster, no_search, quiet)
 
 

@@ -42,13 +42,21 @@ from diffusion.results import Result
 from diffusion.results.io import write_parquet
 from diffusion.simulate import simulate
 from diffusion.strategy.config import Strategy
-from diffusion.strategy.placement import Country, arrival_steps, place, recipients
+from diffusion.strategy.placement import (
+    DAYS_PER_YEAR,
+    Country,
+    arrival_steps,
+    place,
+    recipients,
+)
 from diffusion.streams import PLACEMENT, RunStreams
 from diffusion.sweep.run import NETWORKS
 
 MANIFEST = "strategy.json"
 RUNS, SERIES, PROVINCES = "runs", "series", "provinces"
 FORMAT = 1
+SPARSE_BUDGET = 0.05
+"""Share of runs without a single copy of a strategy above which its budget is warned about."""
 
 
 class EvaluationError(DiffusionError, ValueError):
@@ -120,6 +128,25 @@ class Evaluation:
     def scale(self, n_agents: int) -> float:
         """Model agents per real person: budgets are multiplied by it."""
         return n_agents / self.config.strategy.population
+
+    def sparse_budgets(self, n_agents: int) -> list[str]:
+        """Warnings for budgets that, scaled to ``n_agents`` model agents, leave at least
+        ``SPARSE_BUDGET`` of the runs without a single copy (each medium's expected count is
+        rounded up with the probability of its fraction, ``copies_per_medium``): such a
+        strategy mostly compares the scenario with itself."""
+        steps, scale, lines = self.config.steps(), self.scale(n_agents), []
+        for i, s in enumerate(self.strategies):
+            if not s.budget:
+                continue
+            expected = np.array(list(s.budget.values())) * steps / DAYS_PER_YEAR * scale
+            none = float(np.prod(np.where(expected < 1, 1 - expected, 0.0)))
+            if none >= SPARSE_BUDGET:
+                lines.append(
+                    f"strategy.compare.{i}.budget: {expected.sum():.3g} copies per run expected "
+                    f"at {n_agents} agents for {self.config.strategy.population:g} people, so "
+                    f"{none:.0%} of the runs get none (more agents or a larger budget)"
+                )
+        return lines
 
     def check_rules(self, country: Country) -> None:
         """Every rule finds its agents in this world: else a ``ConfigError`` naming the field."""

@@ -33,12 +33,14 @@ LEVEL = 0.95
 
 
 def interval(values: np.ndarray, level: float = LEVEL) -> tuple[float, float, float, float]:
-    """(mean, low, high, standard error) of the mean of ``values`` (a t interval)."""
+    """(mean, low, high, standard error) of the mean of ``values`` (a t interval, standard
+    error from the sample deviation with n - 1). One value says nothing of the spread: its
+    interval and standard error are NaN, not a zero-width interval."""
     values = np.asarray(values, dtype=float)
     n = len(values)
     mean = float(values.mean()) if n else float("nan")
     if n < 2:
-        return mean, mean, mean, 0.0
+        return mean, float("nan"), float("nan"), float("nan")
     se = float(values.std(ddof=1) / np.sqrt(n))
     half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * se
     return mean, mean - half, mean + half, se

@@ -7,8 +7,10 @@ sets differ only through where their copies go. The greedy search adds, ``copies
 candidate with the largest gain. CELF (Leskovec et al. 2007, "Cost-effective outbreak detection
 in networks", KDD) keeps each candidate's last gain as an upper bound and rescores only the
 candidates that could still be best: exact for a submodular value, which spread in a network
-often nearly is (an estimate is not guaranteed to be). Stale candidates are rescored a batch at
-a time (one Dask task each), as many as there are workers, so a round runs in parallel.
+often nearly is (an estimate is not guaranteed to be). With a price per arrest the value is not
+submodular, so every candidate is rescored every round (plain greedy). Placements are scored a
+batch at a time (one Dask task each), as many as there are workers, so a round runs in
+parallel; the picks do not depend on the batch.
 """
 
 from __future__ import annotations
@@ -104,7 +106,17 @@ class Greedy:
 def celf(
     candidates: Sequence[int], copies: int, scorer: Scorer, price: float = 0.0, batch: int = 1
 ) -> Greedy:
-    """Pick ``copies`` of ``candidates`` greedily by ``reach - price * detected`` (lazy)."""
+    """Pick ``copies`` of ``candidates`` greedily by ``reach - price * detected``.
+
+    At price 0 (reach alone, which spread often nearly makes submodular) the search is lazy
+    (CELF). With a price per arrest the value ``reach - price * detected`` is not submodular and
+    a candidate's last gain is no bound: every candidate is rescored in every round (plain
+    greedy). ``batch`` is only how many placements are scored at once (the workers): the lazy
+    search scores the ``batch`` most promising stale candidates ahead but takes them one at a
+    time as CELF does, so the picks never depend on it. Ties go to the smallest agent id.
+    """
+    if price > 0:
+        return _plain_greedy(candidates, copies, scorer, price)
     greedy = Greedy(price)
     current = scorer([()])[0].value(price)
     first = scorer([(c,) for c in candidates])
@@ -120,11 +132,30 @@ def celf(
             greedy.values.append(current)
             greedy.gains.append(-gain)
             continue
-        stale = [heapq.heappop(heap) for _ in range(min(batch, len(heap)))]
-        sets = [tuple(sorted((*greedy.chosen, c))) for _, c, _ in stale]
-        greedy.rescored += len(sets)
-        for (_, c, _), score in zip(stale, scorer(sets), strict=True):
-            heapq.heappush(heap, (-(score.value(price) - current), c, size))
+        ahead = [c for _, c, at in heapq.nsmallest(batch, heap) if at != size]
+        scorer([tuple(sorted((*greedy.chosen, c))) for c in ahead])  # in parallel, cached
+        _, c, _ = heapq.heappop(heap)
+        score = scorer([tuple(sorted((*greedy.chosen, c)))])[0]
+        greedy.rescored += 1
+        heapq.heappush(heap, (-(score.value(price) - current), c, size))
+    return greedy
+
+
+def _plain_greedy(candidates: Sequence[int], copies: int, scorer: Scorer, price: float) -> Greedy:
+    """Greedy without laziness: each round scores every remaining candidate added to the set."""
+    greedy = Greedy(price)
+    current = scorer([()])[0].value(price)
+    remaining = sorted(dict.fromkeys(candidates))
+    while remaining and len(greedy.chosen) < copies:
+        sets = [tuple(sorted((*greedy.chosen, c))) for c in remaining]
+        gains = [score.value(price) - current for score in scorer(sets)]
+        if greedy.chosen:
+            greedy.rescored += len(sets)
+        k = int(np.argmax(gains))  # the first maximum: the smallest agent id
+        greedy.chosen.append(remaining.pop(k))
+        current += gains[k]
+        greedy.values.append(current)
+        greedy.gains.append(gains[k])
     return greedy
 
 

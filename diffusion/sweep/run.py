@@ -39,7 +39,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -63,7 +63,7 @@ from diffusion.errors import DiffusionError, StoppedError
 from diffusion.results import STATES
 from diffusion.results.io import write_parquet
 from diffusion.runner import replicate_seeds
-from diffusion.simulate import simulate
+from diffusion.simulate import Engine, simulate
 from diffusion.sweep.designs import Design, make_design
 from diffusion.world import World
 
@@ -104,6 +104,9 @@ class Sweep:
     design: Design
     network_keys: tuple[str, ...]
     """Content hash of the network of each point (points may sweep network parameters)."""
+    engine: Engine = "step"
+    """The kernel every run of the sweep takes (``design_engine``): one for the whole design,
+    so that neighbouring points share their random numbers (common random numbers)."""
 
     @classmethod
     def from_config(cls, config: ExperimentConfig) -> Sweep:
@@ -121,17 +124,18 @@ class Sweep:
             raise ConfigError([str(exc)]) from None
         base = validate_config(_without_sweep(config))
         hashes: dict[str, str] = {}
-        keys = []
+        keys, configs = [], []
         for point in design.points:
             try:
-                network = base.with_overrides(point).network
+                configs.append(base.with_overrides(point))
             except ConfigError as exc:
                 raise ConfigError([f"sweep point {point}: {line}" for line in exc.lines]) from None
+            network = configs[-1].network
             section = canonical(network.model_dump(mode="json"))
             if section not in hashes:
                 hashes[section] = network_content_hash(network)
             keys.append(hashes[section])
-        return cls(config=config, design=design, network_keys=tuple(keys))
+        return cls(config, design, tuple(keys), design_engine(configs))
 
     @property
     def replicates(self) -> int:
@@ -158,6 +162,24 @@ class Sweep:
     def task_payload(self) -> str:
         """The config that tasks carry: JSON text without the ``[sweep]`` and ``[cluster]``."""
         return json.dumps(_without_sweep(self.config), sort_keys=True)
+
+
+def design_engine(configs: Sequence[ExperimentConfig]) -> Engine:
+    """The one kernel for every run of a design: ``event`` only when every point is the SIR
+    reduction on a plain network, else ``step``.
+
+    Picking the kernel point by point (``engine="auto"``) would switch kernels at the edge of a
+    range (``p_implicate = 0`` against ``1e-9``), and the kernels address their draws
+    differently: the two runs of one replicate would differ by chance, not by the parameter.
+    """
+    for config in configs:
+        network = config.network
+        population = network.type == "population" or (
+            network.type == "file" and network.path.suffix.lower() == ".npz"
+        )
+        if population or not config.model.reduces_to_sir():
+            return "step"
+    return "event"
 
 
 def _without_sweep(config: ExperimentConfig) -> dict[str, Any]:
@@ -283,6 +305,7 @@ def run_point(
     sweep_seed: int,
     replicates: int,
     time_series: bool,
+    engine: Engine = "step",
 ) -> PointResult:
     """Run the replicates of one point (a Dask task); the network comes from the worker's cache."""
     start = time.perf_counter()
@@ -292,7 +315,9 @@ def run_point(
     targets = config.calibration.load_targets() if config.calibration is not None else None
     summaries, series = [], [] if time_series else None
     for seed in replicate_seeds(sweep_seed, replicates):
-        result = simulate(world, params, seeds=holders, rng=seed, steps=config.steps())
+        result = simulate(
+            world, params, seeds=holders, rng=seed, steps=config.steps(), engine=engine
+        )
         summary = result.summary()
         if targets is not None:
             statistics = targets.simulated(result, world)
@@ -371,6 +396,7 @@ def _run_locked(
                 spec.seed,
                 spec.replicates,
                 spec.time_series,
+                sweep.engine,
                 key=f"diffusion-point-{digest}-{point}",
             )
             futures[point] = future

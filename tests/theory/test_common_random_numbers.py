@@ -13,6 +13,7 @@ from diffusion._sir import philox_block
 from diffusion import Network, Params, simulate
 from diffusion.entry import EntrySchedule
 from diffusion.population import PopulationConfig
+from diffusion.streams import addressed_uniforms, philox_blocks
 
 ENGINES = ["event", "step"]
 
@@ -90,3 +91,69 @@ def test_a_placed_copy_changes_nothing_before_it_arrives():
     assert moved.entered.sum() == base.entered.sum() + 1
     before = base.reached.step[recipient]
     assert moved.reached.step[recipient] == (before if 0 <= before < arrival else arrival)
+
+
+@pytest.mark.parametrize(
+    ("counter", "key"),
+    [
+        ((1, 0, 0, 0), (0, 0)),
+        ((7, 3, 5 << 32, 11), (123, 456)),
+        ((2**64 - 1, 2**63, 2**40 + 9, 2**64 - 2), (2**64 - 1, 987654321)),
+    ],
+)
+def test_python_addressed_draws_are_the_kernels_philox(counter, key):
+    """The vectorised Philox of ``diffusion.streams`` gives the kernel's blocks word for word,
+    and ``addressed_uniforms`` lays its counter out as ``rng.pxd``'s stream_at (agent, step,
+    purpose << 32, other), the 53 high bits of the first word as the first uniform."""
+    assert philox_blocks([counter], key)[0].tolist() == philox_block(list(counter), list(key))
+    agent, step, purpose, other = 12345, 678, 3, 9
+    first = philox_block([agent, step, purpose << 32, other], list(key))
+    u = addressed_uniforms(np.array(key, np.uint64), agent, step, purpose, other)[0]
+    assert u.tolist() == [(w >> 11) * 2.0**-53 for w in first]
+
+
+def test_initial_holders_media_are_keyed_by_agent():
+    """With a mix of two media, reordering the initial holders or putting one more first leaves
+    every holder's medium (and a reordered run as a whole) unchanged (issue 20, A3)."""
+    population = PopulationConfig(n_agents=3000, n_regions=12).build(seed=3)
+    params = Params(beta=0.05, gamma=0.05, delta=0.002, mix={"usb": 0.5, "dvd": 0.5})
+    seeds = np.arange(100, 3000, 97)
+    base = simulate(population, params, seeds=seeds, rng=4, steps=40)
+    reversed_ = simulate(population, params, seeds=seeds[::-1].copy(), rng=4, steps=40)
+    more = simulate(population, params, seeds=np.concatenate([[7], seeds]), rng=4, steps=40)
+    media = base.reached.medium[seeds]
+    assert 5 < media.sum() < len(seeds) - 5  # both media among the holders
+    assert np.array_equal(reversed_.reached.medium[seeds], media)
+    assert np.array_equal(more.reached.medium[seeds], media)
+    assert np.array_equal(reversed_.counts, base.counts)
+    assert np.array_equal(reversed_.reached.step, base.reached.step)
+
+
+def test_a_shorter_run_is_the_prefix_of_a_longer_one():
+    """Smuggled copies' recipients and media are keyed by (day, copy): a run that stops at day
+    60 equals the first 60 days of a run of 150 (issue 20, A4)."""
+    population = PopulationConfig(n_agents=4000, n_regions=20).build(seed=2)
+    params = Params(beta=0.05, gamma=0.02, delta=0.002, entry_rate=0.5,
+                    mix={"usb": 0.6, "dvd": 0.4})  # fmt: skip
+    short = simulate(population, params, seeds=3, rng=9, steps=60)
+    long = simulate(population, params, seeds=3, rng=9, steps=150)
+    assert short.entered.sum() > 15
+    assert np.array_equal(long.counts[:61], short.counts)
+    assert np.array_equal(long.entered[:61], short.entered)
+    assert np.array_equal(long.region_counts[:61], short.region_counts)
+    assert np.array_equal(long.medium_counts[:61], short.medium_counts)
+    early = short.reached.step >= 0
+    assert np.array_equal(long.reached.step[early], short.reached.step[early])
+    assert np.array_equal(long.reached.medium[early], short.reached.medium[early])
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("order", [[0, 1], [1, 0]])
+def test_two_holders_reaching_one_agent_give_the_lowest_holders_channel(engine, order):
+    """Holders 0 and 1 both reach agent 2 in step 1 (beta = 1), 0 by a tie of kind 1 and 1 by a
+    tie of kind 2: on both kernels agent 2's channel is the kind of holder 0's tie, in whatever
+    order the holders are listed (issue 20, A5)."""
+    net = Network.from_edges(3, [[0, 2], [1, 2]], kind=[1, 2])
+    res = simulate(net, Params(beta=1.0, gamma=1.0), seeds=order, rng=1, engine=engine)
+    assert res.reached.step[2] == 1
+    assert res.reached.channel[2] == 1
