@@ -257,3 +257,15 @@ def test_seen_counts_match_the_per_person_bits(market_pop):
     assert np.all(first == 1)
     assert np.all(seen[~informed] == 0)
     assert (np.bitwise_count(seen[informed]) > 1).any()  # some watched both media
+
+
+def test_willingness_draws_are_the_kernels_addresses():
+    """The kernel's per-person draws equal the numpy Philox of ``diffusion.streams`` at address
+    (agent, step 0, WILLING = 6 in rng.pxd, other 0): both lay out the counter alike."""
+    from diffusion._media import willingness_uniforms
+    from diffusion.streams import addressed_uniforms
+
+    key = RunStreams.of(21).kernel_key()
+    agents = np.arange(1_000)
+    kernel = willingness_uniforms(key, len(agents))
+    assert np.array_equal(kernel, addressed_uniforms(key, agents, 0, 6)[:, :2])
