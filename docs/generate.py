@@ -5,8 +5,7 @@ tables this writes (``--8<-- "docs/generated/NAME.md"``), and ``tests/test_docs_
 fails when a committed table differs from what its source file gives. ``make docs-tables``
 rewrites them; ``make docs-data`` first reruns the documented commands that make the sources.
 
-Sources: ``experiments/calibration/fit/`` (the model selection and the fit, committed as data)
-and ``docs/data/strategy-usb-budget/`` (the strategy comparison's summary tables).
+Source: ``experiments/calibration/fit/`` (the model selection and the fit, committed as data).
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ import pyarrow.parquet as pq
 
 ROOT = Path(__file__).resolve().parent.parent
 FIT = ROOT / "experiments" / "calibration" / "fit"
-STRATEGY = ROOT / "docs" / "data" / "strategy-usb-budget"
 OUT = ROOT / "docs" / "generated"
 
 
@@ -120,51 +118,12 @@ def calibration_posterior() -> str:
     return _table(["parameter", "median", "90% interval"], rows, "lrl")
 
 
-def _signed(x: float) -> str:
-    return "0" if x == 0 else f"{x:+,.0f}"
-
-
-def strategies() -> str:
-    """The strategy comparison: each strategy's reach and detections in the year, and its
-    paired difference from sending nothing (means with 95% t intervals over replicates)."""
-    summary = pq.read_table(STRATEGY / "summary.parquet").to_pylist()
-    differences = pq.read_table(STRATEGY / "differences.parquet").to_pylist()
-    mean = {(r["strategy"], r["metric"]): r for r in summary}
-    diff = {(r["strategy"], r["metric"]): r for r in differences}
-    names = sorted({r["strategy"] for r in summary}, key=lambda n: -mean[n, "reach"]["mean"])
-    rows = []
-    for name in names:
-        reach, detected = mean[name, "reach"], mean[name, "detected"]
-        gain, extra = diff[name, "reach"], diff[name, "detected"]
-        rows.append(
-            [
-                name,
-                f"{reach['mean']:,.0f} [{reach['low']:,.0f}, {reach['high']:,.0f}]",
-                f"{_signed(gain['mean'])} [{_signed(gain['low'])}, {_signed(gain['high'])}]",
-                f"{detected['mean']:,.0f}",
-                f"{_signed(extra['mean'])} [{_signed(extra['low'])}, {_signed(extra['high'])}]",
-                str(reach["replicates"]),
-            ]
-        )
-    reference = differences[0]["reference"]
-    header = [
-        "strategy",
-        "reach (95% CI)",
-        f"paired gain over {reference} (95% CI)",
-        "detected",
-        f"extra detected over {reference} (95% CI)",
-        "replicates",
-    ]
-    return _table(header, rows, "lrrrrr")
-
-
 TABLES: dict[str, Callable[[], str]] = {
     "calibration-fit": calibration_fit,
     "calibration-models": calibration_models,
     "calibration-generations": calibration_generations,
     "selection-generations": selection_generations,
     "calibration-posterior": calibration_posterior,
-    "strategies": strategies,
 }
 """Every generated table, by the name of its file in ``docs/generated/``."""
 
@@ -177,7 +136,6 @@ def available() -> dict[str, Callable[[], str]]:
         "calibration-generations": FIT / "generations.parquet",
         "selection-generations": FIT / "selection-generations.parquet",
         "calibration-posterior": FIT / "posterior.parquet",
-        "strategies": STRATEGY / "differences.parquet",
     }
     return {name: make for name, make in TABLES.items() if sources[name].is_file()}
 

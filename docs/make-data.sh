@@ -2,7 +2,6 @@
 # Rerun the documented commands whose results the docs quote (make docs-data), on the local cores,
 # and copy the small result files the pages are generated from into the repository:
 #   experiments/calibration/fit/   model selection and fit (docs/calibration.md)
-#   docs/data/strategy-usb-budget/ the strategy comparison (docs/strategies.md)
 # Give it the machine alone: the fit alone is about an hour of two cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +9,7 @@ BIN=${BIN:-.venv/bin}
 SCENARIO=experiments/calibration/dprk-2000-2020.toml
 FIT=experiments/calibration/fit
 WORKERS=${WORKERS:-2}
-mkdir -p "$FIT" docs/data/strategy-usb-budget results
+mkdir -p "$FIT" results
 
 # 1. Which mechanisms does the record support? ABC-SMC model selection over the variants.
 "$BIN/diffusion" calibrate "$SCENARIO" --out results/selection --select --particles 300 \
@@ -27,10 +26,3 @@ for name in generations posterior fit; do
     cp "results/fit/$name.parquet" "$FIT/$name.parquet"
 done
 cp results/fit/fit.png docs/img/calibration-fit.png
-
-# 3. The strategy comparison on the calibrated scenario's rates.
-"$BIN/diffusion" strategy experiments/strategy-usb-budget.toml --out results/strategy-usb-budget \
-    --workers "$WORKERS" --replace
-for name in summary differences; do
-    cp "results/strategy-usb-budget/$name.parquet" "docs/data/strategy-usb-budget/$name.parquet"
-done

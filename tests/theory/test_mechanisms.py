@@ -263,6 +263,7 @@ def test_willingness_draws_are_the_kernels_addresses():
     """The kernel's per-person draws equal the numpy Philox of ``diffusion.streams`` at address
     (agent, step 0, WILLING = 6 in rng.pxd, other 0): both lay out the counter alike."""
     from diffusion._media import willingness_uniforms
+
     from diffusion.streams import addressed_uniforms
 
     key = RunStreams.of(21).kernel_key()
