@@ -248,6 +248,6 @@ def test_a_full_disk_during_run_is_one_line_and_earlier_results_stay(config, tmp
     command = [str(SCRIPT), "run", str(config), "--out", str(tmp_path / "new"), "--quiet"]
     full = subprocess.run(command, capture_output=True, text=True, preexec_fn=limited)
     assert full.returncode == 1, full.stderr
-    assert full.stderr.startswith("error: cannot write ") and full.stderr.count("\n") == 1
+    assert full.stderr.startswith("Error: cannot write ") and full.stderr.count("\n") == 1
     assert "free space and run the same command again" in full.stderr
     assert {p.name: p.read_bytes() for p in before.iterdir()} == files
