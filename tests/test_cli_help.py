@@ -139,8 +139,8 @@ def test_set_errors_name_the_field(config, tmp_path, override, line):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        (["model.beta=0.1\n[network]\ntype = 'sbm'"], "model.beta: the value must be on one line"),
-        (["model.beta=0.1", "model.beta=0.2"], "model.beta: set twice"),
+        (["model.beta=0.1\n[network]\ntype = 'sbm'"], "is not one TOML value"),
+        (["model.beta=0.1", "model.beta=0.2"], "model.beta: given twice"),
     ],
 )
 def test_set_takes_one_value_once_per_path(config, overrides, message):
