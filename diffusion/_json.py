@@ -23,3 +23,12 @@ def differences(old: Any, new: Any, prefix: str = "") -> list[str]:
             out += differences(old.get(key), new.get(key), f"{prefix}{key}.")
         return out
     return [] if canonical(old) == canonical(new) else [prefix.rstrip(".") or "the manifest"]
+
+
+def changed_identity(stored: dict[str, Any], identity: dict[str, Any]) -> str:
+    """The first few dotted paths where a folder's stored identity differs from ``identity``
+    (keys it does not know of compare as missing), or ``""`` when it is the same."""
+    old = {key: stored.get(key) for key in identity}
+    if canonical(old) == canonical(identity):
+        return ""
+    return ", ".join(differences(old, identity)[:5])

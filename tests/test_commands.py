@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from test_hostile_input import BASE
 
 from diffusion import cli
 from diffusion.cli import main
@@ -21,22 +22,7 @@ from diffusion.config import validate_config
 from diffusion.config_check import memory_needed
 from diffusion.errors import DiffusionError
 
-SMALL = """
-[network]
-type = "erdos_renyi"
-n = 300
-mean_degree = 4
-seed = 1
-
-[model]
-beta = 0.1
-gamma = 0.2
-
-[run]
-replicates = 2
-seed = 7
-seeds = 2
-"""
+SMALL = BASE  # the small Erdos-Renyi experiment of the hostile-input tests
 
 COMMANDS = ("run", "check", "sweep", "calibrate", "sensitivity", "strategy")
 

@@ -239,3 +239,15 @@ def test_a_run_into_a_folder_in_use_is_refused(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_changed_identity_names_what_differs_and_ignores_keys_it_does_not_know():
+    """The one check sweeps, strategies and fits make of a folder's stored identity."""
+    from diffusion._json import changed_identity
+
+    identity = {"config": {"model": {"beta": 0.1}}, "seed": 3}
+    assert changed_identity({**identity, "version": "0.0"}, identity) == ""
+    assert changed_identity({"config": {"model": {"beta": 0.2}}, "seed": 3}, identity) == (
+        "config.model.beta"
+    )
+    assert changed_identity({}, identity) == "config, seed"

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from diffusion._io import atomic_write
-from diffusion._json import canonical, differences
+from diffusion._json import changed_identity
 from diffusion.calibration.targets import TargetFile
 from diffusion.config import ExperimentConfig, network_content_hash
 
@@ -105,9 +105,8 @@ def claim(db: str | Path, identity: dict[str, Any], resuming: bool) -> None:
             old = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise CalibrationError(f"{path}: cannot be read ({exc}); move it away") from None
-        old = {key: old.get(key) for key in identity}
-        if canonical(old) != canonical(identity):
-            changed = ", ".join(differences(old, identity)[:5])
+        changed = changed_identity(old, identity)
+        if changed:
             raise CalibrationError(
                 f"--out: {Path(db).parent} holds a different fit (differs in {changed}); "
                 "use a new folder, or delete it to start again"

@@ -33,7 +33,7 @@ import pyarrow as pa
 
 import diffusion
 from diffusion._io import atomic_write, remove_temporaries
-from diffusion._json import canonical, differences
+from diffusion._json import changed_identity
 from diffusion._lock import FolderLock
 from diffusion.config import ConfigError, ExperimentConfig, network_content_hash, validate_config
 from diffusion.errors import DiffusionError
@@ -174,9 +174,8 @@ def prepare(evaluation: Evaluation, out: str | Path) -> list[Task]:
     manifest = out / MANIFEST
     if manifest.is_file():
         old = json.loads(manifest.read_text(encoding="utf-8"))
-        old = {key: old.get(key) for key in evaluation.identity}
-        if canonical(old) != canonical(evaluation.identity):
-            changed = ", ".join(differences(old, evaluation.identity)[:5])
+        changed = changed_identity(old, evaluation.identity)
+        if changed:
             raise EvaluationError(
                 f"--out: {out} holds a different evaluation (differs in {changed}); "
                 "use a new folder, or delete it to start again"

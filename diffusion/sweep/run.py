@@ -49,7 +49,7 @@ import numpy as np
 
 import diffusion
 from diffusion._io import atomic_write, remove_temporaries
-from diffusion._json import canonical, differences
+from diffusion._json import canonical, changed_identity
 from diffusion._lazy import lazy_module
 from diffusion._lock import FolderLock
 from diffusion.config import (
@@ -232,9 +232,8 @@ def prepare(sweep: Sweep, out: str | Path) -> list[int]:
         }
         atomic_write(out / MANIFEST, json.dumps(manifest, indent=1).encode())
     else:
-        old = {key: existing.get(key) for key in identity}
-        if canonical(old) != canonical(identity):
-            changed = ", ".join(differences(old, identity)[:5])
+        changed = changed_identity(existing, identity)
+        if changed:
             raise SweepError(
                 f"--out: {out} holds a different sweep (differs in {changed}); "
                 "use a new folder, or delete it to start again"
