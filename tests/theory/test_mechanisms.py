@@ -270,3 +270,13 @@ def test_willingness_draws_are_the_kernels_addresses():
     agents = np.arange(1_000)
     kernel = willingness_uniforms(key, len(agents))
     assert np.array_equal(kernel, addressed_uniforms(key, agents, 0, 6)[:, :2])
+
+
+def test_informed_members_of_a_viewing_record_its_medium(market_pop):
+    """Viewings only (beta = 0): a second medium can be recorded only by a member who was
+    already informed (or exposed) when a viewing showed it, so bits beyond the first medium come
+    from that branch; and every such member's bits include its first medium."""
+    params = Params(beta=0.0, gamma=0.02, mode="group", host_prob=1.0, mix={"usb": 1, "microsd": 1})
+    res = simulate(market_pop, params, seeds=200, rng=5, steps=40)
+    seen = res.reached.seen
+    assert (np.bitwise_count(seen) > 1).sum() > 100
