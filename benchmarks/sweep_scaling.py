@@ -31,8 +31,9 @@ from typing import Any
 import numpy as np
 
 from benchmarks.report import write_json
-from diffusion.config import ClusterConfig, ExperimentConfig, load_config, validate_config
+from diffusion.config import ExperimentConfig, load_config, validate_config
 from diffusion.sweep.clusters import open_client
+from diffusion.sweep.config import ClusterConfig
 from diffusion.sweep.run import Sweep, run_point, run_sweep
 
 POINTS = 40

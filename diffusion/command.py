@@ -30,9 +30,10 @@ import click
 
 from diffusion._lock import check_place
 from diffusion._text import escape_controls
-from diffusion.config import ClusterConfig, ExperimentConfig, load_config
+from diffusion.config import ExperimentConfig, load_config
 from diffusion.config_check import warnings
 from diffusion.errors import StoppedError
+from diffusion.sweep.config import ClusterConfig
 
 WORKER_LOG_LEVEL = "DASK_LOGGING__DISTRIBUTED"
 """Dask's log level for the ``distributed`` loggers, read by a worker process when it starts."""

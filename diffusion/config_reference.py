@@ -25,9 +25,10 @@ from pydantic.fields import FieldInfo
 from diffusion._io import atomic_write
 from diffusion.calibration.priors import CalibrationConfig
 from diffusion.calibration.targets import TargetFile
-from diffusion.config import ClusterConfig, ExperimentConfig, RunConfig, SweepConfig
+from diffusion.config import ExperimentConfig, RunConfig
 from diffusion.sensitivity.config import SensitivityConfig
 from diffusion.strategy.config import StrategyConfig
+from diffusion.sweep.config import ClusterConfig, SweepConfig
 
 SECTIONS: tuple[tuple[str, Any], ...] = (
     ("network", ExperimentConfig.model_fields["network"].annotation),

@@ -13,9 +13,10 @@ import pytest
 
 from diffusion.calibration.abc import calibrate, overrides, prior_distribution
 from diffusion.calibration.folder import CalibrationError, resumable
-from diffusion.config import ClusterConfig, validate_config
+from diffusion.config import validate_config
 from diffusion.simulate import simulate
 from diffusion.sweep.clusters import open_client
+from diffusion.sweep.config import ClusterConfig
 from diffusion.world import World
 
 TRUE_BETA = 0.024

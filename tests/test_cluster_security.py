@@ -36,8 +36,9 @@ from distributed.security import Security
 from test_sweep import finished_points, read, serial_summaries, slow_config, wait_for, write_config
 
 from diffusion.cli import main
-from diffusion.config import ClusterConfig, ConfigError, load_config
+from diffusion.config import ConfigError, load_config
 from diffusion.sweep.clusters import jobqueue_cluster
+from diffusion.sweep.config import ClusterConfig
 from diffusion.sweep.security import batch_credentials
 
 LOOPBACK = {"127.0.0.1", "::1"}

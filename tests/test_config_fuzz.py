@@ -14,15 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from diffusion.config import (
-    ClusterConfig,
     ConfigError,
     ErdosRenyiNetwork,
     ExperimentConfig,
     RunConfig,
-    SweepConfig,
     load_config,
 )
 from diffusion.params import Medium, Params
+from diffusion.sweep.config import ClusterConfig, SweepConfig
 
 BASE = {
     "network": {"type": "erdos_renyi", "n": 100, "mean_degree": 4, "seed": 1},

@@ -20,10 +20,11 @@ from click.testing import CliRunner
 
 from diffusion.cli import main
 from diffusion.command import Progress
-from diffusion.config import ClusterConfig, ConfigError, load_config
+from diffusion.config import ConfigError, load_config
 from diffusion.sensitivity.report import SOBOL_FLOOR, weak_index_warnings
 from diffusion.sensitivity.run import analyse, stage_folder
 from diffusion.sweep.clusters import open_client
+from diffusion.sweep.config import ClusterConfig
 from diffusion.sweep.designs import make_design
 from diffusion.sweep.run import finished_points, point_path
 

@@ -14,7 +14,7 @@ from scipy import stats
 
 from diffusion import Params, build_population, simulate
 from diffusion.cli import main
-from diffusion.config import ClusterConfig, ConfigError, validate_config
+from diffusion.config import ConfigError, validate_config
 from diffusion.runner import run_scenario
 from diffusion.strategy.config import Strategy
 from diffusion.strategy.evaluate import RUNS, Evaluation, evaluate, replicate_seed
@@ -30,6 +30,7 @@ from diffusion.strategy.search import (
     search_payload,
 )
 from diffusion.streams import PLACEMENT, RunStreams
+from diffusion.sweep.config import ClusterConfig
 
 STEPS = 200
 

@@ -29,9 +29,10 @@ from distributed import Client
 
 from diffusion import simulate
 from diffusion.cli import main
-from diffusion.config import ClusterConfig, load_config, validate_config
+from diffusion.config import load_config, validate_config
 from diffusion.runner import run_scenario
 from diffusion.sweep.clusters import jobqueue_cluster
+from diffusion.sweep.config import ClusterConfig
 from diffusion.sweep.designs import make_design
 from diffusion.sweep.run import (
     MANIFEST,

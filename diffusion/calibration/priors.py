@@ -11,8 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from diffusion._fields import Section
 from diffusion._paths import existing_file
 from diffusion.calibration.targets import TargetError, TargetFile, check_calendar, load_targets
 
@@ -20,11 +21,7 @@ if TYPE_CHECKING:
     from diffusion.config import ExperimentConfig
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
-
-
-class Prior(_Section):
+class Prior(Section):
     """A uniform (``linear``) or log-uniform (``log``) prior on ``low``..``high``."""
 
     low: float
@@ -44,7 +41,7 @@ class Prior(_Section):
         return self
 
 
-class CalibrationConfig(_Section):
+class CalibrationConfig(Section):
     """What to fit a scenario to, and the priors of its unknown rates.
 
     ``priors`` are fitted in every variant. A *mechanism* is a named group of further priors (the

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
+from diffusion._fields import Section
 from diffusion.calibration.priors import Prior, check_ranges
 
 if TYPE_CHECKING:
@@ -23,11 +24,7 @@ MAX_SAMPLES = 2**16
 MAX_RESAMPLES = 100_000
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
-
-
-class MorrisSettings(_Section):
+class MorrisSettings(Section):
     """The screening stage (Morris elementary effects, ``SALib.sample.morris``)."""
 
     trajectories: Annotated[int, Field(ge=2, le=MAX_TRAJECTORIES)] = 10
@@ -46,7 +43,7 @@ class MorrisSettings(_Section):
         return levels
 
 
-class SobolSettings(_Section):
+class SobolSettings(Section):
     """The variance stage (Sobol indices, Saltelli's sampling, ``SALib.sample.sobol``)."""
 
     samples: Annotated[int, Field(ge=2, le=MAX_SAMPLES)] = 64
@@ -62,7 +59,7 @@ class SobolSettings(_Section):
         return samples
 
 
-class SensitivityConfig(_Section):
+class SensitivityConfig(Section):
     """A global sensitivity analysis of the scenario (``diffusion sensitivity``)."""
 
     parameters: Annotated[dict[str, Prior], Field(min_length=1)] | None = None

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from diffusion._fields import Section
 
 if TYPE_CHECKING:
     from diffusion.config import ExperimentConfig
@@ -35,11 +37,7 @@ WHO: tuple[str, ...] = Who.__args__
 """The kinds of first recipient a rule can name."""
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
-
-
-class Strategy(_Section):
+class Strategy(Section):
     """One entry strategy: a budget and where, to whom and when its copies go."""
 
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.+-]{1,40}$")]
@@ -76,7 +74,7 @@ class Strategy(_Section):
         return self
 
 
-class Search(_Section):
+class Search(Section):
     """A lazy-greedy (CELF) search for the entry agents that reach most at a fixed budget.
 
     The candidates are the ``pool`` first agents that the rule ``who`` in ``where`` ranks
@@ -121,7 +119,7 @@ class Search(_Section):
         return self
 
 
-class StrategyConfig(_Section):
+class StrategyConfig(Section):
     """Strategies compared on the same scenario with common random numbers, and the search."""
 
     compare: Annotated[list[Strategy], Field(min_length=1, max_length=1000)]

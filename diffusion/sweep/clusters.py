@@ -29,7 +29,7 @@ import dask.config
 from distributed import Client, LocalCluster
 from distributed.security import Security
 
-from diffusion.config import ClusterConfig
+from diffusion.sweep.config import ClusterConfig
 from diffusion.sweep.security import batch_credentials, scheduler_security, shared_folder
 
 BATCH_SYSTEMS: tuple[str, ...] = ("slurm", "pbs")

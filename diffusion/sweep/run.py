@@ -52,18 +52,13 @@ from diffusion._io import atomic_write, remove_temporaries
 from diffusion._json import canonical, changed_identity
 from diffusion._lazy import lazy_module
 from diffusion._lock import FolderLock
-from diffusion.config import (
-    ConfigError,
-    ExperimentConfig,
-    Range,
-    network_content_hash,
-    validate_config,
-)
+from diffusion.config import ConfigError, ExperimentConfig, network_content_hash, validate_config
 from diffusion.errors import DiffusionError, StoppedError
 from diffusion.results import STATES
 from diffusion.results.io import write_parquet
 from diffusion.runner import replicate_seeds
 from diffusion.simulate import Engine, simulate
+from diffusion.sweep.config import Range
 from diffusion.sweep.designs import Design, make_design
 from diffusion.world import World
 

@@ -29,7 +29,8 @@ from pathlib import Path
 from distributed.security import Security
 
 from diffusion._text import short_repr
-from diffusion.config import TLS_FILES, ClusterConfig, ConfigError
+from diffusion.config import ConfigError
+from diffusion.sweep.config import TLS_FILES, ClusterConfig
 
 log = logging.getLogger(__name__)
 
