@@ -18,7 +18,8 @@ from typing import Any
 import click
 import numpy as np
 
-from diffusion import EDGE_KINDS, Network, __version__
+import diffusion
+from diffusion import EDGE_KINDS, Network
 from diffusion._io import atomic_write
 from diffusion._lazy import lazy_module
 from diffusion._memory import check_fits
@@ -101,7 +102,7 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group, context_settings={"max_content_width": HELP_WIDTH})
-@click.version_option(__version__, prog_name="diffusion")
+@click.version_option(package_name="diffusion", prog_name="diffusion")
 def main() -> None:
     """Simulate smuggled foreign media spreading over trust networks under state detection."""
 
@@ -109,7 +110,7 @@ def main() -> None:
 @main.command()
 def version() -> None:
     """Print the package version."""
-    click.echo(f"diffusion {__version__}")
+    click.echo(f"diffusion {diffusion.__version__}")
 
 
 @main.command(short_help="Run a config's scenario and write Parquet results.")
