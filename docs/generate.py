@@ -5,7 +5,10 @@ tables this writes (``--8<-- "docs/generated/NAME.md"``), and ``tests/test_docs_
 fails when a committed table differs from what its source file gives. ``make docs-tables``
 rewrites them; ``make docs-data`` first reruns the documented commands that make the sources.
 
-Source: ``experiments/calibration/fit/`` (the model selection and the fit, committed as data).
+Sources: ``experiments/calibration/fit/`` (the model selection and the fit, committed as data)
+``docs/data/strategy-usb-budget/`` (the strategy comparison on the fitted behaviour) and
+``docs/data/fit-checks.parquet`` (the fitted statistics at other scales and without deterrence,
+docs/fit_checks.py).
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import pyarrow.parquet as pq
 
 ROOT = Path(__file__).resolve().parent.parent
 FIT = ROOT / "experiments" / "calibration" / "fit"
+STRATEGY = ROOT / "docs" / "data" / "strategy-usb-budget"
+CHECKS = ROOT / "docs" / "data" / "fit-checks.parquet"
 OUT = ROOT / "docs" / "generated"
 
 
@@ -37,10 +42,10 @@ def _yes(x: bool | None) -> str:
     return "n/a" if x is None else ("yes" if x else "**no**")
 
 
-def calibration_fit() -> str:
+def _fit(path: Path) -> str:
     """Each fitted target: published value and sample interval beside the posterior predictive."""
     rows = []
-    for r in pq.read_table(FIT / "fit.parquet").to_pylist():
+    for r in pq.read_table(path).to_pylist():
         sample = (
             f" ({r['sample_low']:.3f}-{r['sample_high']:.3f})"
             if r["sample_low"] is not None
@@ -67,6 +72,16 @@ def calibration_fit() -> str:
         "predictive median inside the sample's 90%?",
     ]
     return _table(header, rows)
+
+
+def calibration_fit() -> str:
+    """The fit's posterior predictive, target by target."""
+    return _fit(FIT / "fit.parquet")
+
+
+def selection_fit() -> str:
+    """The posterior predictive of the model selection's most probable variant."""
+    return _fit(FIT / "selection-fit.parquet")
 
 
 def calibration_models() -> str:
@@ -118,12 +133,104 @@ def calibration_posterior() -> str:
     return _table(["parameter", "median", "90% interval"], rows, "lrl")
 
 
+def _by(table: Path, metric: str) -> dict[str, dict]:
+    """Rows of a strategy summary or differences table for one figure, by strategy."""
+    return {r["strategy"]: r for r in pq.read_table(table).to_pylist() if r["metric"] == metric}
+
+
+def _interval(r: dict, spec: str) -> str:
+    return f"{r['mean']:{spec}} [{r['low']:{spec}}, {r['high']:{spec}}]"
+
+
+def strategy_ranking() -> str:
+    """The strategies by mean reach, with the paired differences from the reference and the
+    precision common random numbers bought: the standard error of independent replicates,
+    ``sqrt(se_strategy^2 + se_reference^2)``, over that of the paired difference."""
+    reach = _by(STRATEGY / "summary.parquet", "reach")
+    detected = _by(STRATEGY / "summary.parquet", "detected")
+    spread = _by(STRATEGY / "summary.parquet", "province_reach_sd")
+    reach_diff = _by(STRATEGY / "differences.parquet", "reach")
+    detected_diff = _by(STRATEGY / "differences.parquet", "detected")
+    reference = next(iter(reach_diff.values()))["reference"]
+    rows = []
+    for name in sorted(reach, key=lambda n: -reach[n]["mean"]):
+        paired = reach_diff[name]
+        unpaired = (reach[name]["se"] ** 2 + reach[reference]["se"] ** 2) ** 0.5
+        gain = "" if name == reference else f"{unpaired / paired['se']:.1f}x"
+        rows.append(
+            [
+                name,
+                _interval(reach[name], ",.0f"),
+                "0" if name == reference else _interval(paired, "+,.0f"),
+                f"{detected[name]['mean']:,.0f}",
+                "0" if name == reference else _interval(detected_diff[name], "+,.0f"),
+                f"{100 * spread[name]['mean']:.1f}",
+                gain,
+            ]
+        )
+    header = [
+        "strategy",
+        "reach (95%)",
+        f"reach - {reference} (95%)",
+        "detected",
+        f"detected - {reference} (95%)",
+        "province sd (%)",
+        "paired precision",
+    ]
+    return _table(header, rows, "lrrrrrr")
+
+
+def strategy_search() -> str:
+    """Each pick of the placement search, per price of an arrest."""
+    rows = [
+        [
+            f"{r['price']:g}",
+            str(r["pick"]),
+            str(r["agent"]),
+            f"{r['value']:,.0f}",
+            f"{r['gain']:+,.0f}",
+        ]
+        for r in pq.read_table(STRATEGY / "search_steps.parquet").to_pylist()
+    ]
+    return _table(["price per arrest", "pick", "agent", "value after", "gain"], rows, "rrrrr")
+
+
+def fit_checks() -> str:
+    """Each fitted statistic in every setting (mean +- standard error over replicates), and each
+    other setting's z-score against the first: the difference over its standard error."""
+    rows = pq.read_table(CHECKS).to_pylist()
+    settings = list(dict.fromkeys(r["setting"] for r in rows))
+    value = {(r["setting"], r["target"]): r for r in rows}
+    reference = settings[0]
+    header = ["target"]
+    for label in settings:
+        header.append(label)
+        if label != reference:
+            header.append("z")
+    table = []
+    for target in dict.fromkeys(r["target"] for r in rows):
+        base = value[(reference, target)]
+        line = [target]
+        for label in settings:
+            r = value[(label, target)]
+            line.append(f"{r['mean']:.4f} ± {r['se']:.4f}")
+            if label != reference:
+                z = (r["mean"] - base["mean"]) / ((r["se"] ** 2 + base["se"] ** 2) ** 0.5 or 1.0)
+                line.append(f"{z:+.1f}")
+        table.append(line)
+    return _table(header, table, "l" + "r" * (len(header) - 1))
+
+
 TABLES: dict[str, Callable[[], str]] = {
     "calibration-fit": calibration_fit,
     "calibration-models": calibration_models,
+    "selection-fit": selection_fit,
     "calibration-generations": calibration_generations,
     "selection-generations": selection_generations,
     "calibration-posterior": calibration_posterior,
+    "strategy-ranking": strategy_ranking,
+    "strategy-search": strategy_search,
+    "fit-checks": fit_checks,
 }
 """Every generated table, by the name of its file in ``docs/generated/``."""
 
@@ -133,9 +240,13 @@ def available() -> dict[str, Callable[[], str]]:
     sources = {
         "calibration-fit": FIT / "fit.parquet",
         "calibration-models": FIT / "models.parquet",
+        "selection-fit": FIT / "selection-fit.parquet",
         "calibration-generations": FIT / "generations.parquet",
         "selection-generations": FIT / "selection-generations.parquet",
         "calibration-posterior": FIT / "posterior.parquet",
+        "strategy-ranking": STRATEGY / "differences.parquet",
+        "strategy-search": STRATEGY / "search_steps.parquet",
+        "fit-checks": CHECKS,
     }
     return {name: make for name, make in TABLES.items() if sources[name].is_file()}
 
