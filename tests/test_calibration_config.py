@@ -26,9 +26,8 @@ def test_the_scenario_loads_with_its_priors_and_targets():
     assert config.network.regions == "census" and config.network.n_agents == 100_000
     priors = config.calibration.priors
     assert set(priors) == {
-        "model.beta", "model.host_prob", "model.gamma", "model.delta", "model.entry_rate",
-        "model.entry.1.rate", "model.entry.2.rate", "model.p_bribe", "model.campaigns.0.delta",
-        "model.campaigns.1.delta",
+        "model.beta", "model.gamma", "model.delta", "model.entry_rate", "model.entry.1.rate",
+        "model.entry.2.rate",
     }  # fmt: skip
     for path, prior in priors.items():  # the starting values lie inside the priors
         value = config.resolved()
