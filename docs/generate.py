@@ -8,7 +8,7 @@ rewrites them; ``make docs-data`` first reruns the documented commands that make
 Sources: ``experiments/calibration/fit/`` (the model selection and the fit, committed as data)
 ``docs/data/strategy-usb-budget/`` (the strategy comparison on the fitted behaviour) and
 ``docs/data/fit-checks.parquet`` (the fitted statistics at other scales and without deterrence,
-docs/fit_checks.py).
+docs/fit_checks.py) and ``docs/data/sensitivity/`` (Morris and Sobol indices, docs/sensitivity.md).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FIT = ROOT / "experiments" / "calibration" / "fit"
 STRATEGY = ROOT / "docs" / "data" / "strategy-usb-budget"
 CHECKS = ROOT / "docs" / "data" / "fit-checks.parquet"
+SENSITIVITY = ROOT / "docs" / "data" / "sensitivity"
 OUT = ROOT / "docs" / "generated"
 
 
@@ -221,6 +222,32 @@ def fit_checks() -> str:
     return _table(header, table, "l" + "r" * (len(header) - 1))
 
 
+def _by_output(rows: list[dict], cell: Callable[[dict], str]) -> str:
+    """A parameter x output table of one index (rows of a Morris or Sobol table)."""
+    outputs = list(dict.fromkeys(r["output"] for r in rows))
+    parameters = list(dict.fromkeys(r["parameter"] for r in rows))
+    value = {(r["parameter"], r["output"]): r for r in rows}
+    header = ["parameter"] + [o.removeprefix("target:") for o in outputs]
+    table = [
+        [f"`{p.removeprefix('model.')}`"]
+        + [cell(value[(p, o)]) if (p, o) in value else "" for o in outputs]
+        for p in parameters
+    ]
+    return _table(header, table, "l" + "r" * len(outputs))
+
+
+def sensitivity_morris() -> str:
+    """Relative Morris mu* of every parameter on every output (1: the largest on that output)."""
+    rows = pq.read_table(SENSITIVITY / "morris.parquet").to_pylist()
+    return _by_output(rows, lambda r: f"{r['relative']:.2f}")
+
+
+def sensitivity_sobol() -> str:
+    """Total-order Sobol index ST of every kept parameter on every output, with its interval."""
+    rows = pq.read_table(SENSITIVITY / "sobol.parquet").to_pylist()
+    return _by_output(rows, lambda r: f"{r['ST']:.2f} ({r['ST_low']:.2f}, {r['ST_high']:.2f})")
+
+
 TABLES: dict[str, Callable[[], str]] = {
     "calibration-fit": calibration_fit,
     "calibration-models": calibration_models,
@@ -231,6 +258,8 @@ TABLES: dict[str, Callable[[], str]] = {
     "strategy-ranking": strategy_ranking,
     "strategy-search": strategy_search,
     "fit-checks": fit_checks,
+    "sensitivity-morris": sensitivity_morris,
+    "sensitivity-sobol": sensitivity_sobol,
 }
 """Every generated table, by the name of its file in ``docs/generated/``."""
 
@@ -247,6 +276,8 @@ def available() -> dict[str, Callable[[], str]]:
         "strategy-ranking": STRATEGY / "differences.parquet",
         "strategy-search": STRATEGY / "search_steps.parquet",
         "fit-checks": CHECKS,
+        "sensitivity-morris": SENSITIVITY / "morris.parquet",
+        "sensitivity-sobol": SENSITIVITY / "sobol.parquet",
     }
     return {name: make for name, make in TABLES.items() if sources[name].is_file()}
 

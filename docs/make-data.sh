@@ -5,6 +5,7 @@
 #   experiments/calibrated-2000-2020.toml, experiments/strategy-usb-budget.toml: fitted values
 #   docs/data/strategy-usb-budget/  the strategy comparison (docs/strategies.md)
 #   docs/data/fit-checks.parquet    the fitted statistics at other scales, without deterrence
+#   docs/data/sensitivity/          Morris and Sobol indices (docs/sensitivity.md)
 # Give it the machine alone: the selection and the fit are about two hours of two cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,3 +50,11 @@ done
 for figure in differences reach-over-time reach-by-province strategies-front search-front; do
     cp "results/strategy-usb-budget/$figure.png" "docs/experiments/img/strategy-usb-budget-$figure.png"
 done
+
+# 5. The sensitivity analysis of the calibration scenario's shared priors (docs/sensitivity.md).
+"$BIN/diffusion" sensitivity "$SCENARIO" --out results/sa --trajectories 10 --samples 16 \
+    --workers "$WORKERS"
+mkdir -p docs/data/sensitivity
+cp results/sa/morris.parquet results/sa/sobol.parquet docs/data/sensitivity/
+cp results/sa/morris.png docs/img/sensitivity-morris.png
+cp results/sa/sobol.png docs/img/sensitivity-sobol.png
