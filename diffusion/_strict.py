@@ -7,6 +7,9 @@ Shared by the config (``diffusion.config``) and the calibration targets file
 from __future__ import annotations
 
 import datetime as dt
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -15,6 +18,29 @@ from diffusion._text import short_repr
 
 MAX_DEPTH = 20
 """Deepest nesting of tables and arrays in a config or targets file (the schema needs 5)."""
+
+
+def read_toml(
+    path: Path, max_bytes: int, what: str, error: Callable[[list[str]], Exception]
+) -> dict[str, Any]:
+    """The TOML data of the file ``path`` (``what`` it should be: "a config"), or ``error`` with
+    one line when the file is over ``max_bytes``, unreadable, not UTF-8 or not TOML."""
+    try:
+        if path.stat().st_size > max_bytes:
+            raise error([f"{path}: more than {max_bytes} bytes (not {what})"])
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise error([f"{path}: cannot read ({exc.strerror})"]) from None
+    except UnicodeDecodeError:
+        raise error([f"{path}: not a text file (not valid UTF-8)"]) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib's message ("Invalid value (at line 3, column 8)") quotes no content
+        reason = short_repr(str(exc), 200).strip("'\"")
+        raise error([f"{path}: not valid TOML: {reason}"]) from None
+    except RecursionError:
+        raise error([f"{path}: not valid TOML: tables or arrays nested too deeply"]) from None
 
 
 def nesting_depth(data: Any, level: int = 0) -> int:

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from diffusion._strict import MAX_DEPTH, nesting_depth, type_mismatches
+from diffusion._strict import MAX_DEPTH, nesting_depth, read_toml, type_mismatches
 from diffusion.calibration.statistics import (
     STATISTICS,
     knew_punished,
@@ -232,21 +231,7 @@ def load_targets(path: str | Path) -> TargetFile:
     As strict as a config (``diffusion.config.load_config``): a file over ``MAX_TARGETS_BYTES``,
     not UTF-8, or nested deeper than a config may be is refused in one line.
     """
-    path = Path(path)
-    try:
-        if path.stat().st_size > MAX_TARGETS_BYTES:
-            raise TargetError([f"{path}: more than {MAX_TARGETS_BYTES} bytes (not a targets file)"])
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise TargetError([f"{path}: cannot read ({exc.strerror})"]) from None
-    except UnicodeDecodeError:
-        raise TargetError([f"{path}: not a text file (not valid UTF-8)"]) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise TargetError([f"{path}: not valid TOML: {exc}"]) from None
-    except RecursionError:
-        raise TargetError([f"{path}: not valid TOML: tables or arrays nested too deeply"]) from None
+    data = read_toml(Path(path), MAX_TARGETS_BYTES, "a targets file", TargetError)
     return validate_targets(data)
 
 
