@@ -92,9 +92,9 @@ def list_items(text: str, name: str, path: str) -> list[tuple[int, int]]:
     return items
 
 
-def fit_block() -> str:
-    """The comment lines between ``# BEGIN FIT`` and ``# END FIT``: how the fit was run and
-    what its posterior predictive reproduces, read from the committed fit files."""
+def fit_block(posterior: dict[str, tuple[float, float, float]]) -> str:
+    """The comment lines between ``# BEGIN FIT`` and ``# END FIT``: how the fit was run, the
+    ``posterior`` (``medians()``) and what its predictive reproduces, from the fit files."""
     generations = pq.read_table(FIT / "generations.parquet").to_pylist()
     fit = pq.read_table(FIT / "fit.parquet").to_pylist()
     last = generations[-1]
@@ -107,7 +107,7 @@ def fit_block() -> str:
         + ".",
         "# Posterior medians and 90% intervals:",
     ]
-    for name, (median, low, high) in medians().items():
+    for name, (median, low, high) in posterior.items():
         lines.append(f"#   {name:<24} {median:<10.3g} ({low:.3g} - {high:.3g})")
     lines.append(
         "# Posterior predictive (parameters drawn by weight, fresh seeds), median and 90%:"
@@ -123,11 +123,12 @@ def fit_block() -> str:
 def calibrated_text() -> str:
     """``experiments/calibrated-2000-2020.toml`` as the fit makes it."""
     text = CALIBRATED.read_text(encoding="utf-8")
+    posterior = medians()
     block = re.compile(r"(# BEGIN FIT[^\n]*\n).*?(# END FIT)", re.DOTALL)
-    text, count = block.subn(lambda m: m.group(1) + fit_block() + "\n" + m.group(2), text)
+    text, count = block.subn(lambda m: m.group(1) + fit_block(posterior) + "\n" + m.group(2), text)
     if count != 1:
         raise ValueError(f"{CALIBRATED}: needs one '# BEGIN FIT' ... '# END FIT' block")
-    for path, (median, _, _) in medians().items():
+    for path, (median, _, _) in posterior.items():
         text = set_value(text, path, median)
     return text
 

@@ -25,6 +25,7 @@ from diffusion.calibration.abc import ScenarioModel
 from diffusion.calibration.targets import load_targets
 from diffusion.config import load_config
 from diffusion.results.io import write_parquet
+from diffusion.strategy.report import interval
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "data" / "fit-checks.parquet"
@@ -48,15 +49,9 @@ def main() -> int:
         model = ScenarioModel(config.with_overrides(changes), targets)
         runs = [model.run({}, seed) for seed in range(REPLICATES)]
         for name in runs[0]:
-            values = np.array([run[name] for run in runs])
+            mean, _, _, se = interval(np.array([run[name] for run in runs]))
             rows.append(
-                {
-                    "setting": label,
-                    "target": name,
-                    "mean": float(values.mean()),
-                    "se": float(values.std(ddof=1) / np.sqrt(len(values))),
-                    "replicates": len(values),
-                }
+                {"setting": label, "target": name, "mean": mean, "se": se, "replicates": len(runs)}
             )
         print(label, flush=True)
     OUT.parent.mkdir(parents=True, exist_ok=True)
