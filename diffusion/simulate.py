@@ -1,10 +1,13 @@
 """Prepare arrays for a kernel, run it, and wrap what it returns in a ``Result``.
 
-Two kernels implement the model. ``event`` (``diffusion._sir``) samples the edge-wise reduction
+Three kernels implement the model. ``event`` (``diffusion._sir``) samples the edge-wise reduction
 of docs/model.md section 6 event by event, in time proportional to the ties of agents ever reached.
-``step`` (``diffusion._media``) steps the full model day by day over the active holders. The
-default, ``auto``, takes ``event`` for a plain network whose parameters reduce to SIR with
-detection, and ``step`` otherwise (a population always gets per-region counts).
+``calendar`` (``diffusion._media``) runs the full model on a calendar of days: each holder's next
+viewing, share, sale, detection and ceasing are waiting times drawn from its own streams, so a day
+costs the events of that day. ``step`` (same module) visits every holder every day: the day-by-day
+reading of docs/model.md that ``calendar`` is checked against in distribution. The default,
+``auto``, takes ``event`` for a plain network whose parameters reduce to SIR with detection, and
+``calendar`` otherwise (a population always gets per-region counts).
 """
 
 from __future__ import annotations
@@ -52,7 +55,9 @@ EVENT_PARAMS_DTYPE = np.dtype(
 """The event kernel's parameters, as ``kernels/event.pxd`` declares ``EventParams``."""
 
 SeedSpec = int | npt.ArrayLike
-Engine = Literal["auto", "event", "step"]
+Engine = Literal["auto", "event", "calendar", "step"]
+FULL_MODEL_ENGINES = ("calendar", "step")
+"""The kernels of the full model (both take entry, populations and every mechanism)."""
 
 
 def simulate(
@@ -94,15 +99,15 @@ def simulate(
     placed = entry is not None  # even empty: a strategy's runs all take the kernel with entry
     if engine == "auto":
         event = not is_population and params.reduces_to_sir() and not placed
-        engine = "event" if event else "step"
+        engine = "event" if event else "calendar"
     if engine == "event" and placed:
-        raise ValueError("engine: 'event' has no entry; placed copies need engine 'step'")
+        raise ValueError("engine: 'event' has no entry; placed copies need engine 'calendar'")
     if engine == "event" and not params.reduces_to_sir():
         raise ValueError(
             "engine: 'event' runs only the edge-wise reduction (docs/model.md section 6)"
         )
-    if engine not in ("event", "step"):
-        raise ValueError(f"engine: {engine!r} is not one of 'auto', 'event', 'step'")
+    if engine != "event" and engine not in FULL_MODEL_ENGINES:
+        raise ValueError(f"engine: {engine!r} is not one of 'auto', 'event', 'calendar', 'step'")
 
     streams = RunStreams.of(rng)
     seed_ids = choose_seeds(n_agents, seeds, streams.generator(SEEDS))
@@ -110,7 +115,7 @@ def simulate(
     label = int(rng) if isinstance(rng, int | np.integer) else None
     if engine == "event":
         return _run_event(network, params, seed_ids, horizon, streams, label)
-    return _run_step(World.of(world), params, seed_ids, horizon, streams, label, entry)
+    return _run_full(World.of(world), params, seed_ids, horizon, streams, label, entry, engine)
 
 
 def _new_reached(
@@ -192,10 +197,10 @@ def _run_event(network: Network, params, seed_ids, horizon, streams: RunStreams,
     )
 
 
-def _run_step(
-    world: World, params, seed_ids, horizon, streams: RunStreams, label, placed
+def _run_full(
+    world: World, params, seed_ids, horizon, streams: RunStreams, label, placed, engine: str
 ) -> Result:
-    """The full model, stepped day by day; ``placed`` copies arrive besides the scenario's."""
+    """The full model on kernel ``engine``; ``placed`` copies arrive besides the scenario's."""
     network = world.network
     if params.mode == "group" and len(world.agents["group_members"]) == 0:
         raise ValueError("mode: 'group' needs groups (viewing circles): simulate a population")
@@ -263,6 +268,7 @@ def _run_step(
             "entry_channel": ENTRY_CHANNEL,
         },
         streams.kernel_key(),
+        engine == "calendar",
     )
     series, by_medium = out["series"], out["media"]
     column = SERIES_COLUMNS.index

@@ -53,6 +53,8 @@ from libcpp.vector cimport vector
 from model cimport D, I, MediumSpec, N_STATES, R, S, W
 from prefetch cimport DIFFUSION_PREFETCH
 from rng cimport (
+    CLOCK,
+    HOLDER_DAY,
     HOLDER_STEP,
     IMPLICATE,
     KEEP_COPY,
@@ -63,6 +65,8 @@ from rng cimport (
     PowerTable,
     Stream,
     bernoulli,
+    first_day_with_success,
+    first_success_somewhere,
     first_success_within,
     power_table_new,
     stream_at,
@@ -81,8 +85,13 @@ cdef extern from *:
         std::sort(v.begin() + n_sorted, v.end());
         std::inplace_merge(v.begin(), v.begin() + n_sorted, v.end());
     }
+    static void sort_unique(std::vector<int32_t>& v) {
+        std::sort(v.begin(), v.end());
+        v.erase(std::unique(v.begin(), v.end()), v.end());
+    }
     """
     void sort_merge_tail(vector[int32_t]& v, int64_t n_sorted) noexcept nogil
+    void sort_unique(vector[int32_t]& v) noexcept nogil
 
 cdef enum:
     EXPOSED = 5     # transient: exposed during the current step, still counted as S
@@ -121,6 +130,7 @@ cdef class _MediaRun:
     cdef const uint8_t* group_kind
     cdef const int16_t* region
     cdef const int64_t* region_start  # region r is agents region_start[r]:region_start[r + 1]
+    cdef uint32_t* group_idle  # per group: a bit per medium whose viewings there change no one
     cdef const float* willing  # per agent: multiplier on its acceptance (0: refuses), or NULL
     cdef int n_regions
     cdef uint8_t grouped[256]  # per tie kind: 1 if group mode shares along it only in viewings
@@ -131,6 +141,10 @@ cdef class _MediaRun:
     cdef double accept[2]
     cdef int64_t fear_steps
     cdef bint group_mode
+    cdef const int64_t* segment_start  # detection schedule: segment k starts at step segment_start[k]
+    cdef const double* segment_delta
+    cdef int64_t n_segments
+    cdef double market_rate  # a trader's sales per customer and day, times its acceptance
     cdef double p_public  # probability that a detection of this step becomes a public trial
     cdef double deterrence  # multiplier on acceptance in a region after a public trial there
     cdef int64_t deterrence_steps
@@ -258,7 +272,8 @@ cdef class _MediaRun:
         return 0
 
     cdef int share_from(self, int64_t slot, int64_t t) except -1 nogil:
-        """Sharing by the holder at ``slot``: tie by tie, or a viewing in one of its groups.
+        """Step kernel: the sharing of the holder at ``slot`` in step ``t``, with its detection
+        and ceasing uniforms of the step (``fate``), all from one stream (holder, t).
 
         Tie by tie, trials run at the holder's highest possible rate ``table.p`` and each
         success is thinned to the tie's own rate: a geometric skip jumps to the next success,
@@ -266,14 +281,13 @@ cdef class _MediaRun:
         (acceptance, thinning, priority for a lent object) is made whoever the viewer is, so
         the holder's draws depend only on its own history (common random numbers).
         """
-        cdef int32_t holder = self.active[slot], viewer, receiver = -1
-        cdef uint8_t what = self.medium[holder], st
+        cdef int32_t holder = self.active[slot], receiver = -1
+        cdef uint8_t what = self.medium[holder]
         cdef bint afraid = self.fear_until[holder] >= t
         cdef double factor = self.media[what].share * (self.fear_factor if afraid else 1.0)
         cdef PowerTable* table = self.sharing[2 * what + afraid]
-        cdef int64_t e, end, k, g, n_groups
-        cdef double p, u, priority = 0.0, best = -1.0
-        cdef bint lent = self.media[what].lent
+        cdef int64_t e, end, k, n_groups
+        cdef double best = -1.0
         cdef Stream draws
         stream_at(&draws, self.key, holder, t, HOLDER_STEP, 0)
         self.fate[2 * slot] = uniform(&draws)  # detection (used in step 3)
@@ -281,21 +295,7 @@ cdef class _MediaRun:
         if self.group_mode:
             n_groups = self.agent_group_offsets[holder + 1] - self.agent_group_offsets[holder]
             if n_groups > 0 and bernoulli(&draws, clip(self.host_prob * factor)):
-                g = self.agent_groups[self.agent_group_offsets[holder]
-                                      + <int64_t>(uniform(&draws) * n_groups)]
-                for e in range(self.group_offsets[g], self.group_offsets[g + 1]):
-                    viewer = self.group_members[e]
-                    u = uniform(&draws)
-                    if lent:
-                        priority = uniform(&draws)
-                    st = self.state_of(viewer)
-                    if st == D or u >= self.acceptance(viewer, t):
-                        continue
-                    if st == S:
-                        self.expose(slot, viewer, what, self.group_kind[g], t, priority, &best,
-                                    &receiver)
-                    else:  # informed already (or exposed this step): watches this medium too
-                        self.see(viewer, what)
+                self.view_in_group(slot, t, &draws, &best, &receiver, False)
         e = self.offsets[holder]
         end = self.offsets[holder + 1]
         while e < end:
@@ -303,40 +303,94 @@ cdef class _MediaRun:
             if k == 0:
                 break
             e += k - 1
-            viewer = self.neighbours[e]
-            u = uniform(&draws)
-            if lent:
-                priority = uniform(&draws)
-            st = self.state_of(viewer)
-            if st != D and not (self.group_mode and self.grouped[self.kind[e]]):
-                p = clip(self.beta * factor * self.trust[e] * self.acceptance(viewer, t))
-                if p >= table.p or u < p / table.p:
-                    if st == S:
-                        self.expose(slot, viewer, what, self.kind[e], t, priority, &best,
-                                    &receiver)
-                    else:
-                        self.see(viewer, what)
+            self.offer_tie(slot, e, t, &draws, table, factor, &best, &receiver)
             e += 1
         if self.market.p > 0.0 and self.flags[holder] & TRADER_BIT:
             self.sell_from(slot, t)
         self.audience_end[slot] = self.exposed.size()
+        self.lend(slot, receiver)
+        return 0
+
+    cdef inline void lend(self, int64_t slot, int32_t receiver) noexcept nogil:
+        """A lent object goes to ``receiver`` (if any) at the end of the step."""
         if receiver >= 0:
             self.offer[receiver] = OFFER_OBJECT
             self.lent_to[slot] = receiver
+
+    cdef int view_in_group(self, int64_t slot, int64_t t, Stream* draws, double* best,
+                           int32_t* receiver, bint skip_idle) except -1 nogil:
+        """The holder at ``slot`` hosts a viewing in one of its groups (chosen uniformly): each
+        member accepts with its acceptance; susceptible ones are exposed, informed ones watch.
+        With ``skip_idle`` (the stream serves this viewing alone) a viewing that can change no
+        one (``idle``) draws nothing more. Returns 1 for such a viewing, else 0."""
+        cdef int32_t holder = self.active[slot], viewer
+        cdef uint8_t what = self.medium[holder], st
+        cdef bint lent = self.media[what].lent
+        cdef int64_t first = self.agent_group_offsets[holder], e, g
+        cdef int64_t n_groups = self.agent_group_offsets[holder + 1] - first
+        cdef double u, priority = 0.0
+        g = self.agent_groups[first + <int64_t>(uniform(draws) * n_groups)]
+        if skip_idle and self.idle(g, what):
+            return 1
+        for e in range(self.group_offsets[g], self.group_offsets[g + 1]):
+            viewer = self.group_members[e]
+            u = uniform(draws)
+            if lent:
+                priority = uniform(draws)
+            st = self.state_of(viewer)
+            if st == D or u >= self.acceptance(viewer, t):
+                continue
+            if st == S:
+                self.expose(slot, viewer, what, self.group_kind[g], t, priority, best, receiver)
+            else:  # informed already (or exposed this step): watches this medium too
+                self.see(viewer, what)
+        return 0
+
+    cdef bint idle(self, int64_t g, uint8_t what) noexcept nogil:
+        """Whether a viewing of ``what`` in group ``g`` can change no member: each is detected,
+        or informed (so not exposed) and has seen ``what`` already. That lasts (no one becomes
+        susceptible again, no one unsees), so the calendar kernel remembers it per group."""
+        cdef int64_t e
+        cdef int32_t viewer
+        cdef uint8_t st
+        cdef uint32_t bit = (<uint32_t>1) << what
+        if self.group_idle != NULL and self.group_idle[g] & bit:
+            return True
+        for e in range(self.group_offsets[g], self.group_offsets[g + 1]):
+            viewer = self.group_members[e]
+            st = self.state_of(viewer)
+            if st == S or (st != D and not (self.seen[viewer] & bit)):
+                return False
+        if self.group_idle != NULL:
+            self.group_idle[g] |= bit
+        return True
+
+    cdef int offer_tie(self, int64_t slot, int64_t e, int64_t t, Stream* draws, PowerTable* table,
+                       double factor, double* best, int32_t* receiver) except -1 nogil:
+        """A trial at rate ``table.p`` succeeded on tie ``e`` of the holder at ``slot``: thin it
+        to the tie's own rate (its trust, the viewer's acceptance, the holder's ``factor``)."""
+        cdef int32_t viewer = self.neighbours[e]
+        cdef uint8_t what = self.medium[self.active[slot]], st
+        cdef double u = uniform(draws), priority = 0.0, p
+        if self.media[what].lent:
+            priority = uniform(draws)
+        st = self.state_of(viewer)
+        if st == D or (self.group_mode and self.grouped[self.kind[e]]):
+            return 0
+        p = clip(self.beta * factor * self.trust[e] * self.acceptance(viewer, t))
+        if p >= table.p or u < p / table.p:
+            if st == S:
+                self.expose(slot, viewer, what, self.kind[e], t, priority, best, receiver)
+            else:
+                self.see(viewer, what)
         return 0
 
     cdef int sell_from(self, int64_t slot, int64_t t) except -1 nogil:
-        """A trader holding media sells a copy (copied media) or rents its disc (lent media: the
-        customer watches and returns it) to each of its market customers with probability
-        ``market_rate`` times the customer's acceptance, from a stream of its own per step.
-
-        Trials run at ``market_rate`` over the trader's whole row (one uniform per success,
-        drawn whoever the tie leads to); only market ties to susceptible customers sell.
-        """
-        cdef int32_t holder = self.active[slot], customer
-        cdef uint8_t what = self.medium[holder]
+        """Step kernel: a trader holding media sells or rents to its market customers, trials
+        at ``market.p`` over its whole row from a stream of its own per step (one uniform per
+        success, drawn whoever the tie leads to)."""
+        cdef int32_t holder = self.active[slot]
         cdef int64_t e = self.offsets[holder], end = self.offsets[holder + 1], k
-        cdef double u
         cdef Stream sales
         stream_at(&sales, self.key, holder, t, MARKET_SALE, 0)
         while e < end:
@@ -344,17 +398,28 @@ cdef class _MediaRun:
             if k == 0:
                 break
             e += k - 1
-            customer = self.neighbours[e]
-            u = uniform(&sales)
-            if (self.kind[e] == self.market_kind and self.state_of(customer) == S
-                    and u < self.acceptance(customer, t)):
-                self.set_state(customer, EXPOSED)
-                self.exposed.push_back(customer)
-                self.offer[customer] = OFFER_WATCH if self.media[what].lent else OFFER_BOUGHT
-                self.reach(customer, t, self.sale_channel, what)
-                if self.flags[customer] & INFORMANT_BIT:
-                    self.risky[slot] = 1
+            self.sell_to(slot, e, t, &sales)
             e += 1
+        return 0
+
+    cdef int sell_to(self, int64_t slot, int64_t e, int64_t t, Stream* draws) except -1 nogil:
+        """A trial at rate ``market.p`` succeeded on tie ``e`` of the trader at ``slot``: over a
+        market tie to a susceptible customer it sells a copy (copied media) or rents the disc
+        (lent media: the customer watches, the disc stays), thinned to ``market_rate`` times
+        the customer's acceptance."""
+        cdef int32_t customer = self.neighbours[e]
+        cdef uint8_t what = self.medium[self.active[slot]]
+        cdef double u = uniform(draws)
+        if self.kind[e] != self.market_kind or self.state_of(customer) != S:
+            return 0
+        if u * self.market.p >= clip(self.market_rate * self.acceptance(customer, t)):
+            return 0
+        self.set_state(customer, EXPOSED)
+        self.exposed.push_back(customer)
+        self.offer[customer] = OFFER_WATCH if self.media[what].lent else OFFER_BOUGHT
+        self.reach(customer, t, self.sale_channel, what)
+        if self.flags[customer] & INFORMANT_BIT:
+            self.risky[slot] = 1
         return 0
 
     cdef int public_trial(self, int32_t agent, int64_t t) except -1 nogil:
@@ -451,36 +516,69 @@ cdef class _MediaRun:
                     self.queue.push_back(other)
         return 0
 
-    cdef int step(self, int64_t t, double delta, double p_public, const int32_t* entrants,
-                  const uint8_t* entrant_media, int64_t n_entrants) except -1 nogil:
-        cdef int64_t i, n_active
-        cdef int32_t agent
-        cdef uint8_t what, st
-        cdef double p
-        # 1. entry
-        n_active = self.active.size()
-        self.new_entered = 0
-        for i in range(n_entrants):
-            agent = entrants[i]
-            st = self.state_of(agent)
-            if st == S:
-                self.reach(agent, t, self.entry_channel, entrant_media[i])
-            if st == S or st == W or st == R:
-                self.start_holding(agent, st, entrant_media[i])
-                self.active.push_back(agent)
-                self.new_entered += 1
-        if <size_t>n_active < self.active.size():
-            self.merge_new_holders(n_active)
-        # 2. sharing
-        n_active = self.active.size()
+    cdef bint take_entrant(self, int32_t agent, uint8_t what, int64_t t) noexcept nogil:
+        """A smuggled copy of ``what`` reaches ``agent`` in step ``t``: taken up (and counted as
+        entered) unless the agent holds one already or was detected. True if taken up."""
+        cdef uint8_t st = self.state_of(agent)
+        if st == S:
+            self.reach(agent, t, self.entry_channel, what)
+        if st == S or st == W or st == R:
+            self.start_holding(agent, st, what)
+            self.new_entered += 1
+            return True
+        return False
+
+    cdef bint resolve_exposed(self, int32_t agent, int64_t t) noexcept nogil:
+        """At the end of step ``t`` an agent exposed in it becomes a holder (the lent object
+        itself, a copy bought, or a copy kept with the medium's ``p_copy``) or a watcher.
+        True if it now holds."""
+        cdef uint8_t what = self.medium[agent]
+        if self.state_of(agent) != EXPOSED:
+            return False
+        if self.offer[agent] == OFFER_OBJECT:
+            self.start_holding(agent, S, what)
+            self.lose_object(what)  # the object moved: it was counted with its lender
+            return True
+        if self.offer[agent] == OFFER_BOUGHT or (
+                self.offer[agent] == OFFER_COPY
+                and uniform_at(self.key, agent, t, KEEP_COPY, 0) < self.media[what].p_copy):
+            self.start_holding(agent, S, what)
+            return True
+        self.count_move(agent, S, W)
+        self.set_state(agent, W)
+        return False
+
+    cdef int begin_step(self, int64_t n_active, double p_public) except -1 nogil:
+        """Reset the per-step records for ``n_active`` holders acting in this step."""
         self.exposed.clear()
         self.audience_end.assign(n_active, 0)
         self.risky.assign(n_active, 0)
-        self.fate.resize(2 * n_active)
         self.lent_to.assign(n_active, -1)
         self.new_detections = 0
         self.public_trials = 0
         self.p_public = p_public
+        return 0
+
+    cdef int step(self, int64_t t, int64_t seg, double p_public, const int32_t* entrants,
+                  const uint8_t* entrant_media, int64_t n_entrants) except -1 nogil:
+        """Step kernel: one day, every holder visited (entry, sharing, detection, ceasing,
+        resolution; see the module docstring)."""
+        cdef int64_t i, n_active
+        cdef int32_t agent
+        cdef uint8_t what
+        cdef double p, delta = self.segment_delta[seg]
+        # 1. entry
+        n_active = self.active.size()
+        self.new_entered = 0
+        for i in range(n_entrants):
+            if self.take_entrant(entrants[i], entrant_media[i], t):
+                self.active.push_back(entrants[i])
+        if <size_t>n_active < self.active.size():
+            self.merge_new_holders(n_active)
+        # 2. sharing
+        n_active = self.active.size()
+        self.begin_step(n_active, p_public)
+        self.fate.resize(2 * n_active)
         for i in range(n_active):
             if i + 2 * PREFETCH_AHEAD < n_active:
                 DIFFUSION_PREFETCH(&self.offsets[self.active[i + 2 * PREFETCH_AHEAD]])
@@ -517,21 +615,8 @@ cdef class _MediaRun:
         self.active.resize(n_active)
         for i in range(<int64_t>self.exposed.size()):
             agent = self.exposed[i]
-            if self.state_of(agent) != EXPOSED:
-                continue
-            what = self.medium[agent]
-            if self.offer[agent] == OFFER_OBJECT:
-                self.start_holding(agent, S, what)
-                self.lose_object(what)  # the object moved: it was counted with its lender
-            elif self.offer[agent] == OFFER_BOUGHT or (
-                    self.offer[agent] == OFFER_COPY
-                    and uniform_at(self.key, agent, t, KEEP_COPY, 0) < self.media[what].p_copy):
-                self.start_holding(agent, S, what)
-            else:
-                self.count_move(agent, S, W)
-                self.set_state(agent, W)
-                continue
-            self.active.push_back(agent)
+            if self.resolve_exposed(agent, t):
+                self.active.push_back(agent)
         self.merge_new_holders(n_active)
         return 0
 
@@ -562,6 +647,390 @@ cdef class _MediaRun:
         return 0
 
 
+
+cdef enum:
+    NEVER = 2147483647  # a clock that does not fire while the holding lasts
+    DETECT_CLOCK = 0    # the clocks of a holding (the ``other`` word of their draws' addresses)
+    CEASE_CLOCK = 1
+    HOST_CLOCK = 2
+    TIES_CLOCK = 3
+    SALES_CLOCK = 4
+    N_CLOCKS = 5
+    SHARING_CLOCKS = (1 << HOST_CLOCK) | (1 << TIES_CLOCK) | (1 << SALES_CLOCK)
+    START_CLOCKS = 0    # ``other`` of the stream a holding's first clocks come from (CLOCK)
+    NEW_SEGMENT = 1     # ``other`` of the stream a detection clock restarts from (CLOCK)
+    RING_DAYS = 256     # days of the calendar's ring of buckets; later entries wait in ``far``
+
+
+cdef struct Clocks:
+    int32_t at[N_CLOCKS]  # the day each clock of the agent's holding fires next, or NEVER
+    int32_t next        # the earliest of them: the day of the holding's calendar entry
+    uint8_t restart     # 1: at[DETECT_CLOCK] is where a detection segment starts, not a detection
+
+
+cdef struct FarEntry:
+    int32_t day
+    int32_t agent
+
+
+cdef class _CalendarRun(_MediaRun):
+    """The full model driven by a calendar of days: each holder's next detection, ceasing,
+    viewing, tie-by-tie share and sale are waiting times drawn from its own addressed streams,
+    and a day visits only the holders one of whose clocks fires that day.
+
+    A clock is a geometric wait over days, exact for the per-day Bernoulli trials of the step
+    kernel (memoryless, so a clock that fired is redrawn from the next day and the others keep
+    their day). Rates that change while a copy is held are reached by thinning from an upper
+    bound (sharing: the higher of the calm and the afraid rate; the viewer's acceptance, as in
+    the step kernel) or by restarting the wait where the detection schedule changes. A viewing
+    of an informant raises that day's detection to ``informant_risk`` times its rate by one
+    extra trial. So a run has the step kernel's distribution, with work proportional to
+    events instead of holder-days.
+    """
+
+    cdef Clocks* clocks  # per agent, read only while it holds (so never initialised)
+    cdef object clock_memory  # the numpy buffer behind ``clocks``
+    cdef object idle_memory  # the numpy buffer behind ``group_idle``
+    cdef vector[vector[int32_t]] ring  # per day (mod RING_DAYS): agents with a clock that day
+    cdef vector[FarEntry] far  # entries RING_DAYS or more days ahead
+    cdef vector[int32_t] entries  # the entries of the day being gathered
+    cdef vector[uint8_t] fired  # per holder of the day: a bit per clock firing that day
+    cdef vector[int32_t] walk  # the positions of a walk over part of a row
+    cdef vector[PowerTable*] detection  # per segment and medium
+    cdef vector[PowerTable*] hosting  # per medium: hosting at the higher of calm and afraid
+    cdef PowerTable* ceasing
+    cdef bint fear_raises  # fear_factor > 1: the afraid rate bounds sharing
+    cdef int64_t last_day  # the last day a clock can fire in (the horizon, or NEVER - 1)
+    cdef int64_t today
+
+    def __dealloc__(self):
+        for table in self.detection:
+            free(table)
+        for table in self.hosting:
+            free(table)
+        free(self.ceasing)
+
+    cdef int prepare(self, int64_t horizon) except -1 nogil:
+        """The calendar's tables: detection per segment and medium, hosting per medium,
+        ceasing. Out of memory raises MemoryError."""
+        cdef int64_t s
+        cdef int m
+        cdef double most = self.fear_factor if self.fear_factor > 1.0 else 1.0
+        self.fear_raises = self.fear_factor > 1.0
+        self.last_day = horizon if horizon >= 0 else NEVER - 1
+        self.ring.resize(RING_DAYS)
+        self.ceasing = power_table_new(self.gamma)
+        if self.ceasing == NULL:
+            raise MemoryError("kernel tables could not be allocated")
+        for s in range(self.n_segments):
+            for m in range(self.n_media):
+                self.detection.push_back(power_table_new(clip(
+                    self.segment_delta[s] * self.media[m].conceal * (1.0 - self.p_bribe))))
+                if self.detection.back() == NULL:
+                    raise MemoryError("kernel tables could not be allocated")
+        for m in range(self.n_media):
+            self.hosting.push_back(power_table_new(clip(self.host_prob * self.media[m].share
+                                                        * most)))
+            if self.hosting.back() == NULL:
+                raise MemoryError("kernel tables could not be allocated")
+        return 0
+
+    cdef inline int64_t segment_of(self, int64_t t) noexcept nogil:
+        """The detection segment holding step ``t``."""
+        cdef int64_t s = 0
+        while s + 1 < self.n_segments and self.segment_start[s + 1] <= t:
+            s += 1
+        return s
+
+    cdef int begin_holding(self, int32_t agent, int64_t t) except -1 nogil:
+        """``agent`` has just started holding: its clocks run from step ``t``, drawn from one
+        stream at (agent, t, CLOCK, START_CLOCKS)."""
+        cdef int c
+        cdef Stream draws
+        stream_at(&draws, self.key, agent, t, CLOCK, START_CLOCKS)
+        for c in range(N_CLOCKS):
+            self.draw_clock(agent, c, t, self.count_ties(agent, c == SALES_CLOCK), &draws)
+        return self.schedule(agent)
+
+    cdef inline int64_t count_ties(self, int32_t agent, bint market) noexcept nogil:
+        """Ties of ``agent`` a walk covers: its market ties if it is a trader (market), else
+        those it shares tie by tie (the whole row outside group mode)."""
+        cdef int64_t e, n = 0
+        if market:
+            if not (self.flags[agent] & TRADER_BIT):
+                return 0
+            for e in range(self.offsets[agent], self.offsets[agent + 1]):
+                n += self.kind[e] == self.market_kind
+            return n
+        if not self.group_mode:
+            return self.offsets[agent + 1] - self.offsets[agent]
+        for e in range(self.offsets[agent], self.offsets[agent + 1]):
+            n += not self.grouped[self.kind[e]]
+        return n
+
+    cdef void draw_clock(self, int32_t agent, int which, int64_t t, int64_t n_ties,
+                         Stream* draws) noexcept nogil:
+        """The first day from ``t`` on that clock ``which`` of ``agent``'s holding fires, drawn
+        from ``draws``: a holding's first clocks from (agent, t, CLOCK, START_CLOCKS), a clock
+        that fired on day t - 1 from the head of that event's own stream (agent, t - 1,
+        HOLDER_DAY, which), a detection clock restarting with a segment from (agent, t, CLOCK,
+        NEW_SEGMENT). ``n_ties``: the trials per day of a walk (``count_ties``), for the tie
+        and sale clocks."""
+        cdef Clocks* rec = &self.clocks[agent]
+        cdef uint8_t what = self.medium[agent]
+        cdef int64_t days = self.last_day - t + 1, k = 0, seg, end
+        rec.at[which] = NEVER
+        if days <= 0:
+            return
+        if which == DETECT_CLOCK:
+            rec.restart = 0
+            seg = self.segment_of(t)
+            end = self.last_day
+            if seg + 1 < self.n_segments and self.segment_start[seg + 1] - 1 < end:
+                end = self.segment_start[seg + 1] - 1
+            k = first_success_within(draws, self.detection[seg * self.n_media + what],
+                                     end - t + 1)
+            if k == 0 and end < self.last_day:  # restart where the next segment begins
+                rec.at[which] = <int32_t>(end + 1)
+                rec.restart = 1
+                return
+        elif which == CEASE_CLOCK:
+            k = first_success_within(draws, self.ceasing, days)
+        elif which == HOST_CLOCK:
+            if self.group_mode and self.agent_group_offsets[agent + 1] > self.agent_group_offsets[agent]:
+                k = first_success_within(draws, self.hosting[what], days)
+        elif which == TIES_CLOCK:
+            k = first_day_with_success(draws, self.sharing[2 * what + self.fear_raises],
+                                       n_ties, days)
+        elif which == SALES_CLOCK:
+            k = first_day_with_success(draws, self.market, n_ties, days)
+        if k > 0:
+            rec.at[which] = <int32_t>(t + k - 1)
+
+    cdef int schedule(self, int32_t agent) except -1 nogil:
+        """Enter ``agent``'s holding in the calendar on the day of its earliest clock."""
+        cdef Clocks* rec = &self.clocks[agent]
+        cdef int32_t day = NEVER
+        cdef int c
+        cdef FarEntry entry
+        for c in range(N_CLOCKS):
+            if rec.at[c] < day:
+                day = rec.at[c]
+        rec.next = day
+        if day == NEVER:
+            return 0
+        if day - self.today < RING_DAYS:
+            self.ring[day % RING_DAYS].push_back(agent)
+        else:
+            entry.day = day
+            entry.agent = agent
+            self.far.push_back(entry)
+        return 0
+
+    cdef int bring_near(self) except -1 nogil:
+        """Move the far entries of the next RING_DAYS days into the ring (every RING_DAYS days)."""
+        cdef size_t i, kept = 0
+        for i in range(self.far.size()):
+            if self.far[i].day - self.today < RING_DAYS:
+                self.ring[self.far[i].day % RING_DAYS].push_back(self.far[i].agent)
+            else:
+                self.far[kept] = self.far[i]
+                kept += 1
+        self.far.resize(kept)
+        return 0
+
+    cdef int gather(self, int64_t t) except -1 nogil:
+        """Today's holders: the calendar entries of day ``t`` that are current (the agent still
+        holds and its earliest clock is today), in id order, with the clocks that fire."""
+        cdef int32_t agent
+        cdef size_t i, n
+        cdef uint8_t bits
+        cdef int c
+        cdef Clocks* rec
+        cdef Stream draws
+        self.entries.clear()  # its capacity goes back to the ring: no allocation once warm
+        self.entries.swap(self.ring[t % RING_DAYS])
+        sort_unique(self.entries)
+        self.active.clear()
+        self.fired.clear()
+        n = self.entries.size()
+        for i in range(n):
+            if i + PREFETCH_AHEAD < n:
+                DIFFUSION_PREFETCH(&self.clocks[self.entries[i + PREFETCH_AHEAD]])
+            agent = self.entries[i]
+            rec = &self.clocks[agent]
+            if rec.next != t or self.state_of(agent) != I:  # a stale entry
+                continue
+            if rec.restart and rec.at[DETECT_CLOCK] == t:
+                stream_at(&draws, self.key, agent, t, CLOCK, NEW_SEGMENT)
+                self.draw_clock(agent, DETECT_CLOCK, t, 0, &draws)
+            bits = 0
+            for c in range(N_CLOCKS):
+                if rec.at[c] == t:
+                    bits |= 1 << c
+            if bits == 0:  # only a detection segment began: the clock was redrawn
+                self.schedule(agent)
+                continue
+            self.slot[agent] = <int32_t>self.active.size()
+            self.active.push_back(agent)
+            self.fired.push_back(bits)
+        return 0
+
+    cdef int share_today(self, int64_t slot, int64_t t) except -1 nogil:
+        """The sharing clocks of the holder at ``slot`` that fire today: a viewing (thinned to
+        today's hosting rate), tie-by-tie shares and sales (given at least one trial succeeds,
+        each success thinned as in the step kernel)."""
+        cdef int32_t holder = self.active[slot], receiver = -1
+        cdef uint8_t what = self.medium[holder], bits = self.fired[slot]
+        cdef bint afraid = self.fear_until[holder] >= t
+        cdef double factor = self.media[what].share * (self.fear_factor if afraid else 1.0)
+        cdef double best = -1.0
+        cdef int64_t n
+        cdef PowerTable* table
+        cdef Stream draws
+        if bits & (1 << HOST_CLOCK):
+            stream_at(&draws, self.key, holder, t, HOLDER_DAY, HOST_CLOCK)
+            self.draw_clock(holder, HOST_CLOCK, t + 1, 0, &draws)
+            table = self.hosting[what]
+            if uniform(&draws) * table.p < clip(self.host_prob * factor):
+                if self.view_in_group(slot, t, &draws, &best, &receiver, True) and (
+                        self.all_groups_idle(holder, what)):
+                    self.clocks[holder].at[HOST_CLOCK] = NEVER  # its viewings would change no one
+        if bits & (1 << TIES_CLOCK):
+            n = self.mark_walk(holder, False)
+            stream_at(&draws, self.key, holder, t, HOLDER_DAY, TIES_CLOCK)
+            self.draw_clock(holder, TIES_CLOCK, t + 1, n, &draws)
+            table = self.sharing[2 * what + self.fear_raises]
+            self.walk_row(slot, t, &draws, table, factor, False, n, &best, &receiver)
+        if bits & (1 << SALES_CLOCK):
+            n = self.mark_walk(holder, True)
+            stream_at(&draws, self.key, holder, t, HOLDER_DAY, SALES_CLOCK)
+            self.draw_clock(holder, SALES_CLOCK, t + 1, n, &draws)
+            self.walk_row(slot, t, &draws, self.market, factor, True, n, &best, &receiver)
+        self.lend(slot, receiver)
+        return 0
+
+    cdef bint all_groups_idle(self, int32_t holder, uint8_t what) noexcept nogil:
+        """Whether every group of ``holder`` is idle for ``what``: its viewings, each drawn from a
+        stream of its own, would change no one for as long as it holds."""
+        cdef int64_t e
+        for e in range(self.agent_group_offsets[holder], self.agent_group_offsets[holder + 1]):
+            if not self.idle(self.agent_groups[e], what):
+                return False
+        return True
+
+    cdef int64_t mark_walk(self, int32_t holder, bint market) except -1 nogil:
+        """The ties a walk covers (``count_ties``), as positions within the row unless that is
+        the whole row (then none are stored); returns how many."""
+        cdef int64_t e, first = self.offsets[holder], n = self.count_ties(holder, market)
+        self.walk.clear()
+        if n == self.offsets[holder + 1] - first:
+            return n
+        for e in range(first, self.offsets[holder + 1]):
+            if market:
+                if self.kind[e] == self.market_kind:
+                    self.walk.push_back(<int32_t>(e - first))
+            elif not (self.group_mode and self.grouped[self.kind[e]]):
+                self.walk.push_back(<int32_t>(e - first))
+        return n
+
+    cdef int walk_row(self, int64_t slot, int64_t t, Stream* draws, PowerTable* table,
+                      double factor, bint market, int64_t n, double* best,
+                      int32_t* receiver) except -1 nogil:
+        """Trials at ``table.p`` over the ``n`` marked ties (``mark_walk``), at least one of
+        which succeeds today: the first success from its conditional law, then geometric
+        skips; each success is an offer over that tie (a sale on a market walk)."""
+        cdef int32_t holder = self.active[slot]
+        cdef bint whole = self.walk.empty()
+        cdef int64_t i = first_success_somewhere(draws, table, n) - 1, k, e
+        while True:
+            e = self.offsets[holder] + (i if whole else self.walk[i])
+            if market:
+                self.sell_to(slot, e, t, draws)
+            else:
+                self.offer_tie(slot, e, t, draws, table, factor, best, receiver)
+            i += 1
+            if i >= n:
+                return 0
+            k = first_success_within(draws, table, n - i)
+            if k == 0:
+                return 0
+            i += k - 1
+
+    cdef bint detected_today(self, int64_t slot, int64_t t, int64_t seg) noexcept nogil:
+        """Whether the holder at ``slot`` is detected today: its detection clock fired, and on a
+        day it showed its medium to an informant, the rate times ``informant_risk`` by one
+        more trial (when the clock did not fire) or a thinning (when the risk is below 1; a
+        holder it spares redraws its clock from the head of this event's stream)."""
+        cdef int32_t holder = self.active[slot]
+        cdef bint fires = self.fired[slot] & (1 << DETECT_CLOCK)
+        cdef double p, target
+        cdef Stream draws
+        if not self.risky[slot]:
+            return fires
+        p = self.detection[seg * self.n_media + self.medium[holder]].p
+        target = clip(p * self.informant_risk)
+        if fires and target >= p:
+            return True
+        stream_at(&draws, self.key, holder, t, HOLDER_DAY, DETECT_CLOCK)
+        if fires:
+            self.draw_clock(holder, DETECT_CLOCK, t + 1, 0, &draws)
+            return uniform(&draws) * p < target
+        return target > p and uniform(&draws) * (1.0 - p) < target - p
+
+    cdef int day(self, int64_t t, int64_t seg, double p_public, const int32_t* entrants,
+                 const uint8_t* entrant_media, int64_t n_entrants) except -1 nogil:
+        """One day: entry, then only the holders with a clock firing today share, are detected
+        (with the cascade and fear), cease; exposed agents resolve; today's holders who still
+        hold go back in the calendar."""
+        cdef int64_t i, n_active
+        cdef int32_t agent
+        self.today = t
+        if t % RING_DAYS == 0:
+            self.bring_near()
+        # 1. entry: a copy taken up starts its clocks today
+        self.new_entered = 0
+        for i in range(n_entrants):
+            if self.take_entrant(entrants[i], entrant_media[i], t):
+                self.begin_holding(entrants[i], t)
+        self.gather(t)
+        n_active = self.active.size()
+        self.begin_step(n_active, p_public)
+        # 2. sharing
+        for i in range(n_active):
+            if i + PREFETCH_AHEAD < n_active:
+                agent = self.active[i + PREFETCH_AHEAD]
+                DIFFUSION_PREFETCH(&self.agent_group_offsets[agent])
+                DIFFUSION_PREFETCH(&self.offsets[agent])
+                DIFFUSION_PREFETCH(&self.fear_until[agent])
+            if self.fired[i] & SHARING_CLOCKS:
+                self.share_today(i, t)
+            self.audience_end[i] = self.exposed.size()
+        # 3. detection, with implication and fear
+        for i in range(n_active):
+            agent = self.active[i]
+            if self.state_of(agent) == I and self.detected_today(i, t, seg):
+                self.detect(agent, t)
+        # 4. ceasing; lenders stop holding
+        for i in range(n_active):
+            agent = self.active[i]
+            if self.state_of(agent) == I and (
+                    self.fired[i] & (1 << CEASE_CLOCK) or self.lent_to[i] >= 0):
+                self.stop_holding(agent, R)
+        # 5. exposed agents resolve: new holders' clocks run from tomorrow
+        for i in range(<int64_t>self.exposed.size()):
+            agent = self.exposed[i]
+            if self.resolve_exposed(agent, t):
+                self.begin_holding(agent, t + 1)
+        # 6. today's holders who still hold go back in the calendar (the clocks that fired were
+        # redrawn with their events; a ceasing clock that fired ended the holding)
+        for i in range(n_active):
+            agent = self.active[i]
+            if self.state_of(agent) == I:
+                self.schedule(agent)
+        return 0
+
+
 def run_media(
     dict network,
     dict agents,
@@ -580,8 +1049,12 @@ def run_media(
     int64_t horizon,
     dict reached,
     const uint64_t[::1] key,
+    bint calendar,
 ):
     """Run one realisation of the full model; return its outputs by name.
+
+    ``calendar`` picks the kernel: holders on a calendar of days, visited only when one of
+    their clocks fires (``_CalendarRun``), or every holder visited every step (``_MediaRun``).
 
     ``network``: CSR arrays ``offsets, neighbours, trust, kind``; ``agents``: ``region`` (int16),
     ``n_regions``, ``region_start`` (int64, agents are numbered by region), ``cohort``,
@@ -603,7 +1076,8 @@ def run_media(
     MEDIUM_COLUMNS), "regions": (steps + 1, n_regions, 5), "seen": (steps + 1, n_regions,
     n_media)}``. Out of memory raises MemoryError.
     """
-    cdef _MediaRun run = _MediaRun()
+    cdef _CalendarRun days = _CalendarRun() if calendar else None
+    cdef _MediaRun run = days if calendar else _MediaRun()
     cdef const int64_t[::1] offsets = network["offsets"]
     cdef const int32_t[::1] neighbours = network["neighbours"]
     cdef const float[::1] trust = network["trust"]
@@ -624,6 +1098,11 @@ def run_media(
     cdef vector[int64_t] series, by_medium, regions, seen
     cdef int32_t agent
     cdef double top_accept
+    cdef int64_t entering
+    cdef const int32_t* arrivals
+    cdef const uint8_t* arrival_media
+    cdef uint8_t[::1] clock_bytes
+    cdef uint32_t[::1] idle_bits
 
     run.offsets = &offsets[0]
     run.neighbours = &neighbours[0] if neighbours.shape[0] else NULL
@@ -655,6 +1134,7 @@ def run_media(
     run.sale_channel = params["sale_channel"]
     run.deter_until.assign(run.n_regions, -1)
     run.attend = power_table_new(params["attendance"])
+    run.market_rate = params["market_rate"]
     run.market = power_table_new(min(1.0, params["market_rate"] * max(params["accept"])))
     if run.attend == NULL or run.market == NULL:
         raise MemoryError("kernel tables could not be allocated")
@@ -698,27 +1178,46 @@ def run_media(
     run.new_entered = 0
     run.public_trials = 0
     n_steps_entry = entry_offsets.shape[0] - 1
+    run.segment_start = &segment_start[0]
+    run.segment_delta = &segment_delta[0]
+    run.n_segments = segment_start.shape[0]
+    if calendar:
+        days.clock_memory = np.empty(n * sizeof(Clocks), dtype=np.uint8)
+        clock_bytes = days.clock_memory
+        days.clocks = <Clocks*> &clock_bytes[0]
+        days.idle_memory = np.zeros(max(1, group_offsets.shape[0] - 1), dtype=np.uint32)
+        idle_bits = days.idle_memory
+        days.group_idle = &idle_bits[0]
+        days.prepare(horizon)
 
     with nogil:
         for i in range(seeds.shape[0]):
             agent = seeds[i]
             run.start_holding(agent, S, seed_media[i])
-            run.active.push_back(agent)
+            if calendar:
+                days.begin_holding(agent, 1)
+            else:
+                run.active.push_back(agent)
         run.merge_new_holders(0)
         run.record(&series, &by_medium, &regions, &seen)
-        while (horizon < 0 and not run.active.empty()) or t < horizon:
+        while (horizon < 0 and run.counts[I] > 0) or t < horizon:
             t += 1
             while seg + 1 < segment_start.shape[0] and segment_start[seg + 1] <= t:
                 seg += 1
             while pseg + 1 < public_start.shape[0] and public_start[pseg + 1] <= t:
                 pseg += 1
             if t <= n_steps_entry:
-                run.step(t, segment_delta[seg], public_p[pseg],
-                         &entrants[0] + entry_offsets[t - 1],
-                         &entrant_media[0] + entry_offsets[t - 1],
-                         entry_offsets[t] - entry_offsets[t - 1])
+                entering = entry_offsets[t] - entry_offsets[t - 1]
+                arrivals = &entrants[0] + entry_offsets[t - 1] if entering else NULL
+                arrival_media = &entrant_media[0] + entry_offsets[t - 1] if entering else NULL
             else:
-                run.step(t, segment_delta[seg], public_p[pseg], NULL, NULL, 0)
+                entering = 0
+                arrivals = NULL
+                arrival_media = NULL
+            if calendar:
+                days.day(t, seg, public_p[pseg], arrivals, arrival_media, entering)
+            else:
+                run.step(t, seg, public_p[pseg], arrivals, arrival_media, entering)
             run.record(&series, &by_medium, &regions, &seen)
             with gil:
                 PyErr_CheckSignals()  # Ctrl-C stops a long run between steps

@@ -54,11 +54,13 @@ cdef enum Purpose:
     HOLDER_STEP = 2   # step kernel: a holder's draws of a step (detection to sharing)
     SHARE_TIE = 3     # event kernel, ties of their own trust: the trials along one tie
     KEEP_COPY = 4     # a viewer keeps a copy of a copied medium (p_copy)
-    IMPLICATE = 5     # step kernel: a detected agent implicates another
+    IMPLICATE = 5     # full model: a detected agent implicates another
     WILLING = 6       # a person's willingness, drawn once (step 0): refusal, then multiplier
-    PUBLIC_TRIAL = 7  # step kernel: a detection becomes a public trial
-    WITNESS = 8       # step kernel: who of the region attends a public trial (geometric skips)
+    PUBLIC_TRIAL = 7  # full model: a detection becomes a public trial
+    WITNESS = 8       # full model: who of the region attends a public trial (geometric skips)
     MARKET_SALE = 9   # step kernel: a trader's sales and rentals to its customers of a step
+    CLOCK = 10        # calendar kernel: a holder's wait for one clock, drawn from a day (other: clock)
+    HOLDER_DAY = 11   # calendar kernel: a holder's draws when one clock fires (other: clock)
 
 
 cdef struct Stream:
@@ -204,3 +206,31 @@ cdef inline int64_t first_success_given_one(double u, PowerTable* table, int64_t
     if n == 1:
         return 1
     return first_below(table.pw, 1.0 - u * (1.0 - table.pw[n]), 1, n)
+
+
+cdef inline int64_t first_success_somewhere(Stream* rng, PowerTable* table, int64_t n) noexcept nogil:
+    """Index (1..n) of the first success in n Bernoulli(p) trials, given that at least one
+    succeeds (p > 0): the inverse of the conditional distribution up to TABLE_SPAN trials,
+    rejection beyond (where a success is all but certain)."""
+    cdef int64_t k
+    if n <= TABLE_SPAN:
+        return first_success_given_one(uniform(rng), table, n)
+    k = first_success_within(rng, table, n)
+    while k == 0:
+        k = first_success_within(rng, table, n)
+    return k
+
+
+cdef inline int64_t first_day_with_success(Stream* rng, PowerTable* table, int64_t trials,
+                                           int64_t days) noexcept nogil:
+    """Index (1..days) of the first of ``days`` days of ``trials`` Bernoulli(p) trials each that
+    holds a success, or 0 if none does: a geometric wait over days, exact for per-day trials."""
+    cdef int64_t day
+    if trials <= 0:
+        return 0
+    if trials <= TABLE_SPAN:
+        return first_success_of_blocks(rng, table, trials, days)
+    for day in range(1, days + 1):  # a day of more trials than the table holds: day by day
+        if first_success_within(rng, table, trials):
+            return day
+    return 0

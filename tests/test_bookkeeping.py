@@ -19,8 +19,9 @@ from diffusion.streams import RunStreams, addressed_uniforms
 from diffusion.ties import KIND
 from diffusion.world import World
 
-ENGINES = ["event", "step"]
-HOLDER, HOLDER_STEP, IMPLICATE = 1, 2, 5  # kernels/rng.pxd's purposes
+ENGINES = ["event", "calendar", "step"]
+HOLDER, HOLDER_STEP, IMPLICATE, CLOCK = 1, 2, 5, 10  # kernels/rng.pxd's purposes
+DETECT_CLOCK = 0  # kernels/media.pyx: the calendar's detection clock (the address's last word)
 HIDDEN_AND_OPEN = {"hidden": {"concealment": 0.0}, "open": {"concealment": 1.0}}
 
 
@@ -41,15 +42,18 @@ def test_a_detection_is_addressed_by_holder_step_and_purpose(engine):
     """Holders 0, 2, 4, ... each tied to one partner; nothing spreads (beta = 0) and a holder is
     detected in step 1 exactly when its first draw, at (holder, step, purpose, 0) under the
     run's kernel key, is below delta: the event kernel draws at step 0 under HOLDER, the step
-    kernel at step 1 under HOLDER_STEP. The partners' tie_detected says which holders were; any
-    other layout of the counter (fields swapped, purpose dropped) picks other holders."""
+    kernel at step 1 under HOLDER_STEP, the calendar kernel its detection clock from step 1
+    under CLOCK (one day left: the clock fires in step 1 exactly when its first uniform is below
+    delta). The partners' tie_detected says which holders were; any other layout of the counter
+    (fields swapped, purpose dropped) picks other holders."""
     n = 400
     holders = np.arange(0, n, 2)
     res = simulate(pairs(n // 2), Params(beta=0.0, gamma=0.0, delta=0.5), seeds=holders, rng=21,
                    steps=1, engine=engine)  # fmt: skip
     key = RunStreams.of(21).kernel_key()
-    step, purpose = (0, HOLDER) if engine == "event" else (1, HOLDER_STEP)
-    expected = addressed_uniforms(key, holders, step, purpose)[:, 0] < 0.5
+    step, purpose, other = {"event": (0, HOLDER, 0), "step": (1, HOLDER_STEP, 0),
+                            "calendar": (1, CLOCK, DETECT_CLOCK)}[engine]  # fmt: skip
+    expected = addressed_uniforms(key, holders, step, purpose, other)[:, 0] < 0.5
     assert 60 < expected.sum() < 140
     assert np.array_equal(res.reached.tie_detected[holders + 1] == 1, expected)
     assert res.counts[1, 4] == expected.sum()

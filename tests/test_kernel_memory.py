@@ -26,7 +26,7 @@ else:
 """
 
 
-@pytest.mark.parametrize("engine", ["event", "step"])
+@pytest.mark.parametrize("engine", ["event", "calendar", "step"])
 def test_a_kernel_out_of_memory_raises_memory_error(engine):
     proc = subprocess.run(
         [sys.executable, "-c", CHILD.format(engine=engine)],

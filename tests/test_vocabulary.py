@@ -91,7 +91,7 @@ def test_households_only_reach_people_through_households(mode):
     assert np.array_equal(counts.sum(axis=(1, 2, 3)), np.diff(res.reach, prepend=0))
 
 
-@pytest.mark.parametrize("engine", ["event", "step"])
+@pytest.mark.parametrize("engine", ["event", "calendar", "step"])
 def test_the_channel_is_the_kind_of_the_tie_that_reached(engine):
     """A star whose centre has household ties to leaves 1-5 and market ties to leaves 6-10."""
     edges = np.column_stack([np.zeros(10, int), np.arange(1, 11)])

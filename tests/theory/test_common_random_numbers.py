@@ -15,7 +15,7 @@ from diffusion.entry import EntrySchedule
 from diffusion.population import PopulationConfig
 from diffusion.streams import addressed_uniforms, philox_blocks
 
-ENGINES = ["event", "step"]
+ENGINES = ["event", "calendar", "step"]
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import pytest
 import diffusion
 from diffusion import Network, Params, simulate
 
-ENGINES = ["event", "step"]
+ENGINES = ["event", "calendar", "step"]
 Z = 5.0  # per-run z bound: with a handful of such tests the chance of a false alarm is < 1e-5
 
 

@@ -58,7 +58,7 @@ PARAMETER_SETS = [
 
 
 @pytest.mark.parametrize(("beta", "gamma", "delta"), PARAMETER_SETS)
-@pytest.mark.parametrize("engine", ["event", "step"])
+@pytest.mark.parametrize("engine", ["event", "calendar", "step"])
 def test_final_size_matches_percolation_theory(graphs, beta, gamma, delta, engine):
     """Both kernels: the event kernel and the full-model step kernel with everything off."""
     params = diffusion.Params(beta=beta, gamma=gamma, delta=delta)
@@ -70,7 +70,7 @@ def test_final_size_matches_percolation_theory(graphs, beta, gamma, delta, engin
 
 
 @pytest.mark.parametrize(("beta", "gamma", "delta"), [p for p in PARAMETER_SETS if p[2] > 0])
-@pytest.mark.parametrize("engine", ["event", "step"])
+@pytest.mark.parametrize("engine", ["event", "calendar", "step"])
 def test_detected_share_of_removals(graphs, beta, gamma, delta, engine):
     params = diffusion.Params(beta=beta, gamma=gamma, delta=delta)
     finals = large_outbreaks(graphs, params, engine=engine)
@@ -88,7 +88,7 @@ def test_detected_share_of_removals(graphs, beta, gamma, delta, engine):
         (0.8, 2.0, 0.1, 0.9, 0.16),
     ],
 )
-@pytest.mark.parametrize("engine", ["event", "step"])
+@pytest.mark.parametrize("engine", ["event", "calendar", "step"])
 def test_trust_scales_sharing(graphs, engine, beta, share, trust, gamma, equivalent_beta):
     """Trust w on every tie is the same process as trust 1 with sharing min(1, beta share w)."""
     params = diffusion.Params(beta=beta, gamma=gamma, delta=0.02, media={"usb": {"share": share}})
@@ -122,7 +122,7 @@ FOLDED = [
 
 
 @pytest.mark.parametrize(("factors", "plain"), FOLDED)
-@pytest.mark.parametrize("engine", ["event", "step"])
+@pytest.mark.parametrize("engine", ["event", "calendar", "step"])
 def test_medium_factors_and_bribes_fold_into_beta_and_delta(graphs, engine, factors, plain):
     """The USB share multiplies beta; concealment and bribes multiply delta: same final size and
     detected share as the plain parameters (here beta 0.05, gamma 0.2, delta 0.02)."""

@@ -15,7 +15,7 @@ N = 1_000_000
 Z = 5.0  # per-step z-scores over ~60 steps: a 5-sigma bound keeps the family-wise error < 1e-4
 
 
-@pytest.mark.parametrize("engine", ["event", "step"])
+@pytest.mark.parametrize("engine", ["event", "calendar", "step"])
 def test_detections_follow_the_crackdown_schedule(engine):
     params = diffusion.Params(
         beta=0.0,
@@ -40,7 +40,7 @@ def test_detections_follow_the_crackdown_schedule(engine):
     assert rate[9:19].mean() > 5 * rate[:9].mean()
 
 
-@pytest.mark.parametrize("engine", ["event", "step"])
+@pytest.mark.parametrize("engine", ["event", "calendar", "step"])
 def test_copy_share_among_exposed(engine):
     """A fraction p_copy of exposed agents become holders, the rest have only watched (W)."""
     params = diffusion.Params(beta=0.2, gamma=0.2, media={"usb": {"p_copy": 0.7}})
