@@ -65,7 +65,8 @@ from rng cimport (
     PowerTable,
     Stream,
     bernoulli,
-    first_day_with_success,
+    TABLE_SPAN,
+    first_day_within,
     first_success_somewhere,
     first_success_within,
     power_table_new,
@@ -658,14 +659,14 @@ cdef enum:
     N_CLOCKS = 5
     SHARING_CLOCKS = (1 << HOST_CLOCK) | (1 << TIES_CLOCK) | (1 << SALES_CLOCK)
     START_CLOCKS = 0    # ``other`` of the stream a holding's first clocks come from (CLOCK)
-    NEW_SEGMENT = 1     # ``other`` of the stream a detection clock restarts from (CLOCK)
+    RESTART = 1         # ``other`` of the stream clock c restarts from is RESTART + c (CLOCK)
     RING_DAYS = 256     # days of the calendar's ring of buckets; later entries wait in ``far``
 
 
 cdef struct Clocks:
     int32_t at[N_CLOCKS]  # the day each clock of the agent's holding fires next, or NEVER
     int32_t next        # the earliest of them: the day of the holding's calendar entry
-    uint8_t restart     # 1: at[DETECT_CLOCK] is where a detection segment starts, not a detection
+    uint8_t restart     # a bit per clock whose ``at`` is a restart (a new window), not an event
 
 
 cdef struct FarEntry:
@@ -748,6 +749,7 @@ cdef class _CalendarRun(_MediaRun):
         cdef int c
         cdef Stream draws
         stream_at(&draws, self.key, agent, t, CLOCK, START_CLOCKS)
+        self.clocks[agent].restart = 0
         for c in range(N_CLOCKS):
             self.draw_clock(agent, c, t, self.count_ties(agent, c == SALES_CLOCK), &draws)
         return self.schedule(agent)
@@ -770,42 +772,57 @@ cdef class _CalendarRun(_MediaRun):
 
     cdef void draw_clock(self, int32_t agent, int which, int64_t t, int64_t n_ties,
                          Stream* draws) noexcept nogil:
-        """The first day from ``t`` on that clock ``which`` of ``agent``'s holding fires, drawn
-        from ``draws``: a holding's first clocks from (agent, t, CLOCK, START_CLOCKS), a clock
-        that fired on day t - 1 from the head of that event's own stream (agent, t - 1,
-        HOLDER_DAY, which), a detection clock restarting with a segment from (agent, t, CLOCK,
-        NEW_SEGMENT). ``n_ties``: the trials per day of a walk (``count_ties``), for the tie
-        and sale clocks."""
+        """The first day from ``t`` on that clock ``which`` of ``agent``'s holding fires.
+
+        One uniform of ``draws`` decides it over a window of days (as many as the power table
+        covers, cut at the end of a detection segment): a holding's first clocks come from
+        (agent, t, CLOCK, START_CLOCKS), a clock that fired on day t - 1 from the head of that
+        event's own stream (agent, t - 1, HOLDER_DAY, which). With no success in the window the
+        clock restarts the day after it, from (agent, day, CLOCK, RESTART + which): exact, as
+        waits are memoryless, and the draws that follow in ``draws`` keep their place whatever
+        the window or the horizon. ``n_ties``: a walk's trials per day (``count_ties``).
+        """
         cdef Clocks* rec = &self.clocks[agent]
         cdef uint8_t what = self.medium[agent]
-        cdef int64_t days = self.last_day - t + 1, k = 0, seg, end
+        cdef int64_t trials = 1, window, k, seg, end = -1
+        cdef PowerTable* table
         rec.at[which] = NEVER
-        if days <= 0:
-            return
+        rec.restart &= ~(1 << which)
         if which == DETECT_CLOCK:
-            rec.restart = 0
             seg = self.segment_of(t)
-            end = self.last_day
-            if seg + 1 < self.n_segments and self.segment_start[seg + 1] - 1 < end:
+            if seg + 1 < self.n_segments:
                 end = self.segment_start[seg + 1] - 1
-            k = first_success_within(draws, self.detection[seg * self.n_media + what],
-                                     end - t + 1)
-            if k == 0 and end < self.last_day:  # restart where the next segment begins
-                rec.at[which] = <int32_t>(end + 1)
-                rec.restart = 1
+            table = self.detection[seg * self.n_media + what]
+            if table.p <= 0.0:  # none in this segment: start again where the next one begins
+                if 0 <= end < self.last_day:
+                    rec.at[which] = <int32_t>(end + 1)
+                    rec.restart |= 1 << which
                 return
         elif which == CEASE_CLOCK:
-            k = first_success_within(draws, self.ceasing, days)
+            table = self.ceasing
         elif which == HOST_CLOCK:
-            if self.group_mode and self.agent_group_offsets[agent + 1] > self.agent_group_offsets[agent]:
-                k = first_success_within(draws, self.hosting[what], days)
+            if not self.group_mode or (
+                    self.agent_group_offsets[agent + 1] == self.agent_group_offsets[agent]):
+                return
+            table = self.hosting[what]
         elif which == TIES_CLOCK:
-            k = first_day_with_success(draws, self.sharing[2 * what + self.fear_raises],
-                                       n_ties, days)
-        elif which == SALES_CLOCK:
-            k = first_day_with_success(draws, self.market, n_ties, days)
+            table = self.sharing[2 * what + self.fear_raises]
+            trials = n_ties
+        else:
+            table = self.market
+            trials = n_ties
+        if trials <= 0 or table.p <= 0.0:
+            return
+        window = TABLE_SPAN // trials if trials <= TABLE_SPAN else 1
+        if end >= t and window > end - t + 1:
+            window = end - t + 1
+        k = first_day_within(draws, table, trials, window)  # drawn even past the horizon
         if k > 0:
-            rec.at[which] = <int32_t>(t + k - 1)
+            if t + k - 1 <= self.last_day:
+                rec.at[which] = <int32_t>(t + k - 1)
+        elif t + window <= self.last_day:
+            rec.at[which] = <int32_t>(t + window)
+            rec.restart |= 1 << which
 
     cdef int schedule(self, int32_t agent) except -1 nogil:
         """Enter ``agent``'s holding in the calendar on the day of its earliest clock."""
@@ -861,14 +878,17 @@ cdef class _CalendarRun(_MediaRun):
             rec = &self.clocks[agent]
             if rec.next != t or self.state_of(agent) != I:  # a stale entry
                 continue
-            if rec.restart and rec.at[DETECT_CLOCK] == t:
-                stream_at(&draws, self.key, agent, t, CLOCK, NEW_SEGMENT)
-                self.draw_clock(agent, DETECT_CLOCK, t, 0, &draws)
+            if rec.restart:
+                for c in range(N_CLOCKS):
+                    if rec.restart & (1 << c) and rec.at[c] == t:
+                        stream_at(&draws, self.key, agent, t, CLOCK, RESTART + c)
+                        self.draw_clock(agent, c, t, self.count_ties(agent, c == SALES_CLOCK),
+                                        &draws)
             bits = 0
             for c in range(N_CLOCKS):
                 if rec.at[c] == t:
                     bits |= 1 << c
-            if bits == 0:  # only a detection segment began: the clock was redrawn
+            if bits == 0:  # only clocks restarting today, and none fires today
                 self.schedule(agent)
                 continue
             self.slot[agent] = <int32_t>self.active.size()

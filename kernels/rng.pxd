@@ -221,16 +221,27 @@ cdef inline int64_t first_success_somewhere(Stream* rng, PowerTable* table, int6
     return k
 
 
-cdef inline int64_t first_day_with_success(Stream* rng, PowerTable* table, int64_t trials,
-                                           int64_t days) noexcept nogil:
-    """Index (1..days) of the first of ``days`` days of ``trials`` Bernoulli(p) trials each that
-    holds a success, or 0 if none does: a geometric wait over days, exact for per-day trials."""
-    cdef int64_t day
-    if trials <= 0:
+cdef inline int64_t first_day_within(Stream* rng, PowerTable* table, int64_t trials,
+                                     int64_t window) noexcept nogil:
+    """Index (1..window) of the first of ``window`` days of ``trials`` Bernoulli(p) trials each
+    that holds a success, or 0 if none does, from exactly one uniform (none when p is 0 or 1),
+    so that what is drawn after it sits at the same place whatever the answer. Requires
+    ``trials * window <= TABLE_SPAN``, or ``window == 1`` (a day of more trials: its failure
+    probability is a product of table entries)."""
+    cdef double v, fail
+    cdef int64_t rest
+    if table.p <= 0.0 or trials <= 0 or window <= 0:
         return 0
-    if trials <= TABLE_SPAN:
-        return first_success_of_blocks(rng, table, trials, days)
-    for day in range(1, days + 1):  # a day of more trials than the table holds: day by day
-        if first_success_within(rng, table, trials):
-            return day
-    return 0
+    if table.p >= 1.0:
+        return 1
+    v = 1.0 - uniform(rng)  # in (0, 1]: P(first success on a day <= k) = 1 - pw[trials * k]
+    if trials * window <= TABLE_SPAN:
+        if v > table.pw[trials * window]:
+            return first_below(table.pw, v, trials, window)
+        return 0
+    fail = table.pw[trials % TABLE_SPAN]
+    rest = trials // TABLE_SPAN
+    while rest > 0 and fail > 0.0:
+        fail *= table.pw[TABLE_SPAN]
+        rest -= 1
+    return 1 if v > fail else 0
