@@ -45,6 +45,7 @@ every medium a person watched is a bit of ``seen``, counted per region and step.
 An informant who has watched is complicit: only a susceptible informant raises the risk.
 """
 
+cimport cython
 from cpython.exc cimport PyErr_CheckSignals
 from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport free
@@ -181,12 +182,15 @@ cdef class _MediaRun:
         free(self.attend)
         free(self.market)
 
+    @cython.final
     cdef inline int state_of(self, int32_t agent) noexcept nogil:
         return self.flags[agent] & STATE_MASK
 
+    @cython.final
     cdef inline int cohort_of(self, int32_t agent) noexcept nogil:
         return (self.flags[agent] >> COHORT_SHIFT) & 1
 
+    @cython.final
     cdef inline double acceptance(self, int32_t viewer, int64_t t) noexcept nogil:
         """Multiplier on media shown to ``viewer`` at step ``t``: its cohort's acceptance, its
         own willingness (0 for those who refuse) and its region's deterrence after a trial."""
@@ -197,6 +201,7 @@ cdef class _MediaRun:
             a *= self.deterrence
         return a
 
+    @cython.final
     cdef inline void see(self, int32_t agent, uint8_t what) noexcept nogil:
         """``agent`` watches medium ``what``: set its bit, counted once per agent and medium."""
         cdef uint32_t bit = (<uint32_t>1) << what
@@ -204,9 +209,11 @@ cdef class _MediaRun:
             self.seen[agent] |= bit
             self.region_seen[<int64_t>self.region[agent] * self.n_media + what] += 1
 
+    @cython.final
     cdef inline void set_state(self, int32_t agent, int to) noexcept nogil:
         self.flags[agent] = (self.flags[agent] & ~STATE_MASK) | to
 
+    @cython.final
     cdef inline void count_move(self, int32_t agent, int frm, int to) noexcept nogil:
         """Book a transition in the total, per-region and per-medium counts.
 
@@ -224,6 +231,7 @@ cdef class _MediaRun:
         if to != S:
             self.by_medium[mine + to] += 1
 
+    @cython.final
     cdef inline void reach(self, int32_t agent, int64_t t, uint8_t channel,
                            uint8_t what) noexcept nogil:
         """Record how a susceptible ``agent`` was first reached: step, channel and medium."""
@@ -233,6 +241,7 @@ cdef class _MediaRun:
         self.medium[agent] = what
         self.see(agent, what)
 
+    @cython.final
     cdef inline void start_holding(self, int32_t agent, int frm, uint8_t what) noexcept nogil:
         """``agent`` (in S, W or R) now holds a copy of medium ``what`` (counted under it)."""
         if frm != S:  # informed before, maybe by another medium: leave that count
@@ -244,10 +253,12 @@ cdef class _MediaRun:
         if self.media[what].lent:
             self.by_medium[<int64_t>what * PER_MEDIUM + N_STATES] += 1
 
+    @cython.final
     cdef inline void stop_holding(self, int32_t agent, int to) noexcept nogil:
         self.count_move(agent, I, to)
         self.set_state(agent, to)
 
+    @cython.final
     cdef inline int64_t active_slot(self, int32_t agent) noexcept nogil:
         """Index of ``agent`` in this step's active list, or -1 if it did not hold at the start."""
         cdef int64_t s = self.slot[agent]
@@ -255,6 +266,7 @@ cdef class _MediaRun:
             return s
         return -1
 
+    @cython.final
     cdef inline int expose(self, int64_t slot, int32_t viewer, uint8_t what, uint8_t channel,
                            int64_t t, double priority, double* best,
                            int32_t* receiver) except -1 nogil:
@@ -272,6 +284,7 @@ cdef class _MediaRun:
             receiver[0] = viewer
         return 0
 
+    @cython.final
     cdef int share_from(self, int64_t slot, int64_t t) except -1 nogil:
         """Step kernel: the sharing of the holder at ``slot`` in step ``t``, with its detection
         and ceasing uniforms of the step (``fate``), all from one stream (holder, t).
@@ -312,12 +325,14 @@ cdef class _MediaRun:
         self.lend(slot, receiver)
         return 0
 
+    @cython.final
     cdef inline void lend(self, int64_t slot, int32_t receiver) noexcept nogil:
         """A lent object goes to ``receiver`` (if any) at the end of the step."""
         if receiver >= 0:
             self.offer[receiver] = OFFER_OBJECT
             self.lent_to[slot] = receiver
 
+    @cython.final
     cdef int view_in_group(self, int64_t slot, int64_t t, Stream* draws, double* best,
                            int32_t* receiver, bint skip_idle) except -1 nogil:
         """The holder at ``slot`` hosts a viewing in one of its groups (chosen uniformly): each
@@ -347,6 +362,7 @@ cdef class _MediaRun:
                 self.see(viewer, what)
         return 0
 
+    @cython.final
     cdef bint idle(self, int64_t g, uint8_t what) noexcept nogil:
         """Whether a viewing of ``what`` in group ``g`` can change no member: each is detected,
         or informed (so not exposed) and has seen ``what`` already. That lasts (no one becomes
@@ -366,6 +382,7 @@ cdef class _MediaRun:
             self.group_idle[g] |= bit
         return True
 
+    @cython.final
     cdef int offer_tie(self, int64_t slot, int64_t e, int64_t t, Stream* draws, PowerTable* table,
                        double factor, double* best, int32_t* receiver) except -1 nogil:
         """A trial at rate ``table.p`` succeeded on tie ``e`` of the holder at ``slot``: thin it
@@ -386,6 +403,7 @@ cdef class _MediaRun:
                 self.see(viewer, what)
         return 0
 
+    @cython.final
     cdef int sell_from(self, int64_t slot, int64_t t) except -1 nogil:
         """Step kernel: a trader holding media sells or rents to its market customers, trials
         at ``market.p`` over its whole row from a stream of its own per step (one uniform per
@@ -403,6 +421,7 @@ cdef class _MediaRun:
             e += 1
         return 0
 
+    @cython.final
     cdef int sell_to(self, int64_t slot, int64_t e, int64_t t, Stream* draws) except -1 nogil:
         """A trial at rate ``market.p`` succeeded on tie ``e`` of the trader at ``slot``: over a
         market tie to a susceptible customer it sells a copy (copied media) or rents the disc
@@ -423,6 +442,7 @@ cdef class _MediaRun:
             self.risky[slot] = 1
         return 0
 
+    @cython.final
     cdef int public_trial(self, int32_t agent, int64_t t) except -1 nogil:
         """A detected ``agent`` is tried in public in its region: residents attend with the
         attendance probability (geometric skips over the region's id range, from the trial's
@@ -447,9 +467,11 @@ cdef class _MediaRun:
             e += 1
         return 0
 
+    @cython.final
     cdef inline void lose_object(self, uint8_t what) noexcept nogil:
         self.by_medium[<int64_t>what * PER_MEDIUM + N_STATES] -= 1
 
+    @cython.final
     cdef inline void seize(self, int32_t agent) noexcept nogil:
         """Confiscate the copy of a holder being detected; a lent object leaves circulation.
 
@@ -471,6 +493,7 @@ cdef class _MediaRun:
             self.lose_object(what)
         # else the borrower was already detected with the object, which was counted then
 
+    @cython.final
     cdef int detect(self, int32_t agent, int64_t t) except -1 nogil:
         """Detect a holder and run the implication cascade and fear from it."""
         cdef int32_t a, other
@@ -517,6 +540,7 @@ cdef class _MediaRun:
                     self.queue.push_back(other)
         return 0
 
+    @cython.final
     cdef bint take_entrant(self, int32_t agent, uint8_t what, int64_t t) noexcept nogil:
         """A smuggled copy of ``what`` reaches ``agent`` in step ``t``: taken up (and counted as
         entered) unless the agent holds one already or was detected. True if taken up."""
@@ -529,6 +553,7 @@ cdef class _MediaRun:
             return True
         return False
 
+    @cython.final
     cdef bint resolve_exposed(self, int32_t agent, int64_t t) noexcept nogil:
         """At the end of step ``t`` an agent exposed in it becomes a holder (the lent object
         itself, a copy bought, or a copy kept with the medium's ``p_copy``) or a watcher.
@@ -549,6 +574,7 @@ cdef class _MediaRun:
         self.set_state(agent, W)
         return False
 
+    @cython.final
     cdef int begin_step(self, int64_t n_active, double p_public) except -1 nogil:
         """Reset the per-step records for ``n_active`` holders acting in this step."""
         self.exposed.clear()
@@ -560,6 +586,7 @@ cdef class _MediaRun:
         self.p_public = p_public
         return 0
 
+    @cython.final
     cdef int step(self, int64_t t, int64_t seg, double p_public, const int32_t* entrants,
                   const uint8_t* entrant_media, int64_t n_entrants) except -1 nogil:
         """Step kernel: one day, every holder visited (entry, sharing, detection, ceasing,
@@ -621,6 +648,7 @@ cdef class _MediaRun:
         self.merge_new_holders(n_active)
         return 0
 
+    @cython.final
     cdef int merge_new_holders(self, int64_t n_sorted) except -1 nogil:
         """Sort the holders appended after the first ``n_sorted`` into the sorted active list.
 
@@ -633,6 +661,7 @@ cdef class _MediaRun:
             self.slot[self.active[i]] = <int32_t>i
         return 0
 
+    @cython.final
     cdef int record(self, vector[int64_t]* series, vector[int64_t]* media,
                     vector[int64_t]* regions, vector[int64_t]* seen) except -1 nogil:
         """Append this step's counts to the outputs (growing them can fail: MemoryError)."""
@@ -711,6 +740,7 @@ cdef class _CalendarRun(_MediaRun):
             free(table)
         free(self.ceasing)
 
+    @cython.final
     cdef int prepare(self, int64_t horizon) except -1 nogil:
         """The calendar's tables: detection per segment and medium, hosting per medium,
         ceasing. Out of memory raises MemoryError."""
@@ -736,6 +766,7 @@ cdef class _CalendarRun(_MediaRun):
                 raise MemoryError("kernel tables could not be allocated")
         return 0
 
+    @cython.final
     cdef inline int64_t segment_of(self, int64_t t) noexcept nogil:
         """The detection segment holding step ``t``."""
         cdef int64_t s = 0
@@ -743,17 +774,21 @@ cdef class _CalendarRun(_MediaRun):
             s += 1
         return s
 
+    @cython.final
     cdef int begin_holding(self, int32_t agent, int64_t t) except -1 nogil:
         """``agent`` has just started holding: its clocks run from step ``t``, drawn from one
         stream at (agent, t, CLOCK, START_CLOCKS)."""
-        cdef int c
         cdef Stream draws
         stream_at(&draws, self.key, agent, t, CLOCK, START_CLOCKS)
         self.clocks[agent].restart = 0
-        for c in range(N_CLOCKS):
-            self.draw_clock(agent, c, t, self.count_ties(agent, c == SALES_CLOCK), &draws)
+        self.draw_clock(agent, DETECT_CLOCK, t, 0, &draws)
+        self.draw_clock(agent, CEASE_CLOCK, t, 0, &draws)
+        self.draw_clock(agent, HOST_CLOCK, t, 0, &draws)
+        self.draw_clock(agent, TIES_CLOCK, t, self.count_ties(agent, False), &draws)
+        self.draw_clock(agent, SALES_CLOCK, t, self.count_ties(agent, True), &draws)
         return self.schedule(agent)
 
+    @cython.final
     cdef inline int64_t count_ties(self, int32_t agent, bint market) noexcept nogil:
         """Ties of ``agent`` a walk covers: its market ties if it is a trader (market), else
         those it shares tie by tie (the whole row outside group mode)."""
@@ -770,6 +805,7 @@ cdef class _CalendarRun(_MediaRun):
             n += not self.grouped[self.kind[e]]
         return n
 
+    @cython.final
     cdef void draw_clock(self, int32_t agent, int which, int64_t t, int64_t n_ties,
                          Stream* draws) noexcept nogil:
         """The first day from ``t`` on that clock ``which`` of ``agent``'s holding fires.
@@ -824,6 +860,7 @@ cdef class _CalendarRun(_MediaRun):
             rec.at[which] = <int32_t>(t + window)
             rec.restart |= 1 << which
 
+    @cython.final
     cdef int schedule(self, int32_t agent) except -1 nogil:
         """Enter ``agent``'s holding in the calendar on the day of its earliest clock."""
         cdef Clocks* rec = &self.clocks[agent]
@@ -844,6 +881,7 @@ cdef class _CalendarRun(_MediaRun):
             self.far.push_back(entry)
         return 0
 
+    @cython.final
     cdef int bring_near(self) except -1 nogil:
         """Move the far entries of the next RING_DAYS days into the ring (every RING_DAYS days)."""
         cdef size_t i, kept = 0
@@ -856,6 +894,7 @@ cdef class _CalendarRun(_MediaRun):
         self.far.resize(kept)
         return 0
 
+    @cython.final
     cdef int gather(self, int64_t t) except -1 nogil:
         """Today's holders: the calendar entries of day ``t`` that are current (the agent still
         holds and its earliest clock is today), in id order, with the clocks that fire."""
@@ -896,6 +935,7 @@ cdef class _CalendarRun(_MediaRun):
             self.fired.push_back(bits)
         return 0
 
+    @cython.final
     cdef int share_today(self, int64_t slot, int64_t t) except -1 nogil:
         """The sharing clocks of the holder at ``slot`` that fire today: a viewing (thinned to
         today's hosting rate), tie-by-tie shares and sales (given at least one trial succeeds,
@@ -906,6 +946,7 @@ cdef class _CalendarRun(_MediaRun):
         cdef double factor = self.media[what].share * (self.fear_factor if afraid else 1.0)
         cdef double best = -1.0
         cdef int64_t n
+        cdef size_t exposed
         cdef PowerTable* table
         cdef Stream draws
         if bits & (1 << HOST_CLOCK):
@@ -921,15 +962,43 @@ cdef class _CalendarRun(_MediaRun):
             stream_at(&draws, self.key, holder, t, HOLDER_DAY, TIES_CLOCK)
             self.draw_clock(holder, TIES_CLOCK, t + 1, n, &draws)
             table = self.sharing[2 * what + self.fear_raises]
+            exposed = self.exposed.size()
             self.walk_row(slot, t, &draws, table, factor, False, n, &best, &receiver)
+            if self.exposed.size() == exposed and self.walk_idle(holder, False, what):
+                self.clocks[holder].at[TIES_CLOCK] = NEVER  # its shares would change no one
         if bits & (1 << SALES_CLOCK):
             n = self.mark_walk(holder, True)
             stream_at(&draws, self.key, holder, t, HOLDER_DAY, SALES_CLOCK)
             self.draw_clock(holder, SALES_CLOCK, t + 1, n, &draws)
+            exposed = self.exposed.size()
             self.walk_row(slot, t, &draws, self.market, factor, True, n, &best, &receiver)
+            if self.exposed.size() == exposed and self.walk_idle(holder, True, what):
+                self.clocks[holder].at[SALES_CLOCK] = NEVER  # no customer left to sell to
         self.lend(slot, receiver)
         return 0
 
+    @cython.final
+    cdef bint walk_idle(self, int32_t holder, bint market, uint8_t what) noexcept nogil:
+        """Whether the ties of the walk just marked (``mark_walk``) lead to no one a share
+        could change (each detected, or informed with ``what`` seen), or on a market walk to
+        no susceptible customer: lasting, so the holder's clock for that walk can stop."""
+        cdef int64_t e, i, first = self.offsets[holder]
+        cdef int64_t n = self.offsets[holder + 1] - first
+        cdef bint whole = self.walk.empty()
+        cdef int32_t viewer
+        cdef uint8_t st
+        cdef uint32_t bit = (<uint32_t>1) << what
+        if not whole:
+            n = self.walk.size()
+        for i in range(n):
+            e = first + (i if whole else self.walk[i])
+            viewer = self.neighbours[e]
+            st = self.state_of(viewer)
+            if st == S or (not market and st != D and not (self.seen[viewer] & bit)):
+                return False
+        return True
+
+    @cython.final
     cdef bint all_groups_idle(self, int32_t holder, uint8_t what) noexcept nogil:
         """Whether every group of ``holder`` is idle for ``what``: its viewings, each drawn from a
         stream of its own, would change no one for as long as it holds."""
@@ -939,6 +1008,7 @@ cdef class _CalendarRun(_MediaRun):
                 return False
         return True
 
+    @cython.final
     cdef int64_t mark_walk(self, int32_t holder, bint market) except -1 nogil:
         """The ties a walk covers (``count_ties``), as positions within the row unless that is
         the whole row (then none are stored); returns how many."""
@@ -954,6 +1024,7 @@ cdef class _CalendarRun(_MediaRun):
                 self.walk.push_back(<int32_t>(e - first))
         return n
 
+    @cython.final
     cdef int walk_row(self, int64_t slot, int64_t t, Stream* draws, PowerTable* table,
                       double factor, bint market, int64_t n, double* best,
                       int32_t* receiver) except -1 nogil:
@@ -977,6 +1048,7 @@ cdef class _CalendarRun(_MediaRun):
                 return 0
             i += k - 1
 
+    @cython.final
     cdef bint detected_today(self, int64_t slot, int64_t t, int64_t seg) noexcept nogil:
         """Whether the holder at ``slot`` is detected today: its detection clock fired, and on a
         day it showed its medium to an informant, the rate times ``informant_risk`` by one
@@ -998,6 +1070,7 @@ cdef class _CalendarRun(_MediaRun):
             return uniform(&draws) * p < target
         return target > p and uniform(&draws) * (1.0 - p) < target - p
 
+    @cython.final
     cdef int day(self, int64_t t, int64_t seg, double p_public, const int32_t* entrants,
                  const uint8_t* entrant_media, int64_t n_entrants) except -1 nogil:
         """One day: entry, then only the holders with a clock firing today share, are detected
