@@ -59,14 +59,14 @@ def event_vs_numpy(repeats: int) -> tuple[float, dict[str, float]]:
 
 
 def full_vs_edge_wise(repeats: int) -> tuple[float, dict[str, float]]:
-    """The full model (``benchmarks.extras.FULL_MODEL``, step kernel) on a 10^5 census country
-    for one year, against the edge-wise model on its network (event kernel): the full model's
-    speed as a share of the event kernel's (edge-wise seconds / full-model seconds)."""
+    """The full model (``benchmarks.extras.FULL_MODEL``, calendar kernel) on a 10^5 census
+    country for one year, against the edge-wise model on its network (event kernel): the full
+    model's speed as a share of the event kernel's (edge-wise seconds / full-model seconds)."""
     country = diffusion.build_population(AGENTS, seed=1)
     medians = median_cpu(
         {
             "full_model": lambda i: diffusion.simulate(
-                country, FULL_MODEL, seeds=10, rng=i, steps=YEAR
+                country, FULL_MODEL, seeds=10, rng=i, steps=YEAR, engine="calendar"
             ),
             "edge_wise_event": lambda i: diffusion.simulate(
                 country.network, EDGE_WISE, seeds=10, rng=i, steps=YEAR

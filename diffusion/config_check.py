@@ -196,10 +196,10 @@ def kernel(config: ExperimentConfig) -> str:
         isinstance(config.network, FileNetwork) and config.network.path.suffix.lower() == ".npz"
     )
     if population:
-        return "step (full model; a population records per-region counts)"
+        return "calendar (full model; a population records per-region counts)"
     if config.model.reduces_to_sir():
         return "event (the edge-wise SIR reduction, exact and fastest)"
-    return "step (full model: a mechanism beyond the SIR reduction is on)"
+    return "calendar (full model: a mechanism beyond the SIR reduction is on)"
 
 
 def warnings(config: ExperimentConfig) -> list[str]:

@@ -3,7 +3,7 @@ copies a caller places itself (an entry strategy).
 
 An ``EntrySchedule`` is a CSR table by step: the copies arriving in step ``t`` (1-based) go to
 ``agents[offsets[t - 1]:offsets[t]]``, one copy each of medium ``media[...]`` (an index into
-``Params.media_names``). The step kernel takes it as it is.
+``Params.media_names``). The full-model kernels take it as it is.
 """
 
 from __future__ import annotations

@@ -79,7 +79,7 @@ def simulate(
     caller places (an entry strategy) to the scenario's own smuggling; it needs ``steps``.
     """
     check_simulate_args(world, params, rng, steps)
-    # A bare network's World (per-agent arrays for the step kernel) is built only if the step
+    # A bare network's World (per-agent arrays for the full model) is built only if a full-model
     # kernel runs: the event kernel needs the network alone.
     network = world if isinstance(world, Network) else World.of(world).network
     is_population = not isinstance(world, Network) and World.of(world).is_population
@@ -143,7 +143,7 @@ def _new_reached(
 
 def _run_event(network: Network, params, seed_ids, horizon, streams: RunStreams, label) -> Result:
     """The edge-wise reduction; the medium's share, concealment and bribes fold into beta and
-    delta exactly as the step kernel applies them (``Params.reduces_to_sir``)."""
+    delta exactly as the full-model kernels apply them (``Params.reduces_to_sir``)."""
     medium = params.sir_medium()
     starts, deltas = params.delta_segments()
     deltas = np.array([params.detection_probability(medium, d) for d in deltas])

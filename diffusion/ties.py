@@ -3,7 +3,7 @@ carry media in group mode.
 
 A network stores each tie's kind as an index into ``TIE_KINDS`` (one byte per tie), a population
 each group's kind the same way (households and viewing circles are groups and ties at once).
-The step kernel reads ``grouped`` per kind: in group mode a grouped tie carries media only
+The full-model kernels read ``grouped`` per kind: in group mode a grouped tie carries media only
 through viewings of its group, the others tie by tie. Exposure channels are named after the
 kinds, plus ``entry`` (a smuggled copy) and ``seed`` (an initial holder).
 """
@@ -52,5 +52,5 @@ SALE_CHANNEL = CHANNELS.index("market_sale")
 
 
 def grouped_flags() -> npt.NDArray[np.uint8]:
-    """``grouped`` of every kind, as the step kernel reads it (1: only in viewings)."""
+    """``grouped`` of every kind, as the full-model kernels read it (1: only in viewings)."""
     return np.array([kind.grouped for kind in TIE_KINDS], dtype=np.uint8)

@@ -143,7 +143,7 @@ cdef class _MediaRun:
     cdef double accept[2]
     cdef int64_t fear_steps
     cdef bint group_mode
-    cdef const int64_t* segment_start  # detection schedule: segment k starts at step segment_start[k]
+    cdef const int64_t* segment_start  # detection: segment k starts at step segment_start[k]
     cdef const double* segment_delta
     cdef int64_t n_segments
     cdef double market_rate  # a trader's sales per customer and day, times its acceptance
@@ -677,7 +677,6 @@ cdef class _MediaRun:
         return 0
 
 
-
 cdef enum:
     NEVER = 2147483647  # a clock that does not fire while the holding lasts
     DETECT_CLOCK = 0    # the clocks of a holding (the ``other`` word of their draws' addresses)
@@ -711,10 +710,10 @@ cdef class _CalendarRun(_MediaRun):
     A clock is a geometric wait over days, exact for the per-day Bernoulli trials of the step
     kernel (memoryless, so a clock that fired is redrawn from the next day and the others keep
     their day). Rates that change while a copy is held are reached by thinning from an upper
-    bound (sharing: the higher of the calm and the afraid rate; the viewer's acceptance, as in
-    the step kernel) or by restarting the wait where the detection schedule changes. A viewing
-    of an informant raises that day's detection to ``informant_risk`` times its rate by one
-    extra trial. So a run has the step kernel's distribution, with work proportional to
+    bound (sharing: the calm rate, as fear only lowers it; the viewer's acceptance, as in the
+    step kernel) or by restarting the wait where the detection schedule changes. A viewing of
+    an informant raises that day's detection to ``informant_risk`` times its rate by one extra
+    trial. So a run has the step kernel's distribution, with work proportional to
     events instead of holder-days.
     """
 
@@ -729,7 +728,6 @@ cdef class _CalendarRun(_MediaRun):
     cdef vector[PowerTable*] detection  # per segment and medium
     cdef vector[PowerTable*] hosting  # per medium: hosting at the higher of calm and afraid
     cdef PowerTable* ceasing
-    cdef bint fear_raises  # fear_factor > 1: the afraid rate bounds sharing
     cdef int64_t last_day  # the last day a clock can fire in (the horizon, or NEVER - 1)
     cdef int64_t today
 
@@ -746,8 +744,6 @@ cdef class _CalendarRun(_MediaRun):
         ceasing. Out of memory raises MemoryError."""
         cdef int64_t s
         cdef int m
-        cdef double most = self.fear_factor if self.fear_factor > 1.0 else 1.0
-        self.fear_raises = self.fear_factor > 1.0
         self.last_day = horizon if horizon >= 0 else NEVER - 1
         self.ring.resize(RING_DAYS)
         self.ceasing = power_table_new(self.gamma)
@@ -760,8 +756,7 @@ cdef class _CalendarRun(_MediaRun):
                 if self.detection.back() == NULL:
                     raise MemoryError("kernel tables could not be allocated")
         for m in range(self.n_media):
-            self.hosting.push_back(power_table_new(clip(self.host_prob * self.media[m].share
-                                                        * most)))
+            self.hosting.push_back(power_table_new(clip(self.host_prob * self.media[m].share)))
             if self.hosting.back() == NULL:
                 raise MemoryError("kernel tables could not be allocated")
         return 0
@@ -842,7 +837,7 @@ cdef class _CalendarRun(_MediaRun):
                 return
             table = self.hosting[what]
         elif which == TIES_CLOCK:
-            table = self.sharing[2 * what + self.fear_raises]
+            table = self.sharing[2 * what]  # calm: fear only lowers sharing (fear_factor <= 1)
             trials = n_ties
         else:
             table = self.market
@@ -961,7 +956,7 @@ cdef class _CalendarRun(_MediaRun):
             n = self.mark_walk(holder, False)
             stream_at(&draws, self.key, holder, t, HOLDER_DAY, TIES_CLOCK)
             self.draw_clock(holder, TIES_CLOCK, t + 1, n, &draws)
-            table = self.sharing[2 * what + self.fear_raises]
+            table = self.sharing[2 * what]
             exposed = self.exposed.size()
             self.walk_row(slot, t, &draws, table, factor, False, n, &best, &receiver)
             if self.exposed.size() == exposed and self.walk_idle(holder, False, what):
@@ -1050,25 +1045,20 @@ cdef class _CalendarRun(_MediaRun):
 
     @cython.final
     cdef bint detected_today(self, int64_t slot, int64_t t, int64_t seg) noexcept nogil:
-        """Whether the holder at ``slot`` is detected today: its detection clock fired, and on a
-        day it showed its medium to an informant, the rate times ``informant_risk`` by one
-        more trial (when the clock did not fire) or a thinning (when the risk is below 1; a
-        holder it spares redraws its clock from the head of this event's stream)."""
+        """Whether the holder at ``slot`` is detected today: its detection clock fired, or on a
+        day it showed its medium to a non-complicit informant, one more trial, from (holder, t,
+        HOLDER_DAY, DETECT_CLOCK), brings the day's probability from p to min(1, p *
+        informant_risk) (``Params`` keeps ``informant_risk >= 1``)."""
         cdef int32_t holder = self.active[slot]
-        cdef bint fires = self.fired[slot] & (1 << DETECT_CLOCK)
         cdef double p, target
-        cdef Stream draws
+        if self.fired[slot] & (1 << DETECT_CLOCK):
+            return True
         if not self.risky[slot]:
-            return fires
+            return False
         p = self.detection[seg * self.n_media + self.medium[holder]].p
         target = clip(p * self.informant_risk)
-        if fires and target >= p:
-            return True
-        stream_at(&draws, self.key, holder, t, HOLDER_DAY, DETECT_CLOCK)
-        if fires:
-            self.draw_clock(holder, DETECT_CLOCK, t + 1, 0, &draws)
-            return uniform(&draws) * p < target
-        return target > p and uniform(&draws) * (1.0 - p) < target - p
+        return target > p and uniform_at(self.key, holder, t, HOLDER_DAY,
+                                         DETECT_CLOCK) * (1.0 - p) < target - p
 
     @cython.final
     cdef int day(self, int64_t t, int64_t seg, double p_public, const int32_t* entrants,
@@ -1076,7 +1066,7 @@ cdef class _CalendarRun(_MediaRun):
         """One day: entry, then only the holders with a clock firing today share, are detected
         (with the cascade and fear), cease; exposed agents resolve; today's holders who still
         hold go back in the calendar."""
-        cdef int64_t i, n_active
+        cdef int64_t i, n_active, n_exposed
         cdef int32_t agent
         self.today = t
         if t % RING_DAYS == 0:
@@ -1111,7 +1101,13 @@ cdef class _CalendarRun(_MediaRun):
                     self.fired[i] & (1 << CEASE_CLOCK) or self.lent_to[i] >= 0):
                 self.stop_holding(agent, R)
         # 5. exposed agents resolve: new holders' clocks run from tomorrow
-        for i in range(<int64_t>self.exposed.size()):
+        n_exposed = self.exposed.size()
+        for i in range(n_exposed):
+            if i + PREFETCH_AHEAD < n_exposed:
+                agent = self.exposed[i + PREFETCH_AHEAD]
+                DIFFUSION_PREFETCH(&self.clocks[agent])
+                DIFFUSION_PREFETCH(&self.agent_group_offsets[agent])
+                DIFFUSION_PREFETCH(&self.offsets[agent])
             agent = self.exposed[i]
             if self.resolve_exposed(agent, t):
                 self.begin_holding(agent, t + 1)

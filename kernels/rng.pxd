@@ -59,7 +59,7 @@ cdef enum Purpose:
     PUBLIC_TRIAL = 7  # full model: a detection becomes a public trial
     WITNESS = 8       # full model: who of the region attends a public trial (geometric skips)
     MARKET_SALE = 9   # step kernel: a trader's sales and rentals to its customers of a step
-    CLOCK = 10        # calendar kernel: a holder's wait for one clock, drawn from a day (other: clock)
+    CLOCK = 10        # calendar kernel: a holder's wait for a clock, from a day (other: clock)
     HOLDER_DAY = 11   # calendar kernel: a holder's draws when one clock fires (other: clock)
 
 
@@ -208,7 +208,8 @@ cdef inline int64_t first_success_given_one(double u, PowerTable* table, int64_t
     return first_below(table.pw, 1.0 - u * (1.0 - table.pw[n]), 1, n)
 
 
-cdef inline int64_t first_success_somewhere(Stream* rng, PowerTable* table, int64_t n) noexcept nogil:
+cdef inline int64_t first_success_somewhere(Stream* rng, PowerTable* table,
+                                            int64_t n) noexcept nogil:
     """Index (1..n) of the first success in n Bernoulli(p) trials, given that at least one
     succeeds (p > 0): the inverse of the conditional distribution up to TABLE_SPAN trials,
     rejection beyond (where a success is all but certain)."""

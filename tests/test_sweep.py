@@ -274,7 +274,7 @@ def test_a_design_runs_on_one_kernel_at_the_ends_of_a_range(tmp_path, path, ends
     config = tmp_path / "ends.toml"
     config.write_text(f'{text}[sweep.parameters]\n"{path}" = {ends}\n')
     sweep = Sweep.from_config(load_config(config))
-    assert sweep.engine == "step"
+    assert sweep.engine == "calendar"
     first, second = (
         run_point(sweep.task_payload(), sweep.network_keys[k], k, sweep.design.points[k], 11, 3,
                   False, sweep.engine)

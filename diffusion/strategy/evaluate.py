@@ -246,7 +246,7 @@ def run_block(payload: str, network_key: str, task: Task) -> BlockResult:
             seeds=holders,
             rng=seed,
             steps=steps,
-            engine="step",  # one kernel for every strategy, with copies or without
+            engine="calendar",  # one kernel for every strategy, with copies or without
             entry=entry,
         )
         shares = province_reach(result, country)

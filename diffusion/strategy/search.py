@@ -70,7 +70,7 @@ def score_placement(payload: str, network_key: str, agents: Placement) -> Score:
     for replicate in range(search.replicates):
         seed = replicate_seed(config.run.seed, replicate)
         result = simulate(
-            world, params, seeds=holders, rng=seed, steps=steps, engine="step", entry=entry
+            world, params, seeds=holders, rng=seed, steps=steps, engine="calendar", entry=entry
         )
         reach.append(result.reach[-1])
         detected.append(result.state("D")[-1])

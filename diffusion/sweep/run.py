@@ -99,7 +99,7 @@ class Sweep:
     design: Design
     network_keys: tuple[str, ...]
     """Content hash of the network of each point (points may sweep network parameters)."""
-    engine: Engine = "step"
+    engine: Engine = "calendar"
     """The kernel every run of the sweep takes (``design_engine``): one for the whole design,
     so that neighbouring points share their random numbers (common random numbers)."""
 
@@ -161,7 +161,7 @@ class Sweep:
 
 def design_engine(configs: Sequence[ExperimentConfig]) -> Engine:
     """The one kernel for every run of a design: ``event`` only when every point is the SIR
-    reduction on a plain network, else ``step``.
+    reduction on a plain network, else ``calendar``.
 
     Picking the kernel point by point (``engine="auto"``) would switch kernels at the edge of a
     range (``p_implicate = 0`` against ``1e-9``), and the kernels address their draws
@@ -173,7 +173,7 @@ def design_engine(configs: Sequence[ExperimentConfig]) -> Engine:
             network.type == "file" and network.path.suffix.lower() == ".npz"
         )
         if population or not config.model.reduces_to_sir():
-            return "step"
+            return "calendar"
     return "event"
 
 
@@ -299,7 +299,7 @@ def run_point(
     sweep_seed: int,
     replicates: int,
     time_series: bool,
-    engine: Engine = "step",
+    engine: Engine = "calendar",
 ) -> PointResult:
     """Run the replicates of one point (a Dask task); the network comes from the worker's cache."""
     start = time.perf_counter()
