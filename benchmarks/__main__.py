@@ -59,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "kernels": run_kernels(QUICK if args.quick else FULL, log),
         "population": extras.population(POPULATION_SIZES[mode], log),
+        "full_model_ratio": extras.full_model_ratio(
+            100_000 if args.quick else 1_000_000, 3 if args.quick else 5, log
+        ),
         "full_model": skip_full_model if args.quick else extras.full_model(log),
         "twenty_years": extras.twenty_years(TWENTY_YEAR_SIZES[mode], log),
         "sweep": extras.sweep(args.quick, log),

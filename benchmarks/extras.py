@@ -8,6 +8,7 @@ rather than stopping the suite: the other figures are still worth having.
 from __future__ import annotations
 
 import importlib
+import os
 import resource
 import time
 import traceback
@@ -98,19 +99,63 @@ def full_model(log) -> dict[str, Any]:
             "build_s": built,
         }
         runs = (
-            ("full_model", country, FULL_MODEL),  # step kernel, per-region counts
-            ("edge_wise_step", country, EDGE_WISE),  # same kernel, mechanisms off
-            ("edge_wise_event", country.network, EDGE_WISE),  # the event kernel
+            ("full_model", country, FULL_MODEL, "calendar"),  # per-region counts
+            ("full_model_step", country, FULL_MODEL, "step"),  # the day-by-day reference
+            ("edge_wise_event", country.network, EDGE_WISE, "event"),
         )
-        for label, world, params in runs:
+        for label, world, params, engine in runs:
             log(f"full model: one year, {label}")
-            start = time.perf_counter()
-            result = diffusion.simulate(world, params, seeds=10, rng=1, steps=YEAR)
-            out[label] = {"seconds": time.perf_counter() - start, **result.summary()}
-        for label in ("edge_wise_step", "edge_wise_event"):
-            out[f"full_vs_{label}"] = out["full_model"]["seconds"] / out[label]["seconds"]
+            load = os.getloadavg()[0]
+            start, cpu = time.perf_counter(), time.process_time()
+            result = diffusion.simulate(world, params, seeds=10, rng=1, steps=YEAR, engine=engine)
+            out[label] = {
+                "seconds": time.perf_counter() - start,
+                "cpu_seconds": time.process_time() - cpu,
+                "load_average_before": load,
+                "load_average_after": os.getloadavg()[0],
+                **result.summary(),
+            }
+        for label in ("full_model_step", "edge_wise_event"):
+            out[f"full_vs_{label}"] = out["full_model"]["cpu_seconds"] / out[label]["cpu_seconds"]
         out["process_peak_rss_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
         return out
+
+    return guarded(measure)
+
+
+def full_model_ratio(agents: int, repeats: int, log) -> dict[str, Any]:
+    """The full model (calendar and step kernels) against the edge-wise event kernel on one
+    census country for one year, CPU medians of ``repeats`` interleaved runs in this process."""
+    from benchmarks.guard import median_cpu
+
+    def measure() -> dict[str, Any]:
+        log(f"full model against edge-wise, {agents:.0e} agents")
+        country = diffusion.build_population(agents, seed=1)
+
+        def run(world, params, engine):
+            return lambda i: diffusion.simulate(
+                world, params, seeds=10, rng=i, steps=YEAR, engine=engine
+            )
+
+        load = os.getloadavg()[0]
+        medians = median_cpu(
+            {
+                "calendar": run(country, FULL_MODEL, "calendar"),
+                "step": run(country, FULL_MODEL, "step"),
+                "edge_wise_event": run(country.network, EDGE_WISE, "event"),
+            },
+            repeats,
+        )
+        return {
+            "agents": agents,
+            "repeats": repeats,
+            "cpu_medians": medians,
+            "calendar_vs_edge_wise": medians["calendar"] / medians["edge_wise_event"],
+            "step_vs_edge_wise": medians["step"] / medians["edge_wise_event"],
+            "step_vs_calendar": medians["step"] / medians["calendar"],
+            "load_average_before": load,
+            "load_average_after": os.getloadavg()[0],
+        }
 
     return guarded(measure)
 

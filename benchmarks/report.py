@@ -96,17 +96,34 @@ def full_model_table(data: dict[str, Any]) -> str:
     lines = [
         f"{data['agents']:,} agents, {data['edges']:,} ties, built in {data['build_s']:.0f} s; "
         f"{data['steps']} steps; process peak RSS {data['process_peak_rss_gib']:.1f} GiB",
-        "| run | seconds | full model / this | reach share | detected | peak holders |",
-        "|---|---|---|---|---|---|",
+        "| run | CPU s | wall s | full model / this (CPU) | load average before, after | "
+        "reach share | detected | peak holders |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for label in ("full_model", "edge_wise_step", "edge_wise_event"):
+    for label in ("full_model", "full_model_step", "edge_wise_event"):
         run = data[label]
-        ratio = data["full_model"]["seconds"] / run["seconds"]
+        ratio = data["full_model"]["cpu_seconds"] / run["cpu_seconds"]
         lines.append(
-            f"| {label} | {run['seconds']:.1f} | {ratio:.1f} | {run['reach_share']:.3f} "
-            f"| {run['detected']:,} | {run['peak_holders']:,} |"
+            f"| {label} | {run['cpu_seconds']:.1f} | {run['seconds']:.1f} | {ratio:.2f} | "
+            f"{run['load_average_before']:.1f}, {run['load_average_after']:.1f} | "
+            f"{run['reach_share']:.3f} | {run['detected']:,} | {run['peak_holders']:,} |"
         )
     return "\n".join(lines)
+
+
+def full_model_ratio_summary(data: dict[str, Any]) -> str:
+    """CPU medians of the full model's kernels and the edge-wise event kernel, one process."""
+    if data.get("status") != "ok":
+        return json.dumps(data)
+    m = data["cpu_medians"]
+    return (
+        f"{data['agents']:,} agents, one year, CPU medians of {data['repeats']} interleaved runs: "
+        f"calendar {m['calendar']:.3f} s, step {m['step']:.3f} s, edge-wise event "
+        f"{m['edge_wise_event']:.3f} s; calendar / edge-wise {data['calendar_vs_edge_wise']:.2f}, "
+        f"step / edge-wise {data['step_vs_edge_wise']:.2f}, step / calendar "
+        f"{data['step_vs_calendar']:.2f}; load average {data['load_average_before']:.1f} before, "
+        f"{data['load_average_after']:.1f} after"
+    )
 
 
 def twenty_years_table(data: dict[str, Any]) -> str:
@@ -189,6 +206,9 @@ def render(results: dict[str, Any]) -> str:
         "",
         "Population build (benchmarks/population_scale.py, each size in fresh processes):",
         population_table(results["population"]),
+        "",
+        "Full model against the edge-wise model, same process (benchmarks/extras.py):",
+        full_model_ratio_summary(results.get("full_model_ratio", {})),
         "",
         "Full model, 25 M country, one year:",
         full_model_table(results["full_model"]),

@@ -15,11 +15,12 @@ import pytest
 
 from diffusion import Network, Params, build_population, simulate
 from diffusion.entry import EntrySchedule
+from diffusion.simulate import FULL_MODEL_ENGINES
 from diffusion.streams import RunStreams, addressed_uniforms
 from diffusion.ties import KIND
 from diffusion.world import World
 
-ENGINES = ["event", "calendar", "step"]
+ENGINES = ["event", *FULL_MODEL_ENGINES]
 HOLDER, HOLDER_STEP, IMPLICATE, CLOCK = 1, 2, 5, 10  # kernels/rng.pxd's purposes
 DETECT_CLOCK = 0  # kernels/media.pyx: the calendar's detection clock (the address's last word)
 HIDDEN_AND_OPEN = {"hidden": {"concealment": 0.0}, "open": {"concealment": 1.0}}
@@ -59,16 +60,17 @@ def test_a_detection_is_addressed_by_holder_step_and_purpose(engine):
     assert res.counts[1, 4] == expected.sum()
 
 
-def test_a_seized_disc_leaves_circulation_and_a_lent_one_goes_with_its_lender():
-    """Step kernel, DVDs: agent 0 holds one and shows it to 1 (beta = 1) while being detected
-    (delta = 1): the disc is seized, 1 has only watched, no disc circulates. Agent 2 holds one
-    and is never detected (concealment 0 on its medium): its disc moves to 3 and stays one."""
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_a_seized_disc_leaves_circulation_and_a_lent_one_goes_with_its_lender(engine):
+    """DVDs: agent 0 holds one and shows it to 1 (beta = 1) while being detected (delta = 1): the
+    disc is seized, 1 has only watched, no disc circulates. Agent 2 holds one and is never detected
+    (concealment 0 on its medium): its disc moves to 3 and stays one."""
     params = Params(beta=1.0, gamma=0.0, delta=1.0, p_implicate=0.0,
                     media={"hidden": {"spread": "lent", "concealment": 0.0}})  # fmt: skip
     dvd, hidden = params.media_names.index("dvd"), params.media_names.index("hidden")
     net = pairs(2)
     res = simulate(net, params, seeds=[], rng=1, steps=2,
-                   entry=placed(2, (1, 0, dvd), (1, 2, hidden)))  # fmt: skip
+                   entry=placed(2, (1, 0, dvd), (1, 2, hidden)), engine=engine)  # fmt: skip
     assert res.lent_copies[:, dvd].tolist() == [0, 0, 0]
     assert res.lent_copies[:, hidden].tolist() == [0, 1, 1]
     # step 1: 0 detected (D), 1 watched (W); 2 lent its disc to 3 (2 recovered, 3 holds)
@@ -77,74 +79,80 @@ def test_a_seized_disc_leaves_circulation_and_a_lent_one_goes_with_its_lender():
     assert res.medium_counts[1, hidden].tolist() == [0, 0, 1, 1, 0]
 
 
-def test_a_detected_disc_holder_who_lent_nothing_loses_the_disc():
-    """Step kernel: 30 isolated DVD holders, all detected in step 1 (delta = 1), none lending
-    (no ties): the 30 discs are seized, none circulates."""
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_a_detected_disc_holder_who_lent_nothing_loses_the_disc(engine):
+    """30 isolated DVD holders, all detected in step 1 (delta = 1), none lending (no ties): the 30
+    discs are seized, none circulates."""
     params = Params(beta=1.0, gamma=0.0, delta=1.0)
     dvd = params.media_names.index("dvd")
     net = Network.from_edges(30, np.zeros((0, 2), int))
     res = simulate(net, params, seeds=[], rng=8, steps=2,
-                   entry=placed(2, *[(1, a, dvd) for a in range(30)]))  # fmt: skip
+                   entry=placed(2, *[(1, a, dvd) for a in range(30)]), engine=engine)  # fmt: skip
     assert res.lent_copies[:, dvd].tolist() == [0, 0, 0]
     assert res.counts[1].tolist() == [0, 0, 0, 0, 30]
 
 
-def test_a_detection_uses_the_concealment_of_the_holders_medium():
-    """Step kernel: 100 isolated holders of a medium of concealment 0 and 100 of one of
-    concealment 1, delta = 1: exactly the second hundred is detected in step 1."""
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_a_detection_uses_the_concealment_of_the_holders_medium(engine):
+    """100 isolated holders of a medium of concealment 0 and 100 of one of concealment 1, delta = 1:
+    exactly the second hundred is detected in step 1."""
     params = Params(beta=0.0, gamma=0.0, delta=1.0, media=HIDDEN_AND_OPEN)
     hidden, open_ = params.media_names.index("hidden"), params.media_names.index("open")
     copies = [(1, a, hidden) for a in range(100)] + [(1, a, open_) for a in range(100, 200)]
     net = Network.from_edges(200, np.zeros((0, 2), int))
-    res = simulate(net, params, seeds=[], rng=2, steps=1, entry=placed(1, *copies))
+    res = simulate(net, params, seeds=[], rng=2, steps=1, entry=placed(1, *copies), engine=engine)
     assert res.medium_counts[1, hidden].tolist() == [0, 0, 100, 0, 0]
     assert res.medium_counts[1, open_].tolist() == [0, 0, 0, 0, 100]
 
 
-def test_the_implication_cascade_reaches_the_audience_of_an_implicated_holder():
-    """Step kernel, path 0 - 1 - 2: 0 holds an open medium, 1 a hidden one (concealment 0), and
-    in step 1 agent 1 shows its copy to 2 (beta = 1). 0 is detected (delta = 1) and implicates
-    (p_implicate = 1) its holding neighbour 1, whose audience of the step, 2, is implicated in
-    turn: all three are detected in step 1."""
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_the_implication_cascade_reaches_the_audience_of_an_implicated_holder(engine):
+    """Path 0 - 1 - 2: 0 holds an open medium, 1 a hidden one (concealment 0), and in step 1 agent 1
+    shows its copy to 2 (beta = 1). 0 is detected (delta = 1) and implicates (p_implicate = 1) its
+    holding neighbour 1, whose audience of the step, 2, is implicated in turn: all three are
+    detected in step 1."""
     params = Params(beta=1.0, gamma=0.0, delta=1.0, p_implicate=1.0, media=HIDDEN_AND_OPEN)
     hidden, open_ = params.media_names.index("hidden"), params.media_names.index("open")
     net = Network.from_edges(3, [[0, 1], [1, 2]])
     res = simulate(net, params, seeds=[], rng=3, steps=1,
-                   entry=placed(1, (1, 0, open_), (1, 1, hidden)))  # fmt: skip
+                   entry=placed(1, (1, 0, open_), (1, 1, hidden)), engine=engine)  # fmt: skip
     assert res.counts[1].tolist() == [0, 0, 0, 0, 3]
     assert res.new_detections.tolist() == [0, 3]
     # without implication, 2 keeps the copy 1 showed it and 1 is never detected
     alone = simulate(net, params.model_copy(update={"p_implicate": 0.0}), seeds=[], rng=3,
-                     steps=1, entry=placed(1, (1, 0, open_), (1, 1, hidden)))  # fmt: skip
+                     steps=1, entry=placed(1, (1, 0, open_), (1, 1, hidden)),
+                     engine=engine)  # fmt: skip
     assert alone.counts[1].tolist() == [0, 0, 2, 0, 1]
 
 
-def test_implication_is_addressed_by_detected_agent_step_and_other_and_bribes_halve_it():
-    """Step kernel, a star: the hub holds an open medium (concealment 2: delta * 2 * (1 -
-    p_bribe) = 1, detected in step 1), 200 leaves hold hidden ones (never detected themselves).
-    Each leaf is implicated exactly when the draw at (hub, 1, IMPLICATE, leaf) is below
-    p_implicate * (1 - p_bribe) = 0.5."""
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_implication_is_addressed_by_detected_agent_step_and_other_and_bribes_halve_it(engine):
+    """A star (both full-model kernels share the cascade): the hub holds an open medium (concealment
+    2: delta * 2 * (1 - p_bribe) = 1, detected in step 1), 200 leaves hold hidden ones (never
+    detected themselves). Each leaf is implicated exactly when the draw at (hub, 1, IMPLICATE, leaf)
+    is below p_implicate * (1 - p_bribe) = 0.5."""
     media = {"hidden": {"concealment": 0.0}, "open": {"concealment": 2.0}}
     params = Params(beta=0.0, gamma=0.0, delta=1.0, p_implicate=1.0, p_bribe=0.5, media=media)
     hidden, open_ = params.media_names.index("hidden"), params.media_names.index("open")
     leaves = np.arange(1, 201)
     net = Network.from_edges(201, np.column_stack([np.zeros(200, int), leaves]))
     copies = [(1, 0, open_)] + [(1, int(a), hidden) for a in leaves]
-    res = simulate(net, params, seeds=[], rng=9, steps=1, entry=placed(1, *copies))
+    res = simulate(net, params, seeds=[], rng=9, steps=1, entry=placed(1, *copies), engine=engine)
     key = RunStreams.of(9).kernel_key()
     implicated = addressed_uniforms(key, 0, 1, IMPLICATE, leaves)[:, 0] < 0.5
     assert 60 < implicated.sum() < 140
     assert res.counts[1].tolist() == [0, 0, 200 - implicated.sum(), 0, 1 + implicated.sum()]
 
 
-def test_a_viewing_records_the_kind_of_the_group_that_viewed():
-    """Step kernel, group mode, only viewings (beta = 0, host_prob = 1): one holder hosts one
-    viewing in step 1, so everyone reached in step 1 belongs to one of its groups, and each
-    one's channel is that group's kind."""
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_a_viewing_records_the_kind_of_the_group_that_viewed(engine):
+    """Group mode, only viewings (beta = 0, host_prob = 1): one holder hosts one viewing in step 1,
+    so everyone reached in step 1 belongs to one of its groups, and each one's channel is that
+    group's kind."""
     population = build_population(3000, seed=4, n_regions=12)
     params = Params(beta=0.0, gamma=0.0, delta=0.0, mode="group", host_prob=1.0)
     seed = 17
-    res = simulate(population, params, seeds=[seed], rng=5, steps=1)
+    res = simulate(population, params, seeds=[seed], rng=5, steps=1, engine=engine)
     agents = World.of(population).agents
     reached = np.flatnonzero(res.reached.step == 1)
     assert len(reached) >= 2
@@ -159,14 +167,15 @@ def test_a_viewing_records_the_kind_of_the_group_that_viewed():
 
 
 @pytest.mark.parametrize("gamma", [0.0, 1.0])
-def test_a_lent_media_holder_ceases_and_its_disc_is_shelved(gamma):
-    """Step kernel: 50 isolated DVD holders, no detection. With gamma = 1 every one stops
-    holding in step 1 (R) and its disc stays in circulation (shelved); with gamma = 0 all hold."""
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_a_lent_media_holder_ceases_and_its_disc_is_shelved(engine, gamma):
+    """50 isolated DVD holders, no detection. With gamma = 1 every one stops holding in step 1 (R)
+    and its disc stays in circulation (shelved); with gamma = 0 all hold."""
     params = Params(beta=0.0, gamma=gamma, delta=0.0)
     dvd = params.media_names.index("dvd")
     net = Network.from_edges(50, np.zeros((0, 2), int))
     res = simulate(net, params, seeds=[], rng=6, steps=2,
-                   entry=placed(2, *[(1, a, dvd) for a in range(50)]))  # fmt: skip
+                   entry=placed(2, *[(1, a, dvd) for a in range(50)]), engine=engine)  # fmt: skip
     assert res.lent_copies[:, dvd].tolist() == [0, 50, 50]
     holding = [0, 0, 0] if gamma else [0, 50, 50]
     assert res.counts[:, 2].tolist() == holding

@@ -5,6 +5,7 @@ import pytest
 
 from diffusion import Network, Params, simulate
 from diffusion.entry import EntrySchedule
+from diffusion.simulate import FULL_MODEL_ENGINES
 
 
 def test_arrivals_in_any_order_become_a_table_by_step():
@@ -49,27 +50,33 @@ def test_arrival_steps_outside_the_schedule_are_refused():
         EntrySchedule.from_arrivals(5, [0], [1], [0])
 
 
-def test_placed_copies_run_on_the_step_kernel_and_arrive_when_placed():
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_placed_copies_run_on_the_full_model_and_arrive_when_placed(engine):
+    """Placed copies take a full-model kernel (either of them; the default picks one even for
+    parameters of the SIR reduction) and arrive in the steps they were placed in."""
     net = Network.erdos_renyi(500, 4, seed=2)
     params = Params(beta=0.0, gamma=0.0, delta=0.0)
     placed = EntrySchedule.from_arrivals(10, [4, 7], [3, 9], [0, 0])
-    res = simulate(net, params, seeds=[0], rng=1, steps=10, entry=placed)
+    res = simulate(net, params, seeds=[0], rng=1, steps=10, entry=placed, engine=engine)
     assert res.reached.step[[3, 9]].tolist() == [4, 7]
     assert res.entered.tolist() == [0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0]
+    default = simulate(net, params, seeds=[0], rng=1, steps=10, entry=placed)  # not 'event'
+    assert default.entered.tolist() == res.entered.tolist()
     with pytest.raises(ValueError, match="engine: 'event' has no entry"):
         simulate(net, params, seeds=[0], rng=1, steps=10, entry=placed, engine="event")
     with pytest.raises(ValueError, match="steps: required when copies are placed"):
         simulate(net, Params(beta=0.1, gamma=0.5), seeds=[0], rng=1, entry=placed)
 
 
-def test_a_second_copy_for_a_holder_is_not_counted_as_entered():
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_a_second_copy_for_a_holder_is_not_counted_as_entered(engine):
     """Two DVDs for agent 3 in step 2 and one for holder 0: agent 3 takes one, the other two are
     not taken up, so one copy entered and one object circulates (issue 20, A5)."""
     net = Network.erdos_renyi(200, 4, seed=2)
     params = Params(beta=0.0, gamma=0.0, delta=0.0)
     dvd = params.media_names.index("dvd")
     placed = EntrySchedule.from_arrivals(4, [2, 2, 2], [3, 3, 0], [dvd] * 3)
-    res = simulate(net, params, seeds=[0], rng=1, steps=4, entry=placed)
+    res = simulate(net, params, seeds=[0], rng=1, steps=4, entry=placed, engine=engine)
     assert res.entered.tolist() == [0, 0, 1, 0, 0]
     assert res.lent_copies[:, dvd].tolist() == [0, 0, 1, 1, 1]
     assert res.counts[-1, 2] == 2  # holders: agent 0 (its seed copy) and agent 3

@@ -322,15 +322,22 @@ def test_config_never_echoes_the_file_a_network_path_points_at(tmp_path):
 # ---------------------------------------------------------------------------------- API
 def test_network_arrays_are_read_only_and_the_kernels_accept_them():
     from diffusion import Params, simulate
+    from diffusion.simulate import FULL_MODEL_ENGINES
 
     net = Network.erdos_renyi(500, 6, seed=1)
     for name in Network.ARRAYS:
         with pytest.raises(ValueError, match="read-only"):
             getattr(net, name)[:] = 10**9 if name != "trust" else 2.0
-    result = simulate(
-        net, Params(beta=0.2, gamma=0.2, mix={"usb": 1, "dvd": 1}), seeds=3, rng=1, steps=20
-    )
-    assert result.counts[-1].sum() == 500
+    for engine in FULL_MODEL_ENGINES:
+        result = simulate(
+            net,
+            Params(beta=0.2, gamma=0.2, mix={"usb": 1, "dvd": 1}),
+            seeds=3,
+            rng=1,
+            steps=20,
+            engine=engine,
+        )
+        assert result.counts[-1].sum() == 500
     assert simulate(net, Params(beta=0.2, gamma=0.2), seeds=3, rng=1).final["S"] < 500
     import pickle
 

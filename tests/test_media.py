@@ -1,4 +1,5 @@
-"""The full media model (step kernel): invariants and the direction of every mechanism.
+"""The full media model, on both of its kernels (calendar and step): invariants and the direction
+of every mechanism.
 
 Direction tests compare two settings over independent replicates and require the difference of
 means to exceed Z standard errors of that difference (Welch), so they fail only when the
@@ -10,6 +11,7 @@ import pytest
 
 import diffusion
 from diffusion import Network, Params, simulate
+from diffusion.simulate import FULL_MODEL_ENGINES
 
 Z = 4.0
 REPLICATES = 12
@@ -23,12 +25,12 @@ def net() -> Network:
 BASE = {"beta": 0.08, "gamma": 0.2, "delta": 0.02}
 
 
-def replicate(net, metric, steps=None, seeds=10, **changes):
-    """``metric`` of REPLICATES step-kernel runs of BASE with ``changes``."""
+def replicate(net, metric, engine, steps=None, seeds=10, **changes):
+    """``metric`` of REPLICATES runs of BASE with ``changes`` on kernel ``engine``."""
     params = Params(**{**BASE, **changes})
     return np.array(
         [
-            metric(simulate(net, params, seeds=seeds, rng=1000 + i, steps=steps, engine="step"))
+            metric(simulate(net, params, seeds=seeds, rng=1000 + i, steps=steps, engine=engine))
             for i in range(REPLICATES)
         ],
         dtype=float,
@@ -56,21 +58,33 @@ def reach(res):
     return res.reach[-1]
 
 
-def test_step_kernel_agrees_with_event_kernel(net):
-    """Both kernels sample the same reduction: final reach and detections agree in mean."""
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_full_model_kernel_agrees_with_event_kernel(net, engine):
+    """Each full-model kernel and the event kernel sample the same reduction: final reach and
+    detections agree in mean."""
     for metric in (reach, detected):
-        step = replicate(net, metric)
+        full = replicate(net, metric, engine)
         params = Params(**BASE)
         event = np.array(
-            [metric(simulate(net, params, seeds=10, rng=5000 + i)) for i in range(REPLICATES)],
+            [
+                metric(simulate(net, params, seeds=10, rng=5000 + i, engine="event"))
+                for i in range(REPLICATES)
+            ],
             dtype=float,
         )
-        se = np.sqrt(step.var(ddof=1) / REPLICATES + event.var(ddof=1) / REPLICATES)
-        assert abs(step.mean() - event.mean()) < Z * se
+        se = np.sqrt(full.var(ddof=1) / REPLICATES + event.var(ddof=1) / REPLICATES)
+        assert abs(full.mean() - event.mean()) < Z * se
 
 
-def test_counts_sum_to_n_and_media_add_up(net):
-    res = simulate(net, Params(**BASE, mix={"usb": 1, "dvd": 1}, p_implicate=0.3), seeds=40, rng=3)
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_counts_sum_to_n_and_media_add_up(engine, net):
+    res = simulate(
+        net,
+        Params(**BASE, mix={"usb": 1, "dvd": 1}, p_implicate=0.3),
+        seeds=40,
+        rng=3,
+        engine=engine,
+    )
     assert np.all(res.counts.sum(axis=1) == net.n_nodes)
     assert np.array_equal(res.region_counts.sum(axis=1), res.counts)
     assert np.array_equal(res.medium_holders.sum(axis=1), res.counts[:, 2])
@@ -79,32 +93,38 @@ def test_counts_sum_to_n_and_media_add_up(net):
     assert np.array_equal(np.cumsum(res.new_detections), res.counts[:, 4])
 
 
-def test_dvd_discs_change_only_by_confiscation(net):
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_dvd_discs_change_only_by_confiscation(engine, net):
     """Lending moves a disc, it never copies it: without detection the disc count is constant."""
     params = Params(beta=0.3, gamma=0.05, mix={"dvd": 1})
-    res = simulate(net, params, seeds=30, rng=4, steps=80)
+    res = simulate(net, params, seeds=30, rng=4, steps=80, engine=engine)
     dvd = res.media.index("dvd")
     discs = res.lent_copies[:, dvd]
     assert np.all(discs == 30) and not np.delete(res.lent_copies, dvd, axis=1).any()
     assert res.medium_holders.sum(axis=1).max() == res.medium_holders[:, dvd].max() <= 30
     assert res.reach[-1] > 300  # discs travelled: far more watched than were seeded
-    caught = simulate(net, params.model_copy(update={"delta": 0.05}), seeds=30, rng=4, steps=80)
+    caught = simulate(
+        net, params.model_copy(update={"delta": 0.05}), seeds=30, rng=4, steps=80, engine=engine
+    )
     lost = -np.diff(caught.lent_copies[:, dvd])
     assert np.all(lost >= 0) and np.all(lost <= caught.new_detections[1:])
     assert caught.lent_copies[-1, dvd] < 30
 
 
-def test_concealment_lowers_detections(net):
-    loud = replicate(net, detected, media={"usb": {"concealment": 1.0}})
-    hidden = replicate(net, detected, media={"usb": {"concealment": 0.3}})
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_concealment_lowers_detections(net, engine):
+    loud = replicate(net, detected, engine, media={"usb": {"concealment": 1.0}})
+    hidden = replicate(net, detected, engine, media={"usb": {"concealment": 0.3}})
     assert_greater(loud, hidden)
 
 
-def test_bribes_lower_detections(net):
-    assert_greater(replicate(net, detected), replicate(net, detected, p_bribe=0.6))
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_bribes_lower_detections(net, engine):
+    assert_greater(replicate(net, detected, engine), replicate(net, detected, engine, p_bribe=0.6))
 
 
-def test_crackdown_raises_detections_in_its_window(net):
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_crackdown_raises_detections_in_its_window(net, engine):
     window = slice(20, 31)
 
     def in_window(res):
@@ -112,33 +132,46 @@ def test_crackdown_raises_detections_in_its_window(net):
         return res.new_detections[window].sum() / max(holders, 1)
 
     campaign = [{"start": 20, "end": 30, "delta": 0.2}]
-    assert_greater(replicate(net, in_window, campaigns=campaign), replicate(net, in_window))
+    assert_greater(
+        replicate(net, in_window, engine, campaigns=campaign), replicate(net, in_window, engine)
+    )
 
 
-def test_implication_raises_detections_per_detected_holder(net):
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_implication_raises_detections_per_detected_holder(net, engine):
     def per_direct(res):
         return res.final["D"] / max(res.reach[-1], 1)
 
-    assert_greater(replicate(net, per_direct, p_implicate=0.5), replicate(net, per_direct))
+    assert_greater(
+        replicate(net, per_direct, engine, p_implicate=0.5), replicate(net, per_direct, engine)
+    )
 
 
-def test_fear_slows_sharing(net):
-    assert_greater(replicate(net, reach), replicate(net, reach, fear_factor=0.1, fear_steps=20))
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_fear_slows_sharing(net, engine):
+    assert_greater(
+        replicate(net, reach, engine), replicate(net, reach, engine, fear_factor=0.1, fear_steps=20)
+    )
 
 
-def test_acceptance_by_cohort_lowers_reach(net):
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_acceptance_by_cohort_lowers_reach(net, engine):
     """A bare network is all market generation: its acceptance multiplies every share."""
-    assert_greater(replicate(net, reach), replicate(net, reach, acceptance_market=0.6))
+    assert_greater(
+        replicate(net, reach, engine), replicate(net, reach, engine, acceptance_market=0.6)
+    )
 
 
-def test_entry_brings_media_without_seeds(net):
-    res = simulate(net, Params(**BASE, entry_rate=2.0), seeds=0, rng=8, steps=30)
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_entry_brings_media_without_seeds(engine, net):
+    res = simulate(net, Params(**BASE, entry_rate=2.0), seeds=0, rng=8, steps=30, engine=engine)
     assert res.counts[0, 2] == 0 and res.reach[-1] > 0
 
 
-def test_group_mode_needs_groups(net):
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_group_mode_needs_groups(engine, net):
     with pytest.raises(ValueError, match="group"):
-        simulate(net, Params(**BASE, mode="group"), seeds=1, rng=1)
+        simulate(net, Params(**BASE, mode="group"), seeds=1, rng=1, engine=engine)
 
 
 def test_event_engine_refuses_full_model(net):
@@ -148,17 +181,19 @@ def test_event_engine_refuses_full_model(net):
         simulate(net, Params(**BASE, entry_rate=1.0), seeds=1, rng=1)
 
 
-def test_step_kernel_is_reproducible(net):
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_full_model_kernels_are_reproducible(engine, net):
     params = Params(
         **BASE, mix={"usb": 7, "dvd": 3}, p_implicate=0.2, fear_steps=5, fear_factor=0.5
     )
-    a = simulate(net, params, seeds=10, rng=77, engine="step")
-    b = simulate(net, params, seeds=10, rng=77, engine="step")
+    a = simulate(net, params, seeds=10, rng=77, engine=engine)
+    b = simulate(net, params, seeds=10, rng=77, engine=engine)
     assert np.array_equal(a.counts, b.counts) and np.array_equal(a.lent_copies, b.lent_copies)
     assert np.array_equal(a.reached.step, b.reached.step)
 
 
-def test_bribes_fold_into_detection_and_implication(net):
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_bribes_fold_into_detection_and_implication(net, engine):
     """A bribe buys off a detection and an implication alike: (delta / (1 - b), p_implicate /
     (1 - b), b) is the same process as (delta, p_implicate, 0) (compared on reach and on
     detections, which implication drives here)."""
@@ -166,18 +201,22 @@ def test_bribes_fold_into_detection_and_implication(net):
     bribed = {"delta": 0.04 / (1 - b), "p_implicate": 0.4 / (1 - b), "p_bribe": b}
     plain = {"delta": 0.04, "p_implicate": 0.4}
     for metric in (detected, reach):
-        assert_same(replicate(net, metric, **bribed), replicate(net, metric, **plain))
+        assert_same(
+            replicate(net, metric, engine, **bribed), replicate(net, metric, engine, **plain)
+        )
 
 
-def test_dvd_share_factor_multiplies_sharing(net):
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_dvd_share_factor_multiplies_sharing(net, engine):
     """A DVD's share factor multiplies beta exactly: share 0.5 at beta 0.16 is share 1 at 0.08."""
     discs_only = {"mix": {"dvd": 1}, "steps": 60}
-    halved = replicate(net, reach, beta=0.16, media={"dvd": {"share": 0.5}}, **discs_only)
-    assert_same(halved, replicate(net, reach, **discs_only))
-    assert_greater(replicate(net, reach, beta=0.16, **discs_only), halved)
+    halved = replicate(net, reach, engine, beta=0.16, media={"dvd": {"share": 0.5}}, **discs_only)
+    assert_same(halved, replicate(net, reach, engine, **discs_only))
+    assert_greater(replicate(net, reach, engine, beta=0.16, **discs_only), halved)
 
 
-def test_usb_share_factor_multiplies_sharing_in_group_mode():
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_usb_share_factor_multiplies_sharing_in_group_mode(engine):
     """In viewings the share factor multiplies the hosting probability (fear and share act on
     how often a holder hosts): host_prob 0.04 with share 2 is host_prob 0.08 (beta = 0 leaves only
     viewings, no tie-by-tie sharing on market and trade ties)."""
@@ -187,7 +226,11 @@ def test_usb_share_factor_multiplies_sharing_in_group_mode():
     def reached(**changes):
         params = Params(**{**base, **changes})
         return np.array(
-            [simulate(pop, params, seeds=50, rng=i).reach[-1] for i in range(REPLICATES)], float
+            [
+                simulate(pop, params, seeds=50, rng=i, engine=engine).reach[-1]
+                for i in range(REPLICATES)
+            ],
+            float,
         )
 
     doubled = reached(host_prob=0.04, media={"usb": {"share": 2.0}})
@@ -195,14 +238,18 @@ def test_usb_share_factor_multiplies_sharing_in_group_mode():
     assert_greater(doubled, reached(host_prob=0.04))
 
 
-def test_informants_raise_a_dvd_lenders_risk():
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_informants_raise_a_dvd_lenders_risk(engine):
     """A DVD host that shows its disc to an informant faces informant_risk in that step too."""
     watched = diffusion.build_population(20_000, seed=6, n_regions=20, informant_fraction=0.1)
     base = {"beta": 0.1, "gamma": 0.15, "delta": 0.01, "mode": "group", "mix": {"dvd": 1}}
 
     def caught(**changes):
         params = Params(**{**base, **changes})
-        runs = [simulate(watched, params, seeds=40, rng=i, steps=120) for i in range(REPLICATES)]
+        runs = [
+            simulate(watched, params, seeds=40, rng=i, steps=120, engine=engine)
+            for i in range(REPLICATES)
+        ]
         return np.array([r.final["D"] / max(r.counts[:-1, 2].sum(), 1) for r in runs])
 
     assert_greater(caught(informant_risk=20.0), caught())

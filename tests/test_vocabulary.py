@@ -9,6 +9,7 @@ import pytest
 import diffusion
 from diffusion import Network, Params, simulate
 from diffusion.config import load_config
+from diffusion.simulate import FULL_MODEL_ENGINES
 from diffusion.ties import CHANNELS, KIND
 
 FOUR_MEDIA = {"vcr": {"spread": "lent", "concealment": 2.0}, "microsd": {"concealment": 0.2}}
@@ -20,12 +21,13 @@ def pop():
     return diffusion.build_population(30_000, seed=4, n_regions=20)
 
 
-def test_four_media_add_up_and_a_lent_medium_is_handed_on(pop):
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_four_media_add_up_and_a_lent_medium_is_handed_on(engine, pop):
     """A fourth medium is a config change: counts per medium add up to the informed, and the
     lent VCR tapes travel (more people watched them than there are tapes, and without
     detection no tape is lost)."""
     params = Params(beta=0.1, gamma=0.05, media=FOUR_MEDIA, mix=FOUR_MIX, mode="group")
-    res = simulate(pop, params, seeds=80, rng=3, steps=120)
+    res = simulate(pop, params, seeds=80, rng=3, steps=120, engine=engine)
     assert res.media == ("usb", "dvd", "microsd", "vcr")
     assert np.array_equal(res.medium_counts.sum(axis=1)[:, 1:], res.counts[:, 1:])
     vcr = res.media.index("vcr")
@@ -74,13 +76,14 @@ seeds = 20
 
 
 @pytest.mark.parametrize("mode", ["edge", "group"])
-def test_households_only_reach_people_through_households(mode):
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_households_only_reach_people_through_households(engine, mode):
     """No circles and no traders: every person reached (but the seeds) came through a household."""
     homes = diffusion.build_population(
         20_000, seed=2, n_regions=10, circles_per_agent=(0, 0), trader_fraction=0.0
     )
     params = Params(beta=0.5, gamma=0.1, mode=mode, host_prob=0.9)
-    res = simulate(homes, params, seeds=200, rng=1)
+    res = simulate(homes, params, seeds=200, rng=1, engine=engine)
     reached = res.reached.step >= 0
     channel = res.reached.channel[reached]
     assert np.count_nonzero(channel == CHANNELS.index("seed")) == 200
@@ -91,7 +94,7 @@ def test_households_only_reach_people_through_households(mode):
     assert np.array_equal(counts.sum(axis=(1, 2, 3)), np.diff(res.reach, prepend=0))
 
 
-@pytest.mark.parametrize("engine", ["event", "calendar", "step"])
+@pytest.mark.parametrize("engine", ["event", *FULL_MODEL_ENGINES])
 def test_the_channel_is_the_kind_of_the_tie_that_reached(engine):
     """A star whose centre has household ties to leaves 1-5 and market ties to leaves 6-10."""
     edges = np.column_stack([np.zeros(10, int), np.arange(1, 11)])
@@ -103,7 +106,8 @@ def test_the_channel_is_the_kind_of_the_tie_that_reached(engine):
     assert names == ["seed"] + ["household"] * 5 + ["market"] * 5
 
 
-def test_entry_follows_its_dated_schedule(pop):
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_entry_follows_its_dated_schedule(engine, pop):
     """No copies before 2001-01-01, then 3 a day: DVDs until 2001-03-01, then USB drives."""
     params = Params(
         beta=0.0,
@@ -116,7 +120,7 @@ def test_entry_follows_its_dated_schedule(pop):
             {"start": dt.date(2001, 3, 1), "mix": {"usb": 1}},
         ],
     )
-    res = simulate(pop, params, seeds=0, rng=2, steps=150)
+    res = simulate(pop, params, seeds=0, rng=2, steps=150, engine=engine)
     first_copy, switch = 32, 32 + 59  # steps of 2001-01-01 and 2001-03-01
     assert not res.entered[:first_copy].any() and res.entered[first_copy:].sum() > 300
     reached = res.reached.step >= 0
@@ -130,7 +134,8 @@ def test_entry_follows_its_dated_schedule(pop):
     )
 
 
-def test_a_campaign_written_with_dates_is_the_campaign_written_with_steps():
+@pytest.mark.parametrize("engine", ["event", *FULL_MODEL_ENGINES])
+def test_a_campaign_written_with_dates_is_the_campaign_written_with_steps(engine):
     net = Network.erdos_renyi(5_000, 6, seed=3)
     dated = Params(
         beta=0.1,
@@ -142,8 +147,8 @@ def test_a_campaign_written_with_dates_is_the_campaign_written_with_steps():
     stepped = Params(
         beta=0.1, gamma=0.1, delta=0.01, campaigns=[{"start": 10, "end": 20, "delta": 0.3}]
     )
-    a = simulate(net, dated, seeds=10, rng=5, engine="step")
-    b = simulate(net, stepped, seeds=10, rng=5, engine="step")
+    a = simulate(net, dated, seeds=10, rng=5, engine=engine)
+    b = simulate(net, stepped, seeds=10, rng=5, engine=engine)
     assert np.array_equal(a.counts, b.counts)
 
 

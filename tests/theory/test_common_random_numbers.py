@@ -13,9 +13,10 @@ from diffusion._sir import philox_block
 from diffusion import Network, Params, simulate
 from diffusion.entry import EntrySchedule
 from diffusion.population import PopulationConfig
+from diffusion.simulate import FULL_MODEL_ENGINES
 from diffusion.streams import addressed_uniforms, philox_blocks
 
-ENGINES = ["event", "calendar", "step"]
+ENGINES = ["event", *FULL_MODEL_ENGINES]
 
 
 @pytest.mark.parametrize(
@@ -72,7 +73,8 @@ def test_an_extra_isolated_holder_changes_no_one_else(engine):
     assert set(removed.tolist()) <= {0, 1}  # agent 0 itself, once it stops holding
 
 
-def test_a_placed_copy_changes_nothing_before_it_arrives():
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_a_placed_copy_changes_nothing_before_it_arrives(engine):
     """A copy placed in step 40 leaves steps 0..39 of a country with smuggling bit-identical,
     and everyone reached before step 40 reached in the same step through the same channel."""
     population = PopulationConfig(n_agents=4000, n_regions=20).build(seed=2)
@@ -80,8 +82,8 @@ def test_a_placed_copy_changes_nothing_before_it_arrives():
     steps, arrival = 120, 40
     recipient = int(population.n_agents - 1)
     placed = EntrySchedule.from_arrivals(steps, [arrival], [recipient], [0])
-    base = simulate(population, params, seeds=5, rng=8, steps=steps)
-    moved = simulate(population, params, seeds=5, rng=8, steps=steps, entry=placed)
+    base = simulate(population, params, seeds=5, rng=8, steps=steps, engine=engine)
+    moved = simulate(population, params, seeds=5, rng=8, steps=steps, entry=placed, engine=engine)
     assert np.array_equal(base.counts[:arrival], moved.counts[:arrival])
     assert np.array_equal(base.region_counts[:arrival], moved.region_counts[:arrival])
     early = (base.reached.step >= 0) & (base.reached.step < arrival)
@@ -112,15 +114,20 @@ def test_python_addressed_draws_are_the_kernels_philox(counter, key):
     assert u.tolist() == [(w >> 11) * 2.0**-53 for w in first]
 
 
-def test_initial_holders_media_are_keyed_by_agent():
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_initial_holders_media_are_keyed_by_agent(engine):
     """With a mix of two media, reordering the initial holders or putting one more first leaves
     every holder's medium (and a reordered run as a whole) unchanged (issue 20, A3)."""
     population = PopulationConfig(n_agents=3000, n_regions=12).build(seed=3)
     params = Params(beta=0.05, gamma=0.05, delta=0.002, mix={"usb": 0.5, "dvd": 0.5})
     seeds = np.arange(100, 3000, 97)
-    base = simulate(population, params, seeds=seeds, rng=4, steps=40)
-    reversed_ = simulate(population, params, seeds=seeds[::-1].copy(), rng=4, steps=40)
-    more = simulate(population, params, seeds=np.concatenate([[7], seeds]), rng=4, steps=40)
+    base = simulate(population, params, seeds=seeds, rng=4, steps=40, engine=engine)
+    reversed_ = simulate(
+        population, params, seeds=seeds[::-1].copy(), rng=4, steps=40, engine=engine
+    )
+    more = simulate(
+        population, params, seeds=np.concatenate([[7], seeds]), rng=4, steps=40, engine=engine
+    )
     media = base.reached.medium[seeds]
     assert 5 < media.sum() < len(seeds) - 5  # both media among the holders
     assert np.array_equal(reversed_.reached.medium[seeds], media)
@@ -129,14 +136,15 @@ def test_initial_holders_media_are_keyed_by_agent():
     assert np.array_equal(reversed_.reached.step, base.reached.step)
 
 
-def test_a_shorter_run_is_the_prefix_of_a_longer_one():
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_a_shorter_run_is_the_prefix_of_a_longer_one(engine):
     """Smuggled copies' recipients and media are keyed by (day, copy): a run that stops at day
     60 equals the first 60 days of a run of 150 (issue 20, A4)."""
     population = PopulationConfig(n_agents=4000, n_regions=20).build(seed=2)
     params = Params(beta=0.05, gamma=0.02, delta=0.002, entry_rate=0.5,
                     mix={"usb": 0.6, "dvd": 0.4})  # fmt: skip
-    short = simulate(population, params, seeds=3, rng=9, steps=60)
-    long = simulate(population, params, seeds=3, rng=9, steps=150)
+    short = simulate(population, params, seeds=3, rng=9, steps=60, engine=engine)
+    long = simulate(population, params, seeds=3, rng=9, steps=150, engine=engine)
     assert short.entered.sum() > 15
     assert np.array_equal(long.counts[:61], short.counts)
     assert np.array_equal(long.entered[:61], short.entered)
@@ -151,7 +159,7 @@ def test_a_shorter_run_is_the_prefix_of_a_longer_one():
 @pytest.mark.parametrize("order", [[0, 1], [1, 0]])
 def test_two_holders_reaching_one_agent_give_the_lowest_holders_channel(engine, order):
     """Holders 0 and 1 both reach agent 2 in step 1 (beta = 1), 0 by a tie of kind 1 and 1 by a
-    tie of kind 2: on both kernels agent 2's channel is the kind of holder 0's tie, in whatever
+    tie of kind 2: on every kernel agent 2's channel is the kind of holder 0's tie, in whatever
     order the holders are listed (issue 20, A5)."""
     net = Network.from_edges(3, [[0, 2], [1, 2]], kind=[1, 2])
     res = simulate(net, Params(beta=1.0, gamma=1.0), seeds=order, rng=1, engine=engine)

@@ -11,8 +11,9 @@ import pytest
 
 import diffusion
 from diffusion import Network, Params, simulate
+from diffusion.simulate import FULL_MODEL_ENGINES
 
-ENGINES = ["event", "calendar", "step"]
+ENGINES = ["event", *FULL_MODEL_ENGINES]
 Z = 5.0  # per-run z bound: with a handful of such tests the chance of a false alarm is < 1e-5
 
 
@@ -61,18 +62,22 @@ def test_a_one_step_campaign_detects_every_holder_of_its_step(engine):
 
 
 @pytest.mark.parametrize("medium", ["usb", "dvd"])
-def test_a_host_is_detected_in_the_step_it_shares_whatever_its_medium(medium):
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_a_host_is_detected_in_the_step_it_shares_whatever_its_medium(engine, medium):
     """A star's centre shares with its 10 leaves (beta 1) and is detected (delta 1) in step 1.
     A USB host's viewers keep copies (p_copy 1); a DVD host held its disc when the step began, so
     the disc it was lending is seized with it and every leaf has only watched."""
     params = Params(beta=1.0, gamma=0.0, delta=1.0, mix={medium: 1})
-    res = simulate(star(10), params, seeds=[0], rng=3, steps=1, engine="step")
+    res = simulate(star(10), params, seeds=[0], rng=3, steps=1, engine=engine)
     holders = 0 if medium == "dvd" else 10
     assert res.final == {"S": 0, "W": 10 - holders, "I": holders, "R": 0, "D": 1}
     assert not res.lent_copies[-1].any()
 
 
-@pytest.mark.parametrize(("engine", "medium"), [("event", "usb"), ("step", "usb"), ("step", "dvd")])
+@pytest.mark.parametrize(
+    ("engine", "medium"),
+    [("event", "usb"), *((engine, m) for engine in FULL_MODEL_ENGINES for m in ("usb", "dvd"))],
+)
 def test_every_holder_faces_detection_each_step(engine, medium):
     """new_D(t) ~ Binomial(I(t - 1), delta * concealment): lenders included, summed over steps."""
     delta, concealment = 0.01, 1.5
@@ -87,7 +92,8 @@ def test_every_holder_faces_detection_each_step(engine, medium):
     assert abs(observed - at_risk * p) < Z * np.sqrt(at_risk * p * (1 - p)), (observed, at_risk * p)
 
 
-def test_smuggled_copies_act_in_the_step_they_arrive():
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_smuggled_copies_act_in_the_step_they_arrive(engine):
     """An entering copy is held from the start of its step: with delta = 1 its recipient is
     detected in that step, with gamma = 1 (and no detection) it ceases in that step. Copies go to
     any of ~10,000 border agents, so with this seed no agent receives two (which would make the
@@ -97,21 +103,24 @@ def test_smuggled_copies_act_in_the_step_they_arrive():
     )
     entry = {"entry_rate": 1.0, "entry_trader_share": 0.0}
     detect = Params(beta=0.0, gamma=0.0, delta=1.0, **entry)
-    res = simulate(pop, detect, seeds=0, rng=5, steps=40)
+    res = simulate(pop, detect, seeds=0, rng=5, steps=40, engine=engine)
     assert res.entered.sum() > 20
     assert np.array_equal(res.new_detections, res.entered)
     cease = Params(beta=0.0, gamma=1.0, delta=0.0, **entry)
-    res = simulate(pop, cease, seeds=0, rng=5, steps=40)
+    res = simulate(pop, cease, seeds=0, rng=5, steps=40, engine=engine)
     assert np.array_equal(np.diff(res.counts[:, 3]), res.entered[1:])
     assert not res.counts[:, 2].any()
 
 
-def test_entry_needs_border_regions():
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_entry_needs_border_regions(engine):
     pop = diffusion.build_population(
         2_000, seed=1, n_regions=4, regions="synthetic", border_regions=0
     )
     with pytest.raises(ValueError, match="entry_rate: .*border regions"):
-        simulate(pop, Params(beta=0.1, gamma=0.1, entry_rate=1.0), seeds=0, rng=1, steps=5)
+        simulate(
+            pop, Params(beta=0.1, gamma=0.1, entry_rate=1.0), seeds=0, rng=1, steps=5, engine=engine
+        )
 
 
 @pytest.mark.parametrize(
@@ -124,9 +133,9 @@ def test_entry_needs_border_regions():
 )
 def test_a_run_that_can_never_end_is_refused(never_detected):
     """gamma = 0 and a medium in use is never detected after concealment and bribes: holders of
-    it never stop, so a run without a step limit is refused on both kernels."""
+    it never stop, so a run without a step limit is refused on every kernel that can run it."""
     params = Params(beta=0.1, gamma=0.0, delta=0.1, **never_detected)
     assert not params.holders_stop()
-    for engine in ENGINES if params.reduces_to_sir() else ["step"]:
+    for engine in ENGINES if params.reduces_to_sir() else FULL_MODEL_ENGINES:
         with pytest.raises(ValueError, match="steps: required when holders never stop"):
             simulate(path(10), params, seeds=[0], rng=1, engine=engine)

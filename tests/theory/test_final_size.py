@@ -60,7 +60,7 @@ PARAMETER_SETS = [
 @pytest.mark.parametrize(("beta", "gamma", "delta"), PARAMETER_SETS)
 @pytest.mark.parametrize("engine", ["event", "calendar", "step"])
 def test_final_size_matches_percolation_theory(graphs, beta, gamma, delta, engine):
-    """Both kernels: the event kernel and the full-model step kernel with everything off."""
+    """Every kernel: the event kernel and both full-model kernels with everything off."""
     params = diffusion.Params(beta=beta, gamma=gamma, delta=delta)
     expected = er_final_size(MEAN_DEGREE, params.transmissibility())
     finals = large_outbreaks(graphs, params, engine=engine)

@@ -1,4 +1,4 @@
-"""Property tests (hypothesis) of what both kernels must keep on any small graph and parameters.
+"""Property tests (hypothesis) of what every kernel must keep on any small graph and parameters.
 
 Whatever the network and the rates: the states sum to N after every step, reach never falls,
 the channels of first reaches sum to the reach, detections accumulate into D, and a lent
@@ -8,10 +8,12 @@ medium's objects (DVDs) are neither made nor lost while nothing is detected.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from diffusion import Network, Params, simulate
+from diffusion.simulate import FULL_MODEL_ENGINES
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -52,21 +54,25 @@ def test_the_event_kernel_keeps_its_books(network, beta, gamma, delta, seed):
     check_bookkeeping(result, network.n_nodes)
 
 
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
 @SETTINGS
 @given(graphs(), rates, rates, rates, st.floats(0.0, 1.0), st.integers(0, 2**32))
-def test_the_step_kernel_keeps_its_books(network, beta, gamma, delta, implicate, seed):
+def test_the_full_model_kernels_keep_their_books(
+    engine, network, beta, gamma, delta, implicate, seed
+):
     params = Params(beta=beta, gamma=gamma, delta=delta, p_implicate=implicate, mix={"usb": 1})
-    result = simulate(network, params, seeds=1, rng=seed, steps=30, engine="step")
+    result = simulate(network, params, seeds=1, rng=seed, steps=30, engine=engine)
     check_bookkeeping(result, network.n_nodes)
     assert np.array_equal(result.region_counts.sum(axis=1), result.counts)
 
 
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
 @SETTINGS
 @given(graphs(), rates, rates, st.integers(1, 5), st.integers(0, 2**32))
-def test_lent_objects_are_conserved_without_detection(network, beta, gamma, discs, seed):
+def test_lent_objects_are_conserved_without_detection(engine, network, beta, gamma, discs, seed):
     discs = min(discs, network.n_nodes)
     params = Params(beta=beta, gamma=gamma, delta=0.0, mix={"dvd": 1})
-    result = simulate(network, params, seeds=discs, rng=seed, steps=30, engine="step")
+    result = simulate(network, params, seeds=discs, rng=seed, steps=30, engine=engine)
     check_bookkeeping(result, network.n_nodes)
     dvd = result.media.index("dvd")
     assert np.all(result.lent_copies[:, dvd] == discs)

@@ -1,6 +1,7 @@
 """Exact and equivalence checks of the mechanisms the published record asked for (docs/model.md,
-"Who will watch", "Public punishment", "Markets", "Every medium watched"), on the kernel that
-implements them (the step kernel: each one takes a run off the SIR reduction).
+"Who will watch", "Public punishment", "Markets", "Every medium watched"), on every kernel that
+implements them: both kernels of the full model, calendar and step (each mechanism takes a run off
+the SIR reduction, so the event kernel has none of them).
 
 With sharing certain and nobody removed, who is reached is a question about the graph: the tests
 compute the answer from the graph and the per-person draws and compare it with the run, agent by
@@ -15,7 +16,7 @@ from scipy.sparse import csgraph
 from diffusion import Network, Params, simulate
 from diffusion.entry import EntrySchedule
 from diffusion.population import build_population
-from diffusion.simulate import willingness
+from diffusion.simulate import FULL_MODEL_ENGINES, willingness
 from diffusion.streams import RunStreams
 from diffusion.ties import CHANNELS, KIND
 from diffusion.world import World
@@ -41,12 +42,13 @@ def er():
     return Network.erdos_renyi(3_000, mean_degree=3.0, seed=4)
 
 
-def test_reach_is_the_accepting_part_of_the_seeds_component(er):
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_reach_is_the_accepting_part_of_the_seeds_component(engine, er):
     """beta = 1, nobody stops: the run reaches exactly the agents joined to a seed by a path whose
     every agent after the seed accepts (willingness > 0)."""
     params = Params(beta=1.0, gamma=0.0, refusal_market=0.4)
     seeds = [0, 1, 2, 3, 4]
-    res = simulate(er, params, seeds=seeds, rng=7, steps=400)
+    res = simulate(er, params, seeds=seeds, rng=7, steps=400, engine=engine)
     willing = willingness(World.of(er), params, RunStreams.of(7)) > 0
     keep = willing.copy()
     keep[seeds] = True
@@ -96,7 +98,8 @@ def test_willingness_multiplier_is_the_beta_quantile_of_its_draw(er):
     assert abs(willing.mean() - 0.5) < Z * np.sqrt(1 / 12 / n)
 
 
-def test_a_viewer_accepts_with_its_willingness():
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_a_viewer_accepts_with_its_willingness(engine):
     """A star whose centre holds with beta = 1: a leaf is exposed in step 1 with probability
     equal to its multiplier (a Poisson-binomial count, tested against its mean and variance)."""
     leaves = 4_000
@@ -104,40 +107,44 @@ def test_a_viewer_accepts_with_its_willingness():
         leaves + 1, np.column_stack([np.zeros(leaves, int), 1 + np.arange(leaves)])
     )
     params = Params(beta=1.0, gamma=0.0, willingness_mean=0.3, willingness_concentration=3.0)
-    res = simulate(star, params, seeds=[0], rng=11, steps=1)
+    res = simulate(star, params, seeds=[0], rng=11, steps=1, engine=engine)
     w = willingness(World.of(star), params, RunStreams.of(11))[1:].astype(float)
     count = res.reach[1] - 1
     assert abs(count - w.sum()) < Z * np.sqrt((w * (1 - w)).sum())
 
 
 # ------------------------------------------------------------------------------ public trials
-def test_a_public_trial_is_witnessed_by_every_resident_with_attendance_one():
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_a_public_trial_is_witnessed_by_every_resident_with_attendance_one(engine):
     """The seed is detected in step 1 (delta = 1) and tried in public: all 50 agents of the one
     region witness it in step 1; one trial is counted."""
     params = Params(beta=1.0, gamma=0.0, delta=1.0, p_public=1.0, attendance=1.0)
-    res = simulate(path(50), params, seeds=[0], rng=1, steps=3)
+    res = simulate(path(50), params, seeds=[0], rng=1, steps=3, engine=engine)
     assert np.all(res.reached.witnessed == 1)
     assert res.public_trials.tolist() == [0, 1, 1, 1]  # holders 1, 2, 3 are tried in turn
 
 
-def test_without_public_trials_nobody_witnesses():
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_without_public_trials_nobody_witnesses(engine):
     params = Params(beta=1.0, gamma=0.0, delta=1.0, p_public=0.0, attendance=1.0)
-    res = simulate(path(50), params, seeds=[0], rng=1, steps=3, engine="step")
+    res = simulate(path(50), params, seeds=[0], rng=1, steps=3, engine=engine)
     assert res.reached.witnessed is None
     assert res.public_trials.sum() == 0
 
 
-def test_attendance_is_binomial_per_trial():
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_attendance_is_binomial_per_trial(engine):
     """One trial in a region of 20,000 agents with attendance 0.3: the witnesses of step 1."""
     n = 20_000
     params = Params(beta=0.0, gamma=0.0, delta=1.0, p_public=1.0, attendance=0.3)
-    res = simulate(path(n), params, seeds=[0], rng=2, steps=1)
+    res = simulate(path(n), params, seeds=[0], rng=2, steps=1, engine=engine)
     count = int((res.reached.witnessed == 1).sum())
     assert abs(count - 0.3 * n) < Z * np.sqrt(n * 0.3 * 0.7)
 
 
 @pytest.mark.parametrize("k", [0, 1, 5])
-def test_deterrence_stops_acceptance_for_its_days(k):
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_deterrence_stops_acceptance_for_its_days(engine, k):
     """The seed is detected on day 1 (a one-day campaign) and tried in public; with deterrence 0
     nobody in the region accepts on days 2..k + 1, then the path fills one agent a day."""
     params = Params(
@@ -149,16 +156,17 @@ def test_deterrence_stops_acceptance_for_its_days(k):
         deterrence=0.0,
         deterrence_steps=k,
     )
-    res = simulate(path(60), params, seeds=[0], rng=1, steps=30)
+    res = simulate(path(60), params, seeds=[0], rng=1, steps=30, engine=engine)
     t = np.arange(31)
     expected = np.where(t <= k + 1, np.minimum(t + 1, 2), t - k + 1)
     assert np.array_equal(res.reach, expected)
 
 
-def test_public_trials_follow_their_dated_schedule():
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_public_trials_follow_their_dated_schedule(engine):
     """p_public 0 before step 5 and 1 from it: only detections from step 5 on are public."""
     params = Params(beta=1.0, gamma=0.0, delta=1.0, p_public=0.0, public=[{"start": 5, "p": 1.0}])
-    res = simulate(path(30), params, seeds=[0], rng=1, steps=8)
+    res = simulate(path(30), params, seeds=[0], rng=1, steps=8, engine=engine)
     assert res.public_trials.tolist() == [0, 0, 0, 0, 0, 1, 1, 1, 1]
 
 
@@ -179,13 +187,14 @@ def market_customers(pop, traders):
 
 
 @pytest.mark.parametrize("medium", ["usb", "dvd"])
-def test_traders_sell_or_rent_to_every_customer_at_rate_one(market_pop, medium):
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_traders_sell_or_rent_to_every_customer_at_rate_one(engine, market_pop, medium):
     """No sharing (beta = 0), market_rate = 1: in step 1 the seed traders reach exactly their
     market customers, through the market_sale channel. A copied medium is bought (the customer
     holds a copy); a lent disc is rented (the customer watches, the trader keeps the disc)."""
     traders = np.flatnonzero(market_pop.trader)[:40]
     params = Params(beta=0.0, gamma=0.0, market_rate=1.0, mix={medium: 1.0})
-    res = simulate(market_pop, params, seeds=traders, rng=3, steps=1)
+    res = simulate(market_pop, params, seeds=traders, rng=3, steps=1, engine=engine)
     customers = market_customers(market_pop, traders)
     new = set(np.flatnonzero(res.reached.step == 1).tolist())
     assert new == customers and customers
@@ -198,21 +207,23 @@ def test_traders_sell_or_rent_to_every_customer_at_rate_one(market_pop, medium):
         assert res.lent_copies[:, res.media.index("dvd")].tolist() == [len(traders)] * 2
 
 
-def test_customers_do_not_sell(market_pop):
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_customers_do_not_sell(engine, market_pop):
     """A holder who is not a trader sells nothing, even over its own market tie."""
     traders = set(np.flatnonzero(market_pop.trader).tolist())
     customers = sorted(market_customers(market_pop, list(traders)[:40]) - traders)[:40]
     params = Params(beta=0.0, gamma=0.0, market_rate=1.0)
-    res = simulate(market_pop, params, seeds=customers, rng=3, steps=2)
+    res = simulate(market_pop, params, seeds=customers, rng=3, steps=2, engine=engine)
     assert res.reach[-1] == len(customers)
 
 
-def test_sales_are_binomial_in_the_rate(market_pop):
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_sales_are_binomial_in_the_rate(engine, market_pop):
     traders = np.flatnonzero(market_pop.trader)[:100]
     customers = market_customers(market_pop, traders)
     p = 0.2
     params = Params(beta=0.0, gamma=0.0, market_rate=p)
-    res = simulate(market_pop, params, seeds=traders, rng=8, steps=1)
+    res = simulate(market_pop, params, seeds=traders, rng=8, steps=1, engine=engine)
     count = res.reach[1] - len(traders)
     n = len(customers)
     # a customer of two seed traders gets two chances: bound the mean between n p and n (2p - p^2)
@@ -220,7 +231,8 @@ def test_sales_are_binomial_in_the_rate(market_pop):
 
 
 # ------------------------------------------------------------------------------ media seen
-def test_every_medium_watched_is_recorded_including_by_the_informed():
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_every_medium_watched_is_recorded_including_by_the_informed(engine):
     """Triangle, copies placed on day 1: agent 0 a USB drive, agent 1 a microSD card. In step 1
     each shows its medium to both others: 0 and 1, already holders, watch the other's medium,
     and 2 watches both (exposed by the first, then shown the second). Every agent has seen both;
@@ -229,7 +241,7 @@ def test_every_medium_watched_is_recorded_including_by_the_informed():
     names = params.media_names
     usb, sd = names.index("usb"), names.index("microsd")
     entry = EntrySchedule.from_arrivals(2, [1, 1], [0, 1], [usb, sd])
-    res = simulate(triangle(), params, seeds=[], rng=1, steps=2, entry=entry)
+    res = simulate(triangle(), params, seeds=[], rng=1, steps=2, entry=entry, engine=engine)
     both = (1 << usb) | (1 << sd)
     assert res.reached.seen.tolist() == [both, both, both]
     assert res.reached.medium[2] == usb
@@ -237,13 +249,14 @@ def test_every_medium_watched_is_recorded_including_by_the_informed():
     assert res.region_seen[0, 0].sum() == 0
 
 
-def test_seen_counts_match_the_per_person_bits(market_pop):
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_seen_counts_match_the_per_person_bits(engine, market_pop):
     """The per-region counts of the last step are the per-person bits summed by region, and the
     first medium of everyone reached is among the media it saw."""
     params = Params(
         beta=0.05, gamma=0.1, delta=0.01, mode="group", host_prob=0.5, mix={"usb": 1, "dvd": 1}
     )
-    res = simulate(market_pop, params, seeds=50, rng=4, steps=60)
+    res = simulate(market_pop, params, seeds=50, rng=4, steps=60, engine=engine)
     seen = res.reached.seen
     region = np.asarray(market_pop.region, dtype=np.int64)
     for m in range(len(res.media)):
@@ -272,11 +285,12 @@ def test_willingness_draws_are_the_kernels_addresses():
     assert np.array_equal(kernel, addressed_uniforms(key, agents, 0, 6)[:, :2])
 
 
-def test_informed_members_of_a_viewing_record_its_medium(market_pop):
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_informed_members_of_a_viewing_record_its_medium(engine, market_pop):
     """Viewings only (beta = 0): a second medium can be recorded only by a member who was
     already informed (or exposed) when a viewing showed it, so bits beyond the first medium come
     from that branch; and every such member's bits include its first medium."""
     params = Params(beta=0.0, gamma=0.02, mode="group", host_prob=1.0, mix={"usb": 1, "microsd": 1})
-    res = simulate(market_pop, params, seeds=200, rng=5, steps=40)
+    res = simulate(market_pop, params, seeds=200, rng=5, steps=40, engine=engine)
     seen = res.reached.seen
     assert (np.bitwise_count(seen) > 1).sum() > 100
