@@ -890,13 +890,17 @@ cdef class _CalendarRun(_MediaRun):
         return 0
 
     @cython.final
-    cdef int gather(self, int64_t t) except -1 nogil:
-        """Today's holders: the calendar entries of day ``t`` that are current (the agent still
-        holds and its earliest clock is today), in id order, with the clocks that fire."""
-        cdef int32_t agent
+    cdef int gather_and_share(self, int64_t t, double p_public) except -1 nogil:
+        """Today's holders, and their sharing: the calendar entries of day ``t`` that are
+        current (the agent still holds and its earliest clock is today), in id order, with the
+        clocks that fire, each sharing as soon as it is found (sharing changes no holder's
+        state or clocks, so this is the order of a gathering followed by the sharing, with the
+        holder's record still in cache)."""
+        cdef int32_t agent, ahead
         cdef size_t i, n
         cdef uint8_t bits
         cdef int c
+        cdef int64_t slot
         cdef Clocks* rec
         cdef Stream draws
         self.entries.clear()  # its capacity goes back to the ring: no allocation once warm
@@ -904,10 +908,14 @@ cdef class _CalendarRun(_MediaRun):
         sort_unique(self.entries)
         self.active.clear()
         self.fired.clear()
+        self.begin_step(0, p_public)
         n = self.entries.size()
         for i in range(n):
             if i + PREFETCH_AHEAD < n:
-                DIFFUSION_PREFETCH(&self.clocks[self.entries[i + PREFETCH_AHEAD]])
+                ahead = self.entries[i + PREFETCH_AHEAD]
+                DIFFUSION_PREFETCH(&self.clocks[ahead])
+                DIFFUSION_PREFETCH(&self.agent_group_offsets[ahead])
+                DIFFUSION_PREFETCH(&self.offsets[ahead])
             agent = self.entries[i]
             rec = &self.clocks[agent]
             if rec.next != t or self.state_of(agent) != I:  # a stale entry
@@ -925,9 +933,15 @@ cdef class _CalendarRun(_MediaRun):
             if bits == 0:  # only clocks restarting today, and none fires today
                 self.schedule(agent)
                 continue
-            self.slot[agent] = <int32_t>self.active.size()
+            slot = self.active.size()
+            self.slot[agent] = <int32_t>slot
             self.active.push_back(agent)
             self.fired.push_back(bits)
+            self.risky.push_back(0)
+            self.lent_to.push_back(-1)
+            if bits & SHARING_CLOCKS:
+                self.share_today(slot, t)
+            self.audience_end.push_back(self.exposed.size())
         return 0
 
     @cython.final
@@ -1076,19 +1090,9 @@ cdef class _CalendarRun(_MediaRun):
         for i in range(n_entrants):
             if self.take_entrant(entrants[i], entrant_media[i], t):
                 self.begin_holding(entrants[i], t)
-        self.gather(t)
+        # 2. today's holders, and their sharing
+        self.gather_and_share(t, p_public)
         n_active = self.active.size()
-        self.begin_step(n_active, p_public)
-        # 2. sharing
-        for i in range(n_active):
-            if i + PREFETCH_AHEAD < n_active:
-                agent = self.active[i + PREFETCH_AHEAD]
-                DIFFUSION_PREFETCH(&self.agent_group_offsets[agent])
-                DIFFUSION_PREFETCH(&self.offsets[agent])
-                DIFFUSION_PREFETCH(&self.fear_until[agent])
-            if self.fired[i] & SHARING_CLOCKS:
-                self.share_today(i, t)
-            self.audience_end[i] = self.exposed.size()
         # 3. detection, with implication and fear
         for i in range(n_active):
             agent = self.active[i]
