@@ -15,8 +15,8 @@ def kernel(
 ) -> Job:
     """``diffusion.simulate`` to extinction, as a user calls it (argument checks included).
 
-    ``event`` is the default engine on a plain network; ``step`` is the full model's kernel,
-    which does not count the ties it examines.
+    ``event`` is the default engine on a plain network; ``calendar`` and ``step`` are the full
+    model's kernels, which do not count the ties they examine.
     """
     params = model.params
 

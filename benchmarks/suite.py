@@ -12,7 +12,12 @@ from benchmarks.harness import Series, Timing, time_interleaved
 from benchmarks.peers import PEERS, Graphs
 from benchmarks.workloads import MODELS, GraphSpec, ModelSpec, seed_sets, theory_reach
 
-KERNEL, STEP, NUMPY = "diffusion event kernel", "diffusion step kernel", "numpy baseline"
+KERNEL, CALENDAR, STEP, NUMPY = (
+    "diffusion event kernel",
+    "diffusion calendar kernel",
+    "diffusion step kernel",
+    "numpy baseline",
+)
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,10 @@ def run_workload(graph: GraphSpec, net, graphs: Graphs, model: ModelSpec, plan: 
             lambda s, r: implementations.kernel(net, model, s, r),
             seed_sets(net.n_nodes, plan.kernel_repeats),
         ),
+        CALENDAR: Series(
+            lambda s, r: implementations.kernel(net, model, s, r, engine="calendar"),
+            seed_sets(net.n_nodes, plan.kernel_repeats),
+        ),
         STEP: Series(
             lambda s, r: implementations.kernel(net, model, s, r, engine="step"),
             seed_sets(net.n_nodes, plan.kernel_repeats),
@@ -91,7 +100,8 @@ def run_workload(graph: GraphSpec, net, graphs: Graphs, model: ModelSpec, plan: 
     }
     notes = {
         KERNEL: "diffusion.simulate (engine auto = event)",
-        STEP: "diffusion.simulate(engine='step'), the full model's kernel",
+        CALENDAR: "diffusion.simulate(engine='calendar'), the full model's kernel",
+        STEP: "diffusion.simulate(engine='step'), the full model's day-by-day reference",
         NUMPY: "benchmarks/numpy_sir.py",
     }
     skipped = []

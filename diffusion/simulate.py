@@ -54,6 +54,37 @@ EVENT_PARAMS_DTYPE = np.dtype(
 )
 """The event kernel's parameters, as ``kernels/event.pxd`` declares ``EventParams``."""
 
+MEDIA_PARAMS_DTYPE = np.dtype(
+    [
+        *(
+            (name, "<f8")
+            for name in (
+                "beta",
+                "gamma",
+                "host_prob",
+                "informant_risk",
+                "p_bribe",
+                "p_implicate",
+                "fear_factor",
+                "deterrence",
+                "attendance",
+                "market_rate",
+                "accept_older",
+                "accept_market",
+            )
+        ),  # fmt: skip
+        ("fear_steps", "<i8"),
+        ("deterrence_steps", "<i8"),
+        ("horizon", "<i8"),
+        ("group_mode", "u1"),
+        ("market_kind", "u1"),
+        ("sale_channel", "u1"),
+        ("entry_channel", "u1"),
+        ("calendar", "u1"),
+    ]
+)
+"""The full-model kernels' parameters, as ``kernels/model.pxd`` declares ``MediaParams``."""
+
 SeedSpec = int | npt.ArrayLike
 Engine = Literal["auto", "event", "calendar", "step"]
 FULL_MODEL_ENGINES = ("calendar", "step")
@@ -220,6 +251,19 @@ def _run_full(
     )
     starts, deltas = params.delta_segments()
     public_starts, public_p = params.public_segments()
+    record = np.zeros(1, dtype=MEDIA_PARAMS_DTYPE)
+    for name in MEDIA_PARAMS_DTYPE.names[:7] + ("deterrence", "attendance", "market_rate"):
+        record[name] = getattr(params, name)
+    record["accept_older"] = params.acceptance_older
+    record["accept_market"] = params.acceptance_market
+    record["fear_steps"] = params.fear_steps
+    record["deterrence_steps"] = params.deterrence_steps
+    record["horizon"] = horizon
+    record["group_mode"] = params.mode == "group"
+    record["market_kind"] = KIND["market"]
+    record["sale_channel"] = SALE_CHANNEL
+    record["entry_channel"] = ENTRY_CHANNEL
+    record["calendar"] = engine == "calendar"
     out = run_media(
         {
             "offsets": network.offsets,
@@ -228,24 +272,7 @@ def _run_full(
             "kind": network.kind,
         },
         agents,
-        {
-            "beta": params.beta,
-            "gamma": params.gamma,
-            "host_prob": params.host_prob,
-            "informant_risk": params.informant_risk,
-            "p_bribe": params.p_bribe,
-            "p_implicate": params.p_implicate,
-            "fear_factor": params.fear_factor,
-            "fear_steps": params.fear_steps,
-            "group_mode": params.mode == "group",
-            "accept": (params.acceptance_older, params.acceptance_market),
-            "deterrence": params.deterrence,
-            "deterrence_steps": params.deterrence_steps,
-            "attendance": params.attendance,
-            "market_rate": params.market_rate,
-            "market_kind": KIND["market"],
-            "sale_channel": SALE_CHANNEL,
-        },
+        record,
         media,
         grouped_flags(),
         seed_ids,
@@ -257,7 +284,6 @@ def _run_full(
         deltas,
         public_starts,
         public_p,
-        horizon,
         {
             "step": reached.step,
             "channel": reached.channel,
@@ -265,10 +291,8 @@ def _run_full(
             "tie_detected": reached.tie_detected,
             "witnessed": reached.witnessed if trials else np.zeros(0, np.int32),
             "seen": reached.seen,
-            "entry_channel": ENTRY_CHANNEL,
         },
         streams.kernel_key(),
-        engine == "calendar",
     )
     series, by_medium = out["series"], out["media"]
     column = SERIES_COLUMNS.index

@@ -51,7 +51,7 @@ from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport free
 from libcpp.vector cimport vector
 
-from model cimport D, I, MediumSpec, N_STATES, R, S, W
+from model cimport D, I, MediaParams, MediumSpec, N_STATES, R, S, W
 from prefetch cimport DIFFUSION_PREFETCH
 from rng cimport (
     CLOCK,
@@ -121,6 +121,7 @@ cdef class _MediaRun:
     """The state of one run and the operations of a step, all on raw pointers (no GIL)."""
 
     # network and agents
+    cdef int64_t n_agents
     cdef const int64_t* offsets
     cdef const int32_t* neighbours
     cdef const float* trust
@@ -1127,7 +1128,7 @@ cdef class _CalendarRun(_MediaRun):
 def run_media(
     dict network,
     dict agents,
-    dict params,
+    const MediaParams[::1] params,
     const MediumSpec[::1] media,
     const uint8_t[::1] grouped,
     const int32_t[::1] seeds,
@@ -1139,38 +1140,55 @@ def run_media(
     const double[::1] segment_delta,
     const int64_t[::1] public_start,
     const double[::1] public_p,
-    int64_t horizon,
     dict reached,
     const uint64_t[::1] key,
-    bint calendar,
 ):
     """Run one realisation of the full model; return its outputs by name.
-
-    ``calendar`` picks the kernel: holders on a calendar of days, visited only when one of
-    their clocks fires (``_CalendarRun``), or every holder visited every step (``_MediaRun``).
 
     ``network``: CSR arrays ``offsets, neighbours, trust, kind``; ``agents``: ``region`` (int16),
     ``n_regions``, ``region_start`` (int64, agents are numbered by region), ``cohort``,
     ``informant`` and ``trader`` (uint8), ``willing`` (float32 per agent, or empty: everyone
     1), groups as CSR (``group_offsets``, ``group_members``, ``group_kind``) and their inverse
-    (``agent_group_offsets``, ``agent_groups``); ``params``: the scalars of ``Params``,
-    ``accept`` (older, market) and the codes ``market_kind`` and ``sale_channel``;
-    ``media``: the medium table; ``grouped``: per tie kind, 1 if group mode shares along it only
-    in viewings. Entrants of step t are ``entrants[entry_offsets[t - 1]:entry_offsets[t]]``.
-    Detection and public trials follow piecewise-constant schedules (first step, value).
-    ``horizon`` is the number of steps, or -1 to run until no holder remains (only without
-    entry). ``reached`` holds per-agent output arrays the kernel fills: ``step`` (int32, -1 for
-    never reached; seeds are written by the caller), ``channel`` and ``medium`` (uint8),
-    ``tie_detected`` and ``witnessed`` (int32, -1 until one of the agent's ties is detected,
-    until it attends a public trial; ``witnessed`` may be empty: not recorded), ``seen``
-    (uint32, a bit per medium watched), and the channel code ``entry_channel``. Every draw is
-    addressed under the 128-bit ``key``.
+    (``agent_group_offsets``, ``agent_groups``); ``params``: one ``MediaParams`` record
+    (``kernels/model.pxd``; its ``calendar`` picks the kernel: holders on a calendar of days,
+    ``_CalendarRun``, or every holder every step, ``_MediaRun``; its ``horizon`` is the number
+    of steps, or -1 to run until no holder remains, only without entry); ``media``: the medium
+    table; ``grouped``: per tie kind, 1 if group mode shares along it only in viewings.
+    Entrants of step t are ``entrants[entry_offsets[t - 1]:entry_offsets[t]]``. Detection and
+    public trials follow piecewise-constant schedules (first step, value). ``reached`` holds
+    per-agent output arrays the kernel fills: ``step`` (int32, -1 for never reached; seeds are
+    written by the caller), ``channel`` and ``medium`` (uint8), ``tie_detected`` and
+    ``witnessed`` (int32, -1 until one of the agent's ties is detected, until it attends a
+    public trial; ``witnessed`` may be empty: not recorded) and ``seen`` (uint32, a bit per
+    medium watched). Every draw is addressed under the 128-bit ``key``.
     Returns ``{"series": (steps + 1, SERIES_COLUMNS), "media": (steps + 1, n_media,
     MEDIUM_COLUMNS), "regions": (steps + 1, n_regions, 5), "seen": (steps + 1, n_regions,
     n_media)}``. Out of memory raises MemoryError.
     """
-    cdef _CalendarRun days = _CalendarRun() if calendar else None
-    cdef _MediaRun run = days if calendar else _MediaRun()
+    cdef const MediaParams* p = &params[0]
+    cdef _CalendarRun days = _CalendarRun() if p.calendar else None
+    cdef _MediaRun run = days if p.calendar else _MediaRun()
+    cdef vector[int64_t] series, by_medium, regions, seen
+    cdef int64_t steps
+    _bind_world(run, network, agents)
+    _bind_params(run, p, media, grouped, segment_start, segment_delta)
+    _start_state(run, agents, reached, key)
+    if p.calendar:
+        _bind_calendar(days, agents, p.horizon)
+    _seed(run, days, seeds, seed_media)
+    steps = _run_steps(run, days, p.horizon, entry_offsets, entrants, entrant_media,
+                       public_start, public_p, &series, &by_medium, &regions, &seen)
+    return {
+        "series": _table(series, (steps + 1, len(SERIES_COLUMNS))),
+        "media": _table(by_medium, (steps + 1, run.n_media, PER_MEDIUM)),
+        "regions": _table(regions, (steps + 1, run.n_regions, N_STATES)),
+        "seen": _table(seen, (steps + 1, run.n_regions, run.n_media)),
+    }
+
+
+cdef int _bind_world(_MediaRun run, dict network, dict agents) except -1:
+    """Point the run at the network's CSR arrays and the agents' arrays (the caller keeps them
+    alive for the call): every view of the world is gathered here."""
     cdef const int64_t[::1] offsets = network["offsets"]
     cdef const int32_t[::1] neighbours = network["neighbours"]
     cdef const float[::1] trust = network["trust"]
@@ -1182,21 +1200,8 @@ def run_media(
     cdef const int32_t[::1] agent_groups = agents["agent_groups"]
     cdef const int16_t[::1] region = agents["region"]
     cdef const int64_t[::1] region_start = agents["region_start"]
-    cdef const uint8_t[::1] cohort = agents["cohort"]
-    cdef const uint8_t[::1] informant = agents["informant"]
-    cdef const uint8_t[::1] trader = agents["trader"]
     cdef const float[::1] willing = agents["willing"]
-    cdef int64_t n = offsets.shape[0] - 1, i, t = 0, seg = 0, pseg = 0, n_steps_entry
-    cdef int n_media = media.shape[0]
-    cdef vector[int64_t] series, by_medium, regions, seen
-    cdef int32_t agent
-    cdef double top_accept
-    cdef int64_t entering
-    cdef const int32_t* arrivals
-    cdef const uint8_t* arrival_media
-    cdef uint8_t[::1] clock_bytes
-    cdef uint32_t[::1] idle_bits
-
+    run.n_agents = offsets.shape[0] - 1
     run.offsets = &offsets[0]
     run.neighbours = &neighbours[0] if neighbours.shape[0] else NULL
     run.trust = &trust[0] if trust.shape[0] else NULL
@@ -1210,44 +1215,64 @@ def run_media(
     run.region_start = &region_start[0]
     run.willing = &willing[0] if willing.shape[0] else NULL
     run.n_regions = agents["n_regions"]
+    return 0
+
+
+cdef int _bind_params(_MediaRun run, const MediaParams* p, const MediumSpec[::1] media,
+                      const uint8_t[::1] grouped, const int64_t[::1] segment_start,
+                      const double[::1] segment_delta) except -1:
+    """Copy the parameter record into the run and build its tables of powers (sharing per
+    medium and fear, attendance, sales). Out of memory raises MemoryError."""
+    cdef int i
+    cdef double top_accept = max(p.accept_older, p.accept_market)
     for i in range(256):
         run.grouped[i] = grouped[i] if i < grouped.shape[0] else 0
-    run.beta = params["beta"]
-    run.gamma = params["gamma"]
-    run.host_prob = params["host_prob"]
-    run.informant_risk = params["informant_risk"]
-    run.p_bribe = params["p_bribe"]
-    run.p_implicate = params["p_implicate"]
-    run.fear_factor = params["fear_factor"]
-    run.fear_steps = params["fear_steps"]
-    run.group_mode = params["group_mode"]
-    run.deterrence = params["deterrence"]
-    run.deterrence_steps = params["deterrence_steps"]
-    run.market_kind = params["market_kind"]
-    run.sale_channel = params["sale_channel"]
-    run.deter_until.assign(run.n_regions, -1)
-    run.attend = power_table_new(params["attendance"])
-    run.market_rate = params["market_rate"]
-    run.market = power_table_new(min(1.0, params["market_rate"] * max(params["accept"])))
+    run.beta = p.beta
+    run.gamma = p.gamma
+    run.host_prob = p.host_prob
+    run.informant_risk = p.informant_risk
+    run.p_bribe = p.p_bribe
+    run.p_implicate = p.p_implicate
+    run.fear_factor = p.fear_factor
+    run.fear_steps = p.fear_steps
+    run.group_mode = p.group_mode
+    run.deterrence = p.deterrence
+    run.deterrence_steps = p.deterrence_steps
+    run.market_kind = p.market_kind
+    run.sale_channel = p.sale_channel
+    run.entry_channel = p.entry_channel
+    run.market_rate = p.market_rate
+    run.accept[0] = p.accept_older
+    run.accept[1] = p.accept_market
+    run.media = &media[0]
+    run.n_media = media.shape[0]
+    run.segment_start = &segment_start[0]
+    run.segment_delta = &segment_delta[0]
+    run.n_segments = segment_start.shape[0]
+    run.attend = power_table_new(p.attendance)
+    run.market = power_table_new(min(1.0, p.market_rate * top_accept))
     if run.attend == NULL or run.market == NULL:
         raise MemoryError("kernel tables could not be allocated")
-    run.media = &media[0]
-    run.n_media = n_media
-    run.entry_channel = reached["entry_channel"]
-    for i in range(2):
-        run.accept[i] = params["accept"][i]
-    top_accept = max(params["accept"])
-    for i in range(2 * n_media):  # per medium: calm, then afraid
+    for i in range(2 * run.n_media):  # per medium: calm, then afraid
         run.sharing.push_back(power_table_new(min(1.0, run.beta * media[i // 2].share
                                                   * (run.fear_factor if i % 2 else 1.0)
                                                   * top_accept)))
         if run.sharing.back() == NULL:
             raise MemoryError("kernel tables could not be allocated")
+    return 0
+
+
+cdef int _start_state(_MediaRun run, dict agents, dict reached,
+                      const uint64_t[::1] key) except -1:
+    """Everyone susceptible: the per-agent state (flags packed from cohort, informant and
+    trader), the output arrays the run fills, and the counts."""
+    cdef int64_t n = run.n_agents
+    cdef int k
     run.key[0] = key[0]
     run.key[1] = key[1]
-    run.flags = ((np.asarray(cohort) != 0).astype(np.uint8) << COHORT_SHIFT) | (
-        (np.asarray(informant) != 0).astype(np.uint8) * INFORMANT_BIT) | (
-        (np.asarray(trader) != 0).astype(np.uint8) * TRADER_BIT)
+    run.flags = ((np.asarray(agents["cohort"]) != 0).astype(np.uint8) << COHORT_SHIFT) | (
+        (np.asarray(agents["informant"]) != 0).astype(np.uint8) * INFORMANT_BIT) | (
+        (np.asarray(agents["trader"]) != 0).astype(np.uint8) * TRADER_BIT)
     run.medium = np.zeros(n, dtype=np.uint8)
     run.offer = np.zeros(n, dtype=np.uint8)
     run.fear_until = np.zeros(n, dtype=np.int32)
@@ -1259,69 +1284,82 @@ def run_media(
     run.witnessed = reached["witnessed"]
     run.track_witnessed = run.witnessed.shape[0] > 0
     run.seen = reached["seen"]
-    for i in range(N_STATES):
-        run.counts[i] = 0
+    run.deter_until.assign(run.n_regions, -1)
+    for k in range(N_STATES):
+        run.counts[k] = 0
     run.counts[S] = n
     initial = np.zeros((run.n_regions, N_STATES), dtype=np.int64)
-    initial[:, S] = np.bincount(np.asarray(region), minlength=run.n_regions)
+    initial[:, S] = np.bincount(np.asarray(agents["region"]), minlength=run.n_regions)
     run.region_counts = initial.ravel().tolist()
-    run.by_medium.assign(n_media * PER_MEDIUM, 0)
-    run.region_seen.assign(run.n_regions * n_media, 0)
+    run.by_medium.assign(run.n_media * PER_MEDIUM, 0)
+    run.region_seen.assign(run.n_regions * run.n_media, 0)
     run.new_detections = 0
     run.new_entered = 0
     run.public_trials = 0
-    n_steps_entry = entry_offsets.shape[0] - 1
-    run.segment_start = &segment_start[0]
-    run.segment_delta = &segment_delta[0]
-    run.n_segments = segment_start.shape[0]
-    if calendar:
-        days.clock_memory = np.empty(n * sizeof(Clocks), dtype=np.uint8)
-        clock_bytes = days.clock_memory
-        days.clocks = <Clocks*> &clock_bytes[0]
-        days.idle_memory = np.zeros(max(1, group_offsets.shape[0] - 1), dtype=np.uint32)
-        idle_bits = days.idle_memory
-        days.group_idle = &idle_bits[0]
-        days.prepare(horizon)
+    return 0
 
+
+cdef int _bind_calendar(_CalendarRun days, dict agents, int64_t horizon) except -1:
+    """The calendar kernel's own memory: a clock record per agent (never initialised: read only
+    while the agent holds) and a bit per medium per group (idle), then its tables."""
+    cdef uint8_t[::1] clock_bytes
+    cdef uint32_t[::1] idle_bits
+    days.clock_memory = np.empty(max(1, days.n_agents) * sizeof(Clocks), dtype=np.uint8)
+    clock_bytes = days.clock_memory
+    days.clocks = <Clocks*> &clock_bytes[0]
+    days.idle_memory = np.zeros(max(1, len(agents["group_offsets"]) - 1), dtype=np.uint32)
+    idle_bits = days.idle_memory
+    days.group_idle = &idle_bits[0]
+    return days.prepare(horizon)
+
+
+cdef int _seed(_MediaRun run, _CalendarRun days, const int32_t[::1] seeds,
+               const uint8_t[::1] seed_media) except -1:
+    """The initial holders start holding on step 0 (their clocks, in the calendar kernel, from
+    step 1)."""
+    cdef int64_t i
     with nogil:
         for i in range(seeds.shape[0]):
-            agent = seeds[i]
-            run.start_holding(agent, S, seed_media[i])
-            if calendar:
-                days.begin_holding(agent, 1)
+            run.start_holding(seeds[i], S, seed_media[i])
+            if days is not None:
+                days.begin_holding(seeds[i], 1)
             else:
-                run.active.push_back(agent)
+                run.active.push_back(seeds[i])
         run.merge_new_holders(0)
-        run.record(&series, &by_medium, &regions, &seen)
+    return 0
+
+
+cdef int64_t _run_steps(_MediaRun run, _CalendarRun days, int64_t horizon,
+                        const int64_t[::1] entry_offsets, const int32_t[::1] entrants,
+                        const uint8_t[::1] entrant_media, const int64_t[::1] public_start,
+                        const double[::1] public_p, vector[int64_t]* series,
+                        vector[int64_t]* by_medium, vector[int64_t]* regions,
+                        vector[int64_t]* seen) except -1:
+    """Step the run to its horizon (or until no holder remains), recording every step's counts;
+    returns the number of steps. Ctrl-C stops it between steps."""
+    cdef int64_t t = 0, seg = 0, pseg = 0, entering
+    cdef int64_t n_steps_entry = entry_offsets.shape[0] - 1
+    cdef const int32_t* arrivals
+    cdef const uint8_t* arrival_media
+    with nogil:
+        run.record(series, by_medium, regions, seen)
         while (horizon < 0 and run.counts[I] > 0) or t < horizon:
             t += 1
-            while seg + 1 < segment_start.shape[0] and segment_start[seg + 1] <= t:
+            while seg + 1 < run.n_segments and run.segment_start[seg + 1] <= t:
                 seg += 1
             while pseg + 1 < public_start.shape[0] and public_start[pseg + 1] <= t:
                 pseg += 1
-            if t <= n_steps_entry:
-                entering = entry_offsets[t] - entry_offsets[t - 1]
-                arrivals = &entrants[0] + entry_offsets[t - 1] if entering else NULL
-                arrival_media = &entrant_media[0] + entry_offsets[t - 1] if entering else NULL
-            else:
-                entering = 0
-                arrivals = NULL
-                arrival_media = NULL
-            if calendar:
+            entering = entry_offsets[t] - entry_offsets[t - 1] if t <= n_steps_entry else 0
+            arrivals = &entrants[0] + entry_offsets[t - 1] if entering else NULL
+            arrival_media = &entrant_media[0] + entry_offsets[t - 1] if entering else NULL
+            if days is not None:
                 days.day(t, seg, public_p[pseg], arrivals, arrival_media, entering)
             else:
                 run.step(t, seg, public_p[pseg], arrivals, arrival_media, entering)
-            run.record(&series, &by_medium, &regions, &seen)
+            run.record(series, by_medium, regions, seen)
             with gil:
                 PyErr_CheckSignals()  # Ctrl-C stops a long run between steps
-
-    rows = t + 1
-    return {
-        "series": _table(series, (rows, len(SERIES_COLUMNS))),
-        "media": _table(by_medium, (rows, n_media, PER_MEDIUM)),
-        "regions": _table(regions, (rows, run.n_regions, N_STATES)),
-        "seen": _table(seen, (rows, run.n_regions, n_media)),
-    }
+    return t
 
 
 def willingness_uniforms(const uint64_t[::1] key, int64_t n):

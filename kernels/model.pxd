@@ -5,7 +5,7 @@
 # way scikit-learn hands its tree nodes to Cython. The kernel never branches on a medium's name,
 # only on its fields.
 
-from libc.stdint cimport uint8_t
+from libc.stdint cimport int64_t, uint8_t
 
 cdef enum:
     S = 0
@@ -21,3 +21,29 @@ cdef packed struct MediumSpec:
     double conceal     # multiplier on detection
     double p_copy      # copied media: probability that a viewer keeps a copy
     uint8_t lent       # 1: the object moves to one viewer (DVD); 0: copied (USB drive)
+
+
+# The full-model kernels' parameters (media.pyx), passed by Python as a one-row numpy structured
+# array whose dtype matches (``diffusion.simulate.MEDIA_PARAMS_DTYPE``): the kernel reads fields,
+# never a dict by string key.
+cdef packed struct MediaParams:
+    double beta             # per-day sharing along a tie of trust 1, times share and acceptance
+    double gamma            # per-day ceasing
+    double host_prob        # group mode: per-day probability that a holder hosts a viewing
+    double informant_risk   # multiplier on detection after showing media to an informant
+    double p_bribe          # a detection or implication is bought off
+    double p_implicate      # a detected agent implicates each of its audience and holding ties
+    double fear_factor      # multiplier on the sharing of someone afraid (<= 1)
+    double deterrence       # multiplier on acceptance in a region after a public trial there
+    double attendance       # a resident attends a public trial of its region
+    double market_rate      # a trader's sales per customer and day, times its acceptance
+    double accept_older     # acceptance of the older cohort
+    double accept_market    # acceptance of the market generation
+    int64_t fear_steps      # days a detection's neighbours stay afraid
+    int64_t deterrence_steps  # days a region stays deterred after a public trial
+    int64_t horizon         # steps to simulate, or -1: until no holder remains
+    uint8_t group_mode      # 1: holders share in viewings of their groups
+    uint8_t market_kind     # the tie kind of market ties (diffusion.ties.KIND["market"])
+    uint8_t sale_channel    # the channel code of a sale (diffusion.ties.SALE_CHANNEL)
+    uint8_t entry_channel   # the channel code of a smuggled copy (diffusion.ties.ENTRY_CHANNEL)
+    uint8_t calendar        # 1: the calendar kernel; 0: the step kernel
