@@ -8,11 +8,17 @@ rewrites them; ``make docs-data`` first reruns the documented commands that make
 Sources: ``experiments/calibration/fit/`` (the model selection and the fit, committed as data)
 ``docs/data/strategy-usb-budget/`` (the strategy comparison on the fitted behaviour) and
 ``docs/data/fit-checks.parquet`` (the fitted statistics at other scales and without deterrence,
-docs/fit_checks.py) and ``docs/data/sensitivity/`` (Morris and Sobol indices, docs/sensitivity.md).
+docs/fit_checks.py), ``docs/data/sensitivity/`` (Morris and Sobol indices, docs/sensitivity.md)
+and ``benchmarks/results/full-run.json`` (the last full run of ``python -m benchmarks``, whose
+tables BENCHMARKS.md holds between ``<!-- BEGIN generated NAME -->`` and ``<!-- END generated
+NAME -->``).
 """
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +30,13 @@ FIT = ROOT / "experiments" / "calibration" / "fit"
 STRATEGY = ROOT / "docs" / "data" / "strategy-usb-budget"
 CHECKS = ROOT / "docs" / "data" / "fit-checks.parquet"
 SENSITIVITY = ROOT / "docs" / "data" / "sensitivity"
+BENCH_RUN = ROOT / "benchmarks" / "results" / "full-run.json"
 OUT = ROOT / "docs" / "generated"
+BLOCK = re.compile(r"(<!-- BEGIN generated ([\w-]+) -->\n)(.*?)(<!-- END generated \2 -->)", re.S)
+"""A generated table inside a Markdown file outside docs/ (BENCHMARKS.md)."""
+BLOCK_FILES = (ROOT / "BENCHMARKS.md",)
+BLOCK_TABLES = frozenset({"benchmarks-goals", "benchmarks-run"})
+"""Tables that live in blocks of BLOCK_FILES rather than in docs/generated/."""
 
 
 def _table(header: list[str], rows: list[list[str]], align: str | None = None) -> str:
@@ -248,6 +260,67 @@ def sensitivity_sobol() -> str:
     return _by_output(rows, lambda r: f"{r['ST']:.2f} ({r['ST_low']:.2f}, {r['ST_high']:.2f})")
 
 
+def _bench() -> dict:
+    return json.loads(BENCH_RUN.read_text(encoding="utf-8"))
+
+
+def _kernel_row(rows: list[dict], graph: str, model: str, impl: str) -> dict:
+    return next(r for r in rows if (r["graph"], r["model"], r["impl"]) == (graph, model, impl))
+
+
+def benchmarks_goals() -> str:
+    """Issue 23's goals against the last full benchmark run (ratios from one process)."""
+    run = _bench()
+    rows = run["kernels"]["rows"]
+    sir = _kernel_row(rows, "ER 1e+06", "SIR", "diffusion event kernel")
+    cascade = _kernel_row(rows, "ER 1e+06", "IC", "cynetdiff IC")
+    ratio, country = run["full_model_ratio"], run["full_model"]
+    full = country["full_model"]
+    goals = [
+        [
+            "event kernel, ER 10^6 SIR: >= 6.5x the numpy SIR (same run)",
+            f"{sir['median_s']:.3f} s: {sir['speed_vs_numpy']:.2f}x",
+            _yes(sir["speed_vs_numpy"] >= 6.5),
+        ],
+        [
+            "event kernel, ER 10^6 cascade: >= 5.5x cynetdiff (same run)",
+            f"cynetdiff {cascade['median_s']:.3f} s: {cascade['kernel_speedup']:.2f}x",
+            _yes(cascade["kernel_speedup"] >= 5.5),
+        ],
+        [
+            "full model, 25 M country, one year: <= 20 s CPU, peak memory <= 8 GiB",
+            f"{full['cpu_seconds']:.1f} s CPU (calendar kernel; step kernel "
+            f"{country['full_model_step']['cpu_seconds']:.1f} s), load average "
+            f"{full['load_average_before']:.1f}; process peak "
+            f"{country['process_peak_rss_gib']:.1f} GiB",
+            _yes(full["cpu_seconds"] <= 20 and country["process_peak_rss_gib"] <= 8),
+        ],
+        [
+            f"full model, {ratio['agents']:,} agents, one year: <= 3x the edge-wise event "
+            "kernel (CPU medians, same process)",
+            f"{ratio['calendar_vs_edge_wise']:.2f}x (step kernel "
+            f"{ratio['step_vs_edge_wise']:.2f}x)",
+            _yes(ratio["calendar_vs_edge_wise"] <= 3),
+        ],
+    ]
+    return _table(["goal", "measured in the last full run", "met"], goals)
+
+
+def benchmarks_run() -> str:
+    """The report of the last full benchmark run, as ``python -m benchmarks`` prints it."""
+    spec = importlib.util.spec_from_file_location(
+        "benchmarks_report", ROOT / "benchmarks" / "report.py"
+    )
+    report = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(report)
+    lines: list[str] = []
+    for line in report.render(_bench()).splitlines():
+        if lines and lines[-1] and not (line.startswith("|") and lines[-1].startswith("|")):
+            lines.append("")  # each line its own paragraph; a table's rows stay together
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
 TABLES: dict[str, Callable[[], str]] = {
     "calibration-fit": calibration_fit,
     "calibration-models": calibration_models,
@@ -260,6 +333,8 @@ TABLES: dict[str, Callable[[], str]] = {
     "fit-checks": fit_checks,
     "sensitivity-morris": sensitivity_morris,
     "sensitivity-sobol": sensitivity_sobol,
+    "benchmarks-goals": benchmarks_goals,
+    "benchmarks-run": benchmarks_run,
 }
 """Every generated table, by the name of its file in ``docs/generated/``."""
 
@@ -278,15 +353,32 @@ def available() -> dict[str, Callable[[], str]]:
         "fit-checks": CHECKS,
         "sensitivity-morris": SENSITIVITY / "morris.parquet",
         "sensitivity-sobol": SENSITIVITY / "sobol.parquet",
+        "benchmarks-goals": BENCH_RUN,
+        "benchmarks-run": BENCH_RUN,
     }
     return {name: make for name, make in TABLES.items() if sources[name].is_file()}
 
 
+def blocks(text: str) -> dict[str, str]:
+    """The generated blocks of a Markdown file: name -> what stands between its markers."""
+    return {m.group(2): m.group(3) for m in BLOCK.finditer(text)}
+
+
+def fill_blocks(text: str, tables: dict[str, Callable[[], str]]) -> str:
+    """``text`` with each generated block rewritten from its table."""
+    return BLOCK.sub(lambda m: m.group(1) + tables[m.group(2)]() + m.group(4), text)
+
+
 def main() -> int:
     OUT.mkdir(exist_ok=True)
-    for name, make in available().items():
-        (OUT / f"{name}.md").write_text(make(), encoding="utf-8")
-        print(f"docs/generated/{name}.md")
+    tables = available()
+    for name, make in tables.items():
+        if name not in BLOCK_TABLES:
+            (OUT / f"{name}.md").write_text(make(), encoding="utf-8")
+            print(f"docs/generated/{name}.md")
+    for path in BLOCK_FILES:
+        path.write_text(fill_blocks(path.read_text(encoding="utf-8"), tables), encoding="utf-8")
+        print(path.relative_to(ROOT))
     return 0
 
 

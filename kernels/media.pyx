@@ -1,9 +1,12 @@
 # distutils: language = c++
-"""Step-synchronous kernel for the full media model (docs/model.md sections 3-5).
+"""The full media model's two kernels (docs/model.md sections 3-5): day by day, and by calendar.
 
 Fear changes sharing rates and implication reaches into other holders mid-run, so the full model
-is stepped day by day rather than sampled event by event as in ``_sir``. Each step touches only
-the agents that hold a copy (the active list), their ties and their groups, never all N agents:
+is not sampled holder by holder up front as in ``_sir``. ``_MediaRun`` (the step kernel) reads
+the model literally: each step it visits every agent that holds a copy (the active list), their
+ties and their groups, never all N agents. ``_CalendarRun`` (the calendar kernel, the default)
+draws the same process from per-holder waiting times and visits a holder only on the days one of
+them fires (see its docstring). A day, in both:
 
 1. entry: smuggled copies reach their (pre-drawn) recipients in border regions; a copy for an
    agent who holds one already (a second copy the same step) or was detected is not taken up,
