@@ -72,12 +72,19 @@ def client():
         yield client
 
 
-def synthetic_targets(config) -> dict[str, float]:
-    """The targets' values in one run at the true rate (its own seed, not the fit's)."""
+def synthetic_targets(config, runs: int = 8) -> dict[str, float]:
+    """The targets' values at the true rate, the mean of ``runs`` runs (seeds of their own, not
+    the fit's): the record a fit should recover, not one run's luck (a single run's share in
+    2001 has a standard deviation of about 0.14 here)."""
     targets = config.calibration.load_targets()
     world = World.of(config.network.build())
-    result = simulate(world, config.model, seeds=0, rng=99, steps=config.steps())
-    return targets.simulated(result, world)
+    values = [
+        targets.simulated(
+            simulate(world, config.model, seeds=0, rng=99 + i, steps=config.steps()), world
+        )
+        for i in range(runs)
+    ]
+    return {name: float(np.mean([v[name] for v in values])) for name in values[0]}
 
 
 def generation(history, t: int) -> np.ndarray:
@@ -114,7 +121,7 @@ def test_calibration_recovers_beta_and_resumes(tmp_path, client):
     posterior = generation(history, 1)
     cumulative = np.cumsum(posterior[:, 1]) / posterior[:, 1].sum()
     low, high = np.interp([0.05, 0.95], cumulative, posterior[:, 0])
-    assert low <= np.log10(TRUE_BETA) <= high  # 0.020 to 0.089 with these seeds
+    assert low <= np.log10(TRUE_BETA) <= high
     assert high - low < 0.6 * np.log10(0.1 / 0.003)  # narrower than the prior (0.43 of it)
 
 

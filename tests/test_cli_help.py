@@ -58,10 +58,10 @@ def test_check_describes_the_run_without_running_it(config, tmp_path):
     assert not list(tmp_path.glob("*.parquet"))
 
 
-def test_check_names_the_step_kernel_and_the_sweep_of_a_shipped_experiment():
+def test_check_names_the_calendar_kernel_and_the_sweep_of_a_shipped_experiment():
     result = invoke("check", ROOT / "experiments" / "sweep-crackdown.toml")
     assert result.exit_code == 0, result.output
-    assert "kernel: step" in result.stdout and "agents: 100,000" in result.stdout
+    assert "kernel: calendar" in result.stdout and "agents: 100,000" in result.stdout
     assert "sweep: grid design over model.delta, network.travel" in result.stdout
 
 
