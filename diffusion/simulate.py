@@ -54,27 +54,27 @@ EVENT_PARAMS_DTYPE = np.dtype(
 )
 """The event kernel's parameters, as ``kernels/event.pxd`` declares ``EventParams``."""
 
+MEDIA_PARAMS_FROM_PARAMS = (
+    ("beta", "<f8"),
+    ("gamma", "<f8"),
+    ("host_prob", "<f8"),
+    ("informant_risk", "<f8"),
+    ("p_bribe", "<f8"),
+    ("p_implicate", "<f8"),
+    ("fear_factor", "<f8"),
+    ("deterrence", "<f8"),
+    ("attendance", "<f8"),
+    ("market_rate", "<f8"),
+    ("acceptance_older", "<f8"),
+    ("acceptance_market", "<f8"),
+    ("fear_steps", "<i8"),
+    ("deterrence_steps", "<i8"),
+)
+"""The fields of ``MediaParams`` copied from ``Params`` under the same name."""
+
 MEDIA_PARAMS_DTYPE = np.dtype(
     [
-        *(
-            (name, "<f8")
-            for name in (
-                "beta",
-                "gamma",
-                "host_prob",
-                "informant_risk",
-                "p_bribe",
-                "p_implicate",
-                "fear_factor",
-                "deterrence",
-                "attendance",
-                "market_rate",
-                "accept_older",
-                "accept_market",
-            )
-        ),  # fmt: skip
-        ("fear_steps", "<i8"),
-        ("deterrence_steps", "<i8"),
+        *MEDIA_PARAMS_FROM_PARAMS,
         ("horizon", "<i8"),
         ("group_mode", "u1"),
         ("market_kind", "u1"),
@@ -252,12 +252,8 @@ def _run_full(
     starts, deltas = params.delta_segments()
     public_starts, public_p = params.public_segments()
     record = np.zeros(1, dtype=MEDIA_PARAMS_DTYPE)
-    for name in MEDIA_PARAMS_DTYPE.names[:7] + ("deterrence", "attendance", "market_rate"):
+    for name, _ in MEDIA_PARAMS_FROM_PARAMS:
         record[name] = getattr(params, name)
-    record["accept_older"] = params.acceptance_older
-    record["accept_market"] = params.acceptance_market
-    record["fear_steps"] = params.fear_steps
-    record["deterrence_steps"] = params.deterrence_steps
     record["horizon"] = horizon
     record["group_mode"] = params.mode == "group"
     record["market_kind"] = KIND["market"]

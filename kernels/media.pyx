@@ -730,7 +730,7 @@ cdef class _CalendarRun(_MediaRun):
     cdef vector[uint8_t] fired  # per holder of the day: a bit per clock firing that day
     cdef vector[int32_t] walk  # the positions of a walk over part of a row
     cdef vector[PowerTable*] detection  # per segment and medium
-    cdef vector[PowerTable*] hosting  # per medium: hosting at the higher of calm and afraid
+    cdef vector[PowerTable*] hosting  # per medium: hosting at the calm rate
     cdef PowerTable* ceasing
     cdef int64_t last_day  # the last day a clock can fire in (the horizon, or NEVER - 1)
     cdef int64_t today
@@ -1229,7 +1229,7 @@ cdef int _bind_params(_MediaRun run, const MediaParams* p, const MediumSpec[::1]
     """Copy the parameter record into the run and build its tables of powers (sharing per
     medium and fear, attendance, sales). Out of memory raises MemoryError."""
     cdef int i
-    cdef double top_accept = max(p.accept_older, p.accept_market)
+    cdef double top_accept = max(p.acceptance_older, p.acceptance_market)
     for i in range(256):
         run.grouped[i] = grouped[i] if i < grouped.shape[0] else 0
     run.beta = p.beta
@@ -1247,8 +1247,8 @@ cdef int _bind_params(_MediaRun run, const MediaParams* p, const MediumSpec[::1]
     run.sale_channel = p.sale_channel
     run.entry_channel = p.entry_channel
     run.market_rate = p.market_rate
-    run.accept[0] = p.accept_older
-    run.accept[1] = p.accept_market
+    run.accept[0] = p.acceptance_older
+    run.accept[1] = p.acceptance_market
     run.media = &media[0]
     run.n_media = media.shape[0]
     run.segment_start = &segment_start[0]

@@ -37,8 +37,8 @@ cdef packed struct MediaParams:
     double deterrence       # multiplier on acceptance in a region after a public trial there
     double attendance       # a resident attends a public trial of its region
     double market_rate      # a trader's sales per customer and day, times its acceptance
-    double accept_older     # acceptance of the older cohort
-    double accept_market    # acceptance of the market generation
+    double acceptance_older     # acceptance of the older cohort
+    double acceptance_market    # acceptance of the market generation
     int64_t fear_steps      # days a detection's neighbours stay afraid
     int64_t deterrence_steps  # days a region stays deterred after a public trial
     int64_t horizon         # steps to simulate, or -1: until no holder remains
