@@ -90,13 +90,39 @@ cdef extern from *:
         std::sort(v.begin() + n_sorted, v.end());
         std::inplace_merge(v.begin(), v.begin() + n_sorted, v.end());
     }
-    static void sort_unique(std::vector<int32_t>& v) {
-        std::sort(v.begin(), v.end());
+    /* Sort non-negative ids and drop repeats: a least-significant-digit radix sort through
+       ``scratch`` (at most 13 bits a pass: the counts stay in L1), std::sort when short. */
+    static void sort_unique(std::vector<int32_t>& v, std::vector<int32_t>& scratch) {
+        size_t n = v.size();
+        if (n < 4096) {
+            std::sort(v.begin(), v.end());
+        } else {
+            int32_t top = *std::max_element(v.begin(), v.end());
+            int bits = 1;
+            while (bits < 31 && (top >> bits)) bits++;
+            int passes = (bits + 12) / 13, width = (bits + passes - 1) / passes;
+            std::vector<size_t> count((size_t)1 << width);
+            scratch.resize(n);
+            for (int pass = 0, shift = 0; pass < passes; pass++, shift += width) {
+                uint32_t mask = ((uint32_t)1 << width) - 1;
+                std::fill(count.begin(), count.end(), 0);
+                for (size_t i = 0; i < n; i++) count[((uint32_t)v[i] >> shift) & mask]++;
+                size_t sum = 0;
+                for (size_t d = 0; d < count.size(); d++) {
+                    size_t c = count[d];
+                    count[d] = sum;
+                    sum += c;
+                }
+                for (size_t i = 0; i < n; i++)
+                    scratch[count[((uint32_t)v[i] >> shift) & mask]++] = v[i];
+                v.swap(scratch);
+            }
+        }
         v.erase(std::unique(v.begin(), v.end()), v.end());
     }
     """
     void sort_merge_tail(vector[int32_t]& v, int64_t n_sorted) noexcept nogil
-    void sort_unique(vector[int32_t]& v) noexcept nogil
+    void sort_unique(vector[int32_t]& v, vector[int32_t]& scratch) except + nogil
 
 cdef enum:
     EXPOSED = 5     # transient: exposed during the current step, still counted as S
@@ -513,15 +539,7 @@ cdef class _MediaRun:
             self.queue.pop_back()
             if self.p_public > 0.0 and uniform_at(self.key, a, t, PUBLIC_TRIAL, 0) < self.p_public:
                 self.public_trial(a, t)
-            for e in range(self.offsets[a], self.offsets[a + 1]):
-                other = self.neighbours[e]
-                if self.tie_detected[other] < 0:
-                    self.tie_detected[other] = <int32_t>t
-                if self.fear_steps > 0:
-                    self.fear_until[other] = <int32_t>(t + self.fear_steps)
-            if p_take <= 0.0:
-                continue
-            s = self.active_slot(a)
+            s = self.active_slot(a) if p_take > 0.0 else -1
             if s >= 0:  # its audience of this step
                 start = self.audience_end[s - 1] if s > 0 else 0
                 for e in range(start, self.audience_end[s]):
@@ -533,11 +551,16 @@ cdef class _MediaRun:
                         self.set_state(other, D)
                         self.new_detections += 1
                         self.queue.push_back(other)
+            # its ties: each neighbour has now had a tie detected and is afraid; one that holds
+            # is implicated (one pass over the row: neither act reads what the other writes)
             for e in range(self.offsets[a], self.offsets[a + 1]):
                 other = self.neighbours[e]
-                if self.state_of(other) != I:
-                    continue
-                if uniform_at(self.key, a, t, IMPLICATE, other) < p_take:
+                if self.tie_detected[other] < 0:
+                    self.tie_detected[other] = <int32_t>t
+                if self.fear_steps > 0:
+                    self.fear_until[other] = <int32_t>(t + self.fear_steps)
+                if p_take > 0.0 and self.state_of(other) == I and uniform_at(
+                        self.key, a, t, IMPLICATE, other) < p_take:
                     self.seize(other)
                     self.stop_holding(other, D)
                     self.new_detections += 1
@@ -727,6 +750,7 @@ cdef class _CalendarRun(_MediaRun):
     cdef vector[vector[int32_t]] ring  # per day (mod RING_DAYS): agents with a clock that day
     cdef vector[FarEntry] far  # entries RING_DAYS or more days ahead
     cdef vector[int32_t] entries  # the entries of the day being gathered
+    cdef vector[int32_t] scratch  # the other half of sorting them
     cdef vector[uint8_t] fired  # per holder of the day: a bit per clock firing that day
     cdef vector[int32_t] walk  # the positions of a walk over part of a row
     cdef vector[PowerTable*] detection  # per segment and medium
@@ -909,7 +933,7 @@ cdef class _CalendarRun(_MediaRun):
         cdef Stream draws
         self.entries.clear()  # its capacity goes back to the ring: no allocation once warm
         self.entries.swap(self.ring[t % RING_DAYS])
-        sort_unique(self.entries)
+        sort_unique(self.entries, self.scratch)
         self.active.clear()
         self.fired.clear()
         self.begin_step(0, p_public)
