@@ -552,7 +552,13 @@ cdef class _MediaRun:
                         self.new_detections += 1
                         self.queue.push_back(other)
             # its ties: each neighbour has now had a tie detected and is afraid; one that holds
-            # is implicated (one pass over the row: neither act reads what the other writes)
+            # is implicated (one pass over the row: neither act reads what the other writes),
+            # the neighbours' records asked for first so that their loads overlap
+            for e in range(self.offsets[a], self.offsets[a + 1]):
+                other = self.neighbours[e]
+                DIFFUSION_PREFETCH(&self.tie_detected[other])
+                DIFFUSION_PREFETCH(&self.fear_until[other])
+                DIFFUSION_PREFETCH(&self.flags[other])
             for e in range(self.offsets[a], self.offsets[a + 1]):
                 other = self.neighbours[e]
                 if self.tie_detected[other] < 0:
@@ -1148,6 +1154,8 @@ cdef class _CalendarRun(_MediaRun):
         # 6. today's holders who still hold go back in the calendar (the clocks that fired were
         # redrawn with their events; a ceasing clock that fired ended the holding)
         for i in range(n_active):
+            if i + PREFETCH_AHEAD < n_active:
+                DIFFUSION_PREFETCH(&self.clocks[self.active[i + PREFETCH_AHEAD]])
             agent = self.active[i]
             if self.state_of(agent) == I:
                 self.schedule(agent)
