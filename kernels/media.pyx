@@ -190,6 +190,7 @@ cdef class _MediaRun:
     cdef int32_t[::1] fear_until, slot, reached, tie_detected, witnessed
     cdef uint32_t[::1] seen  # per agent: one bit per medium it has watched
     cdef vector[int32_t] deter_until  # per region: last step of deterrence after a trial
+    cdef int64_t deterred_until  # the last step any region is deterred (-1: none ever was)
     cdef vector[int64_t] region_seen  # per region and medium: agents who have seen it
     cdef bint track_witnessed
     cdef int64_t counts[N_STATES]
@@ -227,7 +228,7 @@ cdef class _MediaRun:
         cdef double a = self.accept[self.cohort_of(viewer)]
         if self.willing != NULL:
             a *= self.willing[viewer]
-        if self.deter_until[self.region[viewer]] >= t:
+        if self.deterred_until >= t and self.deter_until[self.region[viewer]] >= t:
             a *= self.deterrence
         return a
 
@@ -482,6 +483,7 @@ cdef class _MediaRun:
         self.public_trials += 1
         if self.deterrence_steps > 0:
             self.deter_until[r] = <int32_t>(t + self.deterrence_steps)
+            self.deterred_until = max(self.deterred_until, t + self.deterrence_steps)
         if not self.track_witnessed:
             return 0
         stream_at(&draws, self.key, agent, t, WITNESS, 0)
@@ -758,7 +760,13 @@ cdef class _CalendarRun(_MediaRun):
     cdef vector[int32_t] entries  # the entries of the day being gathered
     cdef vector[int32_t] scratch  # the other half of sorting them
     cdef vector[uint8_t] fired  # per holder of the day: a bit per clock firing that day
-    cdef vector[int32_t] walk  # the positions of a walk over part of a row
+    cdef vector[int32_t] walk  # the positions within its row of a trader's market ties
+    cdef const int32_t* walk_at  # the positions of the walk being taken, or NULL: whole row
+    # group mode: agent a's tie-by-tie ties (kinds not grouped) are the positions within its row
+    # tie_walk_pos[tie_walk_start[a]:tie_walk_start[a + 1]]
+    cdef const int64_t* tie_walk_start
+    cdef const int32_t* tie_walk_pos
+    cdef object tie_walk_memory  # the numpy buffers behind them
     cdef vector[PowerTable*] detection  # per segment and medium
     cdef vector[PowerTable*] hosting  # per medium: hosting at the calm rate
     cdef PowerTable* ceasing
@@ -830,9 +838,7 @@ cdef class _CalendarRun(_MediaRun):
             return n
         if not self.group_mode:
             return self.offsets[agent + 1] - self.offsets[agent]
-        for e in range(self.offsets[agent], self.offsets[agent + 1]):
-            n += not self.grouped[self.kind[e]]
-        return n
+        return self.tie_walk_start[agent + 1] - self.tie_walk_start[agent]
 
     @cython.final
     cdef void draw_clock(self, int32_t agent, int which, int64_t t, int64_t n_ties,
@@ -1012,7 +1018,7 @@ cdef class _CalendarRun(_MediaRun):
             table = self.sharing[2 * what]
             exposed = self.exposed.size()
             self.walk_row(slot, t, &draws, table, factor, False, n, &best, &receiver)
-            if self.exposed.size() == exposed and self.walk_idle(holder, False, what):
+            if self.exposed.size() == exposed and self.walk_idle(holder, False, what, n):
                 self.clocks[holder].at[TIES_CLOCK] = NEVER  # its shares would change no one
         if bits & (1 << SALES_CLOCK):
             n = self.mark_walk(holder, True)
@@ -1020,26 +1026,23 @@ cdef class _CalendarRun(_MediaRun):
             self.draw_clock(holder, SALES_CLOCK, t + 1, n, &draws)
             exposed = self.exposed.size()
             self.walk_row(slot, t, &draws, self.market, factor, True, n, &best, &receiver)
-            if self.exposed.size() == exposed and self.walk_idle(holder, True, what):
+            if self.exposed.size() == exposed and self.walk_idle(holder, True, what, n):
                 self.clocks[holder].at[SALES_CLOCK] = NEVER  # no customer left to sell to
         self.lend(slot, receiver)
         return 0
 
     @cython.final
-    cdef bint walk_idle(self, int32_t holder, bint market, uint8_t what) noexcept nogil:
-        """Whether the ties of the walk just marked (``mark_walk``) lead to no one a share
-        could change (each detected, or informed with ``what`` seen), or on a market walk to
-        no susceptible customer: lasting, so the holder's clock for that walk can stop."""
+    cdef bint walk_idle(self, int32_t holder, bint market, uint8_t what,
+                        int64_t n) noexcept nogil:
+        """Whether the ``n`` ties of the walk just marked (``mark_walk``) lead to no one a
+        share could change (each detected, or informed with ``what`` seen), or on a market walk
+        to no susceptible customer: lasting, so the holder's clock for that walk can stop."""
         cdef int64_t e, i, first = self.offsets[holder]
-        cdef int64_t n = self.offsets[holder + 1] - first
-        cdef bint whole = self.walk.empty()
         cdef int32_t viewer
         cdef uint8_t st
         cdef uint32_t bit = (<uint32_t>1) << what
-        if not whole:
-            n = self.walk.size()
         for i in range(n):
-            e = first + (i if whole else self.walk[i])
+            e = first + (i if self.walk_at == NULL else self.walk_at[i])
             viewer = self.neighbours[e]
             st = self.state_of(viewer)
             if st == S or (not market and st != D and not (self.seen[viewer] & bit)):
@@ -1058,18 +1061,21 @@ cdef class _CalendarRun(_MediaRun):
 
     @cython.final
     cdef int64_t mark_walk(self, int32_t holder, bint market) except -1 nogil:
-        """The ties a walk covers (``count_ties``), as positions within the row unless that is
-        the whole row (then none are stored); returns how many."""
+        """The ties a walk covers (``count_ties``): ``walk_at`` points at their positions within
+        the row (the tie-by-tie ones listed once per run, a trader's market ties gathered now),
+        or is NULL for the whole row; returns how many."""
         cdef int64_t e, first = self.offsets[holder], n = self.count_ties(holder, market)
-        self.walk.clear()
+        self.walk_at = NULL
         if n == self.offsets[holder + 1] - first:
             return n
+        if not market:
+            self.walk_at = &self.tie_walk_pos[self.tie_walk_start[holder]]
+            return n
+        self.walk.clear()
         for e in range(first, self.offsets[holder + 1]):
-            if market:
-                if self.kind[e] == self.market_kind:
-                    self.walk.push_back(<int32_t>(e - first))
-            elif not (self.group_mode and self.grouped[self.kind[e]]):
+            if self.kind[e] == self.market_kind:
                 self.walk.push_back(<int32_t>(e - first))
+        self.walk_at = self.walk.data()
         return n
 
     @cython.final
@@ -1080,10 +1086,9 @@ cdef class _CalendarRun(_MediaRun):
         which succeeds today: the first success from its conditional law, then geometric
         skips; each success is an offer over that tie (a sale on a market walk)."""
         cdef int32_t holder = self.active[slot]
-        cdef bint whole = self.walk.empty()
         cdef int64_t i = first_success_somewhere(draws, table, n) - 1, k, e
         while True:
-            e = self.offsets[holder] + (i if whole else self.walk[i])
+            e = self.offsets[holder] + (i if self.walk_at == NULL else self.walk_at[i])
             if market:
                 self.sell_to(slot, e, t, draws)
             else:
@@ -1322,6 +1327,7 @@ cdef int _start_state(_MediaRun run, dict agents, dict reached,
     run.track_witnessed = run.witnessed.shape[0] > 0
     run.seen = reached["seen"]
     run.deter_until.assign(run.n_regions, -1)
+    run.deterred_until = -1
     for k in range(N_STATES):
         run.counts[k] = 0
     run.counts[S] = n
@@ -1344,10 +1350,43 @@ cdef int _bind_calendar(_CalendarRun days, dict agents, int64_t horizon) except 
     days.clock_memory = np.empty(max(1, days.n_agents) * sizeof(Clocks), dtype=np.uint8)
     clock_bytes = days.clock_memory
     days.clocks = <Clocks*> &clock_bytes[0]
+    if days.group_mode:
+        _list_tie_walks(days)
     days.idle_memory = np.zeros(max(1, len(agents["group_offsets"]) - 1), dtype=np.uint32)
     idle_bits = days.idle_memory
     days.group_idle = &idle_bits[0]
     return days.prepare(horizon)
+
+
+cdef int _list_tie_walks(_CalendarRun days) except -1:
+    """Group mode: each agent's tie-by-tie ties (of kinds that are not grouped) as positions
+    within its row, listed once so that a walk along them reads no kind (12 bytes per agent
+    and tie-by-tie tie; one pass over the kinds)."""
+    cdef int64_t n = days.n_agents, a, e
+    start = np.empty(n + 1, dtype=np.int64)
+    cdef int64_t[::1] starts = start
+    cdef int32_t[::1] positions
+    with nogil:
+        starts[0] = 0
+        for a in range(n):
+            starts[a + 1] = starts[a]
+            for e in range(days.offsets[a], days.offsets[a + 1]):
+                starts[a + 1] += not days.grouped[days.kind[e]]
+    position = np.empty(max(1, starts[n]), dtype=np.int32)
+    positions = position
+    with nogil:
+        for a in range(n):
+            for e in range(days.offsets[a], days.offsets[a + 1]):
+                if not days.grouped[days.kind[e]]:
+                    positions[starts[a]] = <int32_t>(e - days.offsets[a])
+                    starts[a] += 1
+        for a in range(n, 0, -1):  # back from each row's end to its start
+            starts[a] = starts[a - 1]
+        starts[0] = 0
+    days.tie_walk_memory = (start, position)
+    days.tie_walk_start = &starts[0]
+    days.tie_walk_pos = &positions[0]
+    return 0
 
 
 cdef int _seed(_MediaRun run, _CalendarRun days, const int32_t[::1] seeds,
