@@ -162,7 +162,9 @@ cdef class _MediaRun:
     cdef const uint8_t* group_kind
     cdef const int16_t* region
     cdef const int64_t* region_start  # region r is agents region_start[r]:region_start[r + 1]
-    cdef uint32_t* group_idle  # per group: a bit per medium whose viewings there change no one
+    # calendar kernel, per group and medium: its members before this position can no longer be
+    # changed by a viewing of the medium (that lasts), so a check for one who can starts there
+    cdef int32_t* settled
     cdef const float* willing  # per agent: multiplier on its acceptance (0: refuses), or NULL
     cdef int n_regions
     cdef uint8_t grouped[256]  # per tie kind: 1 if group mode shares along it only in viewings
@@ -395,23 +397,24 @@ cdef class _MediaRun:
 
     @cython.final
     cdef bint idle(self, int64_t g, uint8_t what) noexcept nogil:
-        """Whether a viewing of ``what`` in group ``g`` can change no member: each is detected,
-        or informed (so not exposed) and has seen ``what`` already. That lasts (no one becomes
-        susceptible again, no one unsees), so the calendar kernel remembers it per group."""
-        cdef int64_t e
+        """Calendar kernel: whether a viewing of ``what`` in group ``g`` can change no member:
+        each is detected, or informed (so not exposed) and has seen ``what`` already. That
+        lasts (no one becomes susceptible again, no one unsees), so members found so are
+        passed over for good (``settled``) and each is looked at until then, not at each check."""
+        cdef int32_t* cursor = &self.settled[g * self.n_media + what]
+        cdef int64_t first = self.group_offsets[g], end = self.group_offsets[g + 1]
+        cdef int64_t e = first + cursor[0]
         cdef int32_t viewer
         cdef uint8_t st
         cdef uint32_t bit = (<uint32_t>1) << what
-        if self.group_idle != NULL and self.group_idle[g] & bit:
-            return True
-        for e in range(self.group_offsets[g], self.group_offsets[g + 1]):
+        while e < end:
             viewer = self.group_members[e]
             st = self.state_of(viewer)
             if st == S or (st != D and not (self.seen[viewer] & bit)):
-                return False
-        if self.group_idle != NULL:
-            self.group_idle[g] |= bit
-        return True
+                break
+            e += 1
+        cursor[0] = <int32_t>(e - first)
+        return e == end
 
     @cython.final
     cdef int offer_tie(self, int64_t slot, int64_t e, int64_t t, Stream* draws, PowerTable* table,
@@ -754,7 +757,7 @@ cdef class _CalendarRun(_MediaRun):
 
     cdef Clocks* clocks  # per agent, read only while it holds (so never initialised)
     cdef object clock_memory  # the numpy buffer behind ``clocks``
-    cdef object idle_memory  # the numpy buffer behind ``group_idle``
+    cdef object settled_memory  # the numpy buffer behind ``settled``
     cdef vector[vector[int32_t]] ring  # per day (mod RING_DAYS): agents with a clock that day
     cdef vector[FarEntry] far  # entries RING_DAYS or more days ahead
     cdef vector[int32_t] entries  # the entries of the day being gathered
@@ -1344,17 +1347,19 @@ cdef int _start_state(_MediaRun run, dict agents, dict reached,
 
 cdef int _bind_calendar(_CalendarRun days, dict agents, int64_t horizon) except -1:
     """The calendar kernel's own memory: a clock record per agent (never initialised: read only
-    while the agent holds) and a bit per medium per group (idle), then its tables."""
+    while the agent holds); in group mode the tie-by-tie ties' list and, per group and medium,
+    how many of its first members are settled (4 bytes: none yet), then its tables."""
     cdef uint8_t[::1] clock_bytes
-    cdef uint32_t[::1] idle_bits
+    cdef int32_t[::1] settled
     days.clock_memory = np.empty(max(1, days.n_agents) * sizeof(Clocks), dtype=np.uint8)
     clock_bytes = days.clock_memory
     days.clocks = <Clocks*> &clock_bytes[0]
     if days.group_mode:
         _list_tie_walks(days)
-    days.idle_memory = np.zeros(max(1, len(agents["group_offsets"]) - 1), dtype=np.uint32)
-    idle_bits = days.idle_memory
-    days.group_idle = &idle_bits[0]
+        days.settled_memory = np.zeros(
+            max(1, (len(agents["group_offsets"]) - 1) * days.n_media), dtype=np.int32)
+        settled = days.settled_memory
+        days.settled = &settled[0]
     return days.prepare(horizon)
 
 
