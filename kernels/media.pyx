@@ -733,6 +733,7 @@ cdef struct Clocks:
     int32_t at[N_CLOCKS]  # the day each clock of the agent's holding fires next, or NEVER
     int32_t next        # the earliest of them: the day of the holding's calendar entry
     uint8_t restart     # a bit per clock whose ``at`` is a restart (a new window), not an event
+    uint8_t spare[7]    # to 32 bytes: two records a cache line, none across two
 
 
 cdef struct FarEntry:
@@ -1351,9 +1352,11 @@ cdef int _bind_calendar(_CalendarRun days, dict agents, int64_t horizon) except 
     how many of its first members are settled (4 bytes: none yet), then its tables."""
     cdef uint8_t[::1] clock_bytes
     cdef int32_t[::1] settled
-    days.clock_memory = np.empty(max(1, days.n_agents) * sizeof(Clocks), dtype=np.uint8)
+    cdef size_t address
+    days.clock_memory = np.empty((max(1, days.n_agents) + 2) * sizeof(Clocks), dtype=np.uint8)
     clock_bytes = days.clock_memory
-    days.clocks = <Clocks*> &clock_bytes[0]
+    address = <size_t>&clock_bytes[0]
+    days.clocks = <Clocks*>(address + (64 - address % 64) % 64)  # from a cache line's start
     if days.group_mode:
         _list_tie_walks(days)
         days.settled_memory = np.zeros(
