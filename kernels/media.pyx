@@ -957,6 +957,8 @@ cdef class _CalendarRun(_MediaRun):
         for i in range(n):
             if i + PREFETCH_AHEAD < n:
                 self.prefetch_holding(self.entries[i + PREFETCH_AHEAD])
+            if self.group_mode and i + PREFETCH_AHEAD // 2 < n:
+                self.prefetch_groups(self.entries[i + PREFETCH_AHEAD // 2])
             agent = self.entries[i]
             rec = &self.clocks[agent]
             if rec.next != t or self.state_of(agent) != I:  # a stale entry
@@ -992,6 +994,14 @@ cdef class _CalendarRun(_MediaRun):
         DIFFUSION_PREFETCH(&self.clocks[agent])
         DIFFUSION_PREFETCH(&self.agent_group_offsets[agent])
         DIFFUSION_PREFETCH(&self.offsets[agent])
+
+    @cython.final
+    cdef inline void prefetch_groups(self, int32_t agent) noexcept nogil:
+        """The second stage of ``prefetch_holding``: where the groups of a holder (whose list
+        of groups was asked for earlier) start, for a viewing in one of them."""
+        cdef int64_t e
+        for e in range(self.agent_group_offsets[agent], self.agent_group_offsets[agent + 1]):
+            DIFFUSION_PREFETCH(&self.group_offsets[self.agent_groups[e]])
 
     @cython.final
     cdef int share_today(self, int64_t slot, int64_t t) except -1 nogil:
