@@ -162,9 +162,6 @@ cdef class _MediaRun:
     cdef const uint8_t* group_kind
     cdef const int16_t* region
     cdef const int64_t* region_start  # region r is agents region_start[r]:region_start[r + 1]
-    # calendar kernel, per group and medium: its members before this position can no longer be
-    # changed by a viewing of the medium (that lasts), so a check for one who can starts there
-    cdef int32_t* settled
     cdef const float* willing  # per agent: multiplier on its acceptance (0: refuses), or NULL
     cdef int n_regions
     cdef uint8_t grouped[256]  # per tie kind: 1 if group mode shares along it only in viewings
@@ -342,7 +339,8 @@ cdef class _MediaRun:
         if self.group_mode:
             n_groups = self.agent_group_offsets[holder + 1] - self.agent_group_offsets[holder]
             if n_groups > 0 and bernoulli(&draws, clip(self.host_prob * factor)):
-                self.view_in_group(slot, t, &draws, &best, &receiver, False)
+                self.view_in_group(slot, self.choose_group(holder, &draws), t, &draws, &best,
+                                   &receiver)
         e = self.offsets[holder]
         end = self.offsets[holder + 1]
         while e < end:
@@ -366,21 +364,22 @@ cdef class _MediaRun:
             self.lent_to[slot] = receiver
 
     @cython.final
-    cdef int view_in_group(self, int64_t slot, int64_t t, Stream* draws, double* best,
-                           int32_t* receiver, bint skip_idle) except -1 nogil:
-        """The holder at ``slot`` hosts a viewing in one of its groups (chosen uniformly): each
-        member accepts with its acceptance; susceptible ones are exposed, informed ones watch.
-        With ``skip_idle`` (the stream serves this viewing alone) a viewing that can change no
-        one (``idle``) draws nothing more. Returns 1 for such a viewing, else 0."""
+    cdef inline int64_t choose_group(self, int32_t holder, Stream* draws) noexcept nogil:
+        """The group a viewing of ``holder`` takes place in, one of its groups uniformly."""
+        cdef int64_t first = self.agent_group_offsets[holder]
+        cdef int64_t n_groups = self.agent_group_offsets[holder + 1] - first
+        return self.agent_groups[first + <int64_t>(uniform(draws) * n_groups)]
+
+    @cython.final
+    cdef int view_in_group(self, int64_t slot, int64_t g, int64_t t, Stream* draws,
+                           double* best, int32_t* receiver) except -1 nogil:
+        """The holder at ``slot`` hosts a viewing in group ``g`` (``choose_group``): each member
+        accepts with its acceptance; susceptible ones are exposed, informed ones watch."""
         cdef int32_t holder = self.active[slot], viewer
         cdef uint8_t what = self.medium[holder], st
         cdef bint lent = self.media[what].lent
-        cdef int64_t first = self.agent_group_offsets[holder], e, g
-        cdef int64_t n_groups = self.agent_group_offsets[holder + 1] - first
+        cdef int64_t e
         cdef double u, priority = 0.0
-        g = self.agent_groups[first + <int64_t>(uniform(draws) * n_groups)]
-        if skip_idle and self.idle(g, what):
-            return 1
         for e in range(self.group_offsets[g], self.group_offsets[g + 1]):
             viewer = self.group_members[e]
             u = uniform(draws)
@@ -394,27 +393,6 @@ cdef class _MediaRun:
             else:  # informed already (or exposed this step): watches this medium too
                 self.see(viewer, what)
         return 0
-
-    @cython.final
-    cdef bint idle(self, int64_t g, uint8_t what) noexcept nogil:
-        """Calendar kernel: whether a viewing of ``what`` in group ``g`` can change no member:
-        each is detected, or informed (so not exposed) and has seen ``what`` already. That
-        lasts (no one becomes susceptible again, no one unsees), so members found so are
-        passed over for good (``settled``) and each is looked at until then, not at each check."""
-        cdef int32_t* cursor = &self.settled[g * self.n_media + what]
-        cdef int64_t first = self.group_offsets[g], end = self.group_offsets[g + 1]
-        cdef int64_t e = first + cursor[0]
-        cdef int32_t viewer
-        cdef uint8_t st
-        cdef uint32_t bit = (<uint32_t>1) << what
-        while e < end:
-            viewer = self.group_members[e]
-            st = self.state_of(viewer)
-            if st == S or (st != D and not (self.seen[viewer] & bit)):
-                break
-            e += 1
-        cursor[0] = <int32_t>(e - first)
-        return e == end
 
     @cython.final
     cdef int offer_tie(self, int64_t slot, int64_t e, int64_t t, Stream* draws, PowerTable* table,
@@ -758,6 +736,9 @@ cdef class _CalendarRun(_MediaRun):
 
     cdef Clocks* clocks  # per agent, read only while it holds (so never initialised)
     cdef object clock_memory  # the numpy buffer behind ``clocks``
+    # group mode, per group and medium: its members before this position can no longer be
+    # changed by a viewing of the medium (that lasts), so a check for one who can starts there
+    cdef int32_t* settled
     cdef object settled_memory  # the numpy buffer behind ``settled``
     cdef vector[vector[int32_t]] ring  # per day (mod RING_DAYS): agents with a clock that day
     cdef vector[FarEntry] far  # entries RING_DAYS or more days ahead
@@ -1013,7 +994,7 @@ cdef class _CalendarRun(_MediaRun):
         cdef bint afraid = self.fear_until[holder] >= t
         cdef double factor = self.media[what].share * (self.fear_factor if afraid else 1.0)
         cdef double best = -1.0
-        cdef int64_t n
+        cdef int64_t n, group
         cdef size_t exposed
         cdef PowerTable* table
         cdef Stream draws
@@ -1022,8 +1003,10 @@ cdef class _CalendarRun(_MediaRun):
             self.draw_clock(holder, HOST_CLOCK, t + 1, 0, &draws)
             table = self.hosting[what]
             if uniform(&draws) * table.p < clip(self.host_prob * factor):
-                if self.view_in_group(slot, t, &draws, &best, &receiver, True) and (
-                        self.all_groups_idle(holder, what)):
+                group = self.choose_group(holder, &draws)
+                if not self.idle(group, what):
+                    self.view_in_group(slot, group, t, &draws, &best, &receiver)
+                elif self.all_groups_idle(holder, what):  # an idle viewing draws nothing more
                     self.clocks[holder].at[HOST_CLOCK] = NEVER  # its viewings would change no one
         if bits & (1 << TIES_CLOCK):
             n = self.mark_walk(holder, False)
@@ -1062,6 +1045,27 @@ cdef class _CalendarRun(_MediaRun):
             if st == S or (not market and st != D and not (self.seen[viewer] & bit)):
                 return False
         return True
+
+    @cython.final
+    cdef bint idle(self, int64_t g, uint8_t what) noexcept nogil:
+        """Whether a viewing of ``what`` in group ``g`` can change no member: each is detected,
+        or informed (so not exposed) and has seen ``what`` already. That lasts (no one becomes
+        susceptible again, no one unsees), so members found so are passed over for good
+        (``settled``): each is looked at until then, not at every check."""
+        cdef int32_t* cursor = &self.settled[g * self.n_media + what]
+        cdef int64_t first = self.group_offsets[g], end = self.group_offsets[g + 1]
+        cdef int64_t e = first + cursor[0]
+        cdef int32_t viewer
+        cdef uint8_t st
+        cdef uint32_t bit = (<uint32_t>1) << what
+        while e < end:
+            viewer = self.group_members[e]
+            st = self.state_of(viewer)
+            if st == S or (st != D and not (self.seen[viewer] & bit)):
+                break
+            e += 1
+        cursor[0] = <int32_t>(e - first)
+        return e == end
 
     @cython.final
     cdef bint all_groups_idle(self, int32_t holder, uint8_t what) noexcept nogil:
@@ -1419,7 +1423,8 @@ cdef int _seed(_MediaRun run, _CalendarRun days, const int32_t[::1] seeds,
                 days.begin_holding(seeds[i], 1)
             else:
                 run.active.push_back(seeds[i])
-        run.merge_new_holders(0)
+        if days is None:
+            run.merge_new_holders(0)
     return 0
 
 
@@ -1454,6 +1459,22 @@ cdef int64_t _run_steps(_MediaRun run, _CalendarRun days, int64_t horizon,
             with gil:
                 PyErr_CheckSignals()  # Ctrl-C stops a long run between steps
     return t
+
+
+def sort_unique_ids(const int32_t[::1] ids):
+    """The calendar kernel's sort of a day's entries: ``ids`` (non-negative) ascending, repeats
+    dropped; exposed so that tests can check it against numpy."""
+    cdef vector[int32_t] values, scratch
+    cdef int64_t i
+    for i in range(ids.shape[0]):
+        values.push_back(ids[i])
+    with nogil:
+        sort_unique(values, scratch)
+    out = np.empty(values.size(), dtype=np.int32)
+    cdef int32_t[::1] view = out
+    for i in range(<int64_t>values.size()):
+        view[i] = values[i]
+    return out
 
 
 def willingness_uniforms(const uint64_t[::1] key, int64_t n):

@@ -233,13 +233,11 @@ cdef inline int64_t first_day_within(Stream* rng, PowerTable* table, int64_t tri
     cdef int64_t rest
     if table.p <= 0.0 or trials <= 0 or window <= 0:
         return 0
+    if trials * window <= TABLE_SPAN:  # days are blocks of trials, all in one span: one uniform
+        return first_success_of_blocks(rng, table, trials, window)
     if table.p >= 1.0:
         return 1
-    v = 1.0 - uniform(rng)  # in (0, 1]: P(first success on a day <= k) = 1 - pw[trials * k]
-    if trials * window <= TABLE_SPAN:
-        if v > table.pw[trials * window]:
-            return first_below(table.pw, v, trials, window)
-        return 0
+    v = 1.0 - uniform(rng)  # in (0, 1]: the day fails with probability pw[trials] (a product)
     fail = table.pw[trials % TABLE_SPAN]
     rest = trials // TABLE_SPAN
     while rest > 0 and fail > 0.0:

@@ -91,9 +91,9 @@ MUTATIONS = [
     Mutation("step implication ignores bribes", "kernels/media.pyx",
              "p_take = self.p_implicate * (1.0 - self.p_bribe)", "p_take = self.p_implicate"),
     Mutation("step implication keyed by the other agent only", "kernels/media.pyx",
-             "uniform_at(self.key, a, t, IMPLICATE, other) < p_take:\n"
+             "self.key, a, t, IMPLICATE, other) < p_take:\n"
              "                    self.seize",
-             "uniform_at(self.key, other, t, IMPLICATE, 0) < p_take:\n"
+             "self.key, other, t, IMPLICATE, 0) < p_take:\n"
              "                    self.seize"),
     Mutation("event channel of the first candidate queued", "kernels/sir.pyx",
              "order_by_source(run.current, run.current_kinds, run.current_sources)", "pass"),
@@ -169,19 +169,24 @@ MUTATIONS = [
     Mutation("calendar tie clock drawn from a stream keyed by slot", "kernels/media.pyx",
              "stream_at(&draws, self.key, holder, t, HOLDER_DAY, TIES_CLOCK)",
              "stream_at(&draws, self.key, slot, t, HOLDER_DAY, TIES_CLOCK)"),
-    Mutation("calendar groups remembered idle without checking their members",
-             "kernels/media.pyx",
-             "            st = self.state_of(viewer)\n"
+    Mutation("calendar group members settled without checking them", "kernels/media.pyx",
              "            if st == S or (st != D and not (self.seen[viewer] & bit)):\n"
-             "                return False\n        if self.group_idle != NULL:\n",
-             "            st = self.state_of(viewer)\n        if self.group_idle != NULL:\n"),
-    Mutation("calendar group remembered idle before its members are checked",
-             "kernels/media.pyx",
-             "        if self.group_idle != NULL and self.group_idle[g] & bit:\n"
-             "            return True\n",
-             "        if self.group_idle != NULL and self.group_idle[g] & bit:\n"
-             "            return True\n"
-             "        if self.group_idle != NULL:\n            self.group_idle[g] |= bit\n"),
+             "                break\n",
+             "            if False:\n                break\n"),
+    Mutation("calendar group cursor passes the member it stopped at", "kernels/media.pyx",
+             "        cursor[0] = <int32_t>(e - first)\n",
+             "        cursor[0] = <int32_t>(e - first + (e < end))\n"),
+    Mutation("calendar day's sort drops its last radix pass", "kernels/media.pyx",
+             "pass < passes;", "pass < passes - 1;"),
+    Mutation("calendar tie-by-tie walk shifted by one tie", "kernels/media.pyx",
+             "positions[starts[a]] = <int32_t>(e - days.offsets[a])",
+             "positions[starts[a]] = <int32_t>(e - days.offsets[a] + 1)"),
+    Mutation("calendar tie-by-tie walk lists grouped ties", "kernels/media.pyx",
+             "starts[a + 1] += not days.grouped[days.kind[e]]",
+             "starts[a + 1] += 1"),
+    Mutation("deterrence fast path ends deterrence on the day of the trial", "kernels/media.pyx",
+             "self.deterred_until = max(self.deterred_until, t + self.deterrence_steps)",
+             "self.deterred_until = t"),
     Mutation("calendar sales stop while customers are susceptible", "kernels/media.pyx",
              "if st == S or (not market and st != D and not (self.seen[viewer] & bit)):",
              "if not market and (st == S or (st != D and not (self.seen[viewer] & bit))):"),

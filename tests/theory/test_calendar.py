@@ -11,6 +11,7 @@ every mechanism on, statistic by statistic, against each other (Welch, ``Z`` sta
 
 import numpy as np
 import pytest
+from diffusion._media import sort_unique_ids
 
 from diffusion import Campaign, Network, Params, simulate
 from diffusion.population import PopulationConfig
@@ -54,6 +55,17 @@ def test_a_holders_first_clocks_come_from_one_addressed_stream():
     expected = [(day > t).sum() for t in range(steps + 1)]
     assert res.state("I").tolist() == expected
     assert res.state("R").tolist() == [n - e for e in expected]
+
+
+@pytest.mark.parametrize("size", [0, 1, 4095, 4096, 50_000])
+@pytest.mark.parametrize("top", [1, 5000, 2**20, 2**25, 2**31 - 1])
+def test_a_days_entries_are_sorted_and_unique(size, top):
+    """The day's calendar entries are visited in id order, each once: the radix sort (from
+    4,096 entries: one to three passes as the largest id needs) and std::sort below it agree
+    with numpy, repeats included."""
+    ids = np.random.default_rng(size + top).integers(0, top, size=size, dtype=np.int32)
+    ids = np.concatenate([ids, ids[: size // 3]])  # repeats, as stale entries make
+    assert sort_unique_ids(ids).tolist() == np.unique(ids).tolist()
 
 
 def test_waits_beyond_a_window_restart_with_the_geometric_law():
