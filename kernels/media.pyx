@@ -464,7 +464,7 @@ cdef class _MediaRun:
         self.public_trials += 1
         if self.deterrence_steps > 0:
             self.deter_until[r] = <int32_t>(t + self.deterrence_steps)
-            self.deterred_until = max(self.deterred_until, t + self.deterrence_steps)
+            self.deterred_until = max(self.deterred_until, self.deter_until[r])
         if not self.track_witnessed:
             return 0
         stream_at(&draws, self.key, agent, t, WITNESS, 0)

@@ -185,7 +185,7 @@ MUTATIONS = [
              "starts[a + 1] += not days.grouped[days.kind[e]]",
              "starts[a + 1] += 1"),
     Mutation("deterrence fast path ends deterrence on the day of the trial", "kernels/media.pyx",
-             "self.deterred_until = max(self.deterred_until, t + self.deterrence_steps)",
+             "self.deterred_until = max(self.deterred_until, self.deter_until[r])",
              "self.deterred_until = t"),
     Mutation("calendar sales stop while customers are susceptible", "kernels/media.pyx",
              "if st == S or (not market and st != D and not (self.seen[viewer] & bit)):",

@@ -10,6 +10,8 @@ copy, and the layout of an addressed draw's counter (issue 20, B).
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -164,6 +166,32 @@ def test_a_viewing_records_the_kind_of_the_group_that_viewed(engine):
     assert agents["group_kind"][viewed] == KIND["circle"]  # not the holder's first group
     assert agents["group_kind"][agents["agent_groups"][start]] == KIND["household"]
     assert (res.reached.channel[reached] == agents["group_kind"][viewed]).all()
+
+
+@pytest.mark.parametrize("engine", FULL_MODEL_ENGINES)
+def test_group_mode_shares_tie_by_tie_along_every_tie_not_grouped_and_no_other(engine):
+    """Group mode without viewings (host_prob = 0), every tie of trust 1 and beta = 1: in one
+    step, 300 holders share along each of their market and trade ties for sure and along no
+    household or circle tie. Those reached are exactly the susceptible neighbours over such
+    ties, each with that tie's kind as its channel."""
+    built = build_population(3000, seed=4, n_regions=12)
+    net = built.network
+    trusted = Network(net.offsets, net.neighbours, np.ones_like(net.trust), net.kind)
+    population = dataclasses.replace(built, network=trusted)
+    params = Params(beta=1.0, gamma=0.0, delta=0.0, mode="group", host_prob=0.0)
+    seeds = np.arange(0, 3000, 10)
+    res = simulate(population, params, seeds=seeds, rng=5, steps=1, engine=engine)
+    over = {}  # agent -> kinds of the ties not grouped that lead to it from a holder
+    for holder in seeds:
+        row = slice(net.offsets[holder], net.offsets[holder + 1])
+        for other, kind in zip(net.neighbours[row], net.kind[row], strict=True):
+            if kind in (KIND["market"], KIND["trade"]) and other % 10:
+                over.setdefault(int(other), set()).add(int(kind))
+    reached = np.flatnonzero(res.reached.step == 1)
+    assert len(over) >= 100
+    assert set(reached.tolist()) == set(over)
+    for agent in reached:
+        assert res.reached.channel[agent] in over[int(agent)], agent
 
 
 @pytest.mark.parametrize("gamma", [0.0, 1.0])
