@@ -1382,8 +1382,8 @@ cdef int _bind_calendar(_CalendarRun days, dict agents, int64_t horizon) except 
 
 cdef int _list_tie_walks(_CalendarRun days) except -1:
     """Group mode: each agent's tie-by-tie ties (of kinds that are not grouped) as positions
-    within its row, listed once so that a walk along them reads no kind (12 bytes per agent
-    and tie-by-tie tie; one pass over the kinds)."""
+    within its row, listed once so that a walk along them reads no kind (8 bytes per agent and
+    4 per such tie; two passes over the kinds)."""
     cdef int64_t n = days.n_agents, a, e
     start = np.empty(n + 1, dtype=np.int64)
     cdef int64_t[::1] starts = start
