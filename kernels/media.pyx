@@ -938,8 +938,11 @@ cdef class _CalendarRun(_MediaRun):
         for i in range(n):
             if i + PREFETCH_AHEAD < n:
                 self.prefetch_holding(self.entries[i + PREFETCH_AHEAD])
-            if self.group_mode and i + PREFETCH_AHEAD // 2 < n:
-                self.prefetch_groups(self.entries[i + PREFETCH_AHEAD // 2])
+            if self.group_mode:  # a viewing's loads in stages, each reading what the last asked for
+                if i + 3 * PREFETCH_AHEAD // 4 < n:
+                    self.prefetch_group_list(self.entries[i + 3 * PREFETCH_AHEAD // 4])
+                if i + PREFETCH_AHEAD // 2 < n:
+                    self.prefetch_groups(self.entries[i + PREFETCH_AHEAD // 2])
             agent = self.entries[i]
             rec = &self.clocks[agent]
             if rec.next != t or self.state_of(agent) != I:  # a stale entry
@@ -970,16 +973,26 @@ cdef class _CalendarRun(_MediaRun):
 
     @cython.final
     cdef inline void prefetch_holding(self, int32_t agent) noexcept nogil:
-        """Ask for what a holder's visit reads first (its clocks, its groups, its row) some
-        holders ahead of the visit, so that the loads overlap instead of waiting in turn."""
+        """Ask for what a holder's visit reads first (its clocks, its state, where its groups,
+        its row and its tie-by-tie ties start) some holders ahead of the visit, so that the
+        loads overlap instead of waiting in turn."""
         DIFFUSION_PREFETCH(&self.clocks[agent])
         DIFFUSION_PREFETCH(&self.agent_group_offsets[agent])
         DIFFUSION_PREFETCH(&self.offsets[agent])
+        DIFFUSION_PREFETCH(&self.flags[agent])
+        if self.tie_walk_start != NULL:
+            DIFFUSION_PREFETCH(&self.tie_walk_start[agent])
+
+    @cython.final
+    cdef inline void prefetch_group_list(self, int32_t agent) noexcept nogil:
+        """The second stage of ``prefetch_holding``: the list of a holder's groups (where it
+        starts was asked for earlier)."""
+        DIFFUSION_PREFETCH(&self.agent_groups[self.agent_group_offsets[agent]])
 
     @cython.final
     cdef inline void prefetch_groups(self, int32_t agent) noexcept nogil:
-        """The second stage of ``prefetch_holding``: where the groups of a holder (whose list
-        of groups was asked for earlier) start, for a viewing in one of them."""
+        """The third stage: where each of a holder's groups starts (its list of groups was asked
+        for earlier), for a viewing in one of them."""
         cdef int64_t e
         for e in range(self.agent_group_offsets[agent], self.agent_group_offsets[agent + 1]):
             DIFFUSION_PREFETCH(&self.group_offsets[self.agent_groups[e]])
