@@ -78,6 +78,7 @@ from rng cimport (
     uniform,
     uniform_at,
 )
+from sorting cimport sort_unique
 
 import numpy as np
 
@@ -90,39 +91,8 @@ cdef extern from *:
         std::sort(v.begin() + n_sorted, v.end());
         std::inplace_merge(v.begin(), v.begin() + n_sorted, v.end());
     }
-    /* Sort non-negative ids and drop repeats: a least-significant-digit radix sort through
-       ``scratch`` (at most 13 bits a pass: the counts stay in L1), std::sort when short. */
-    static void sort_unique(std::vector<int32_t>& v, std::vector<int32_t>& scratch) {
-        size_t n = v.size();
-        if (n < 4096) {
-            std::sort(v.begin(), v.end());
-        } else {
-            int32_t top = *std::max_element(v.begin(), v.end());
-            int bits = 1;
-            while (bits < 31 && (top >> bits)) bits++;
-            int passes = (bits + 12) / 13, width = (bits + passes - 1) / passes;
-            std::vector<size_t> count((size_t)1 << width);
-            scratch.resize(n);
-            for (int pass = 0, shift = 0; pass < passes; pass++, shift += width) {
-                uint32_t mask = ((uint32_t)1 << width) - 1;
-                std::fill(count.begin(), count.end(), 0);
-                for (size_t i = 0; i < n; i++) count[((uint32_t)v[i] >> shift) & mask]++;
-                size_t sum = 0;
-                for (size_t d = 0; d < count.size(); d++) {
-                    size_t c = count[d];
-                    count[d] = sum;
-                    sum += c;
-                }
-                for (size_t i = 0; i < n; i++)
-                    scratch[count[((uint32_t)v[i] >> shift) & mask]++] = v[i];
-                v.swap(scratch);
-            }
-        }
-        v.erase(std::unique(v.begin(), v.end()), v.end());
-    }
     """
     void sort_merge_tail(vector[int32_t]& v, int64_t n_sorted) noexcept nogil
-    void sort_unique(vector[int32_t]& v, vector[int32_t]& scratch) except + nogil
 
 cdef enum:
     EXPOSED = 5     # transient: exposed during the current step, still counted as S

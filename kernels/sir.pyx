@@ -39,6 +39,7 @@ from rng cimport (
     uniform,
     uniform_at,
 )
+from sorting cimport sort_unique
 
 import numpy as np
 
@@ -121,7 +122,8 @@ cdef struct Run:  # everything one realisation reads and writes
     int32_t* tie_detected           # per agent: first step a neighbour was detected (output)
     vector[uint64_t] susceptible    # one bit per agent: 125 kB for 10**6, stays in cache
     Queue queue
-    vector[int32_t] current         # candidates of this step, then its new holders
+    vector[int32_t] current         # candidates of this step, then its new holders in id order
+    vector[int32_t] scratch         # the other half of sorting them
     vector[uint8_t] current_kinds
     vector[int32_t] current_sources
     vector[int64_t] events          # N_COLUMNS per step
@@ -344,18 +346,24 @@ cdef int share_by_tie(Run* run, int64_t j, int64_t t, int64_t limit) except -1 n
 
 cdef int spread_from_holders(Run* run, int64_t t, int64_t n_new) except -1 nogil:
     """Phase 2: each new holder of step ``t`` draws its removal and, per tie, the step its
-    sharing succeeds, all from its stream (holder, t, HOLDER). Adjacency rows are prefetched a
-    few holders ahead: the row fetch is the one cache miss per holder."""
+    sharing succeeds, all from its stream (holder, t, HOLDER). The holders go in id order (each
+    one's draws are its own, so the order changes no result), reading the adjacency front to
+    back, with each row prefetched a few holders ahead."""
     cdef Stream draws
     cdef const int64_t* offsets = run.ties.offsets
     cdef int64_t i, j, e, limit
-    cdef int32_t* current = run.current.data()
+    cdef int32_t* current
+    run.current.resize(n_new)
+    sort_unique(run.current, run.scratch)
+    current = run.current.data()
     for i in range(n_new):
         if i + 2 * PREFETCH_AHEAD < n_new:
             DIFFUSION_PREFETCH(&offsets[current[i + 2 * PREFETCH_AHEAD]])
-        if i + PREFETCH_AHEAD < n_new:
-            e = offsets[current[i + PREFETCH_AHEAD]]
+        if i + PREFETCH_AHEAD < n_new:  # both ends of the row: it often spans two lines
+            j = current[i + PREFETCH_AHEAD]
+            e = offsets[j]
             DIFFUSION_PREFETCH(&run.ties.neighbours[e])
+            DIFFUSION_PREFETCH(&run.ties.neighbours[offsets[j + 1] - 1])
             if not run.params.uniform_trust:
                 DIFFUSION_PREFETCH(&run.ties.trust[e])
         j = current[i]
