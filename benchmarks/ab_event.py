@@ -8,7 +8,8 @@ argument checks, conversions, kernel, per-person records and results. Both are t
 numpy SIR reference and, when installed, cynetdiff, interleaved, in CPU seconds
 (``time.process_time``) on ER 10^6 with mean degree 10 and 10 seeds: SIR (beta 0.05, gamma 0.2)
 and the independent cascade (gamma 1, beta = T = 0.2083). Prints the medians and ratios as
-Markdown; ``--json`` writes every repeat.
+Markdown; ``--json`` writes every repeat, with the two commits (BENCHMARKS.md's before-and-after
+table is generated from that file).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import argparse
 import importlib
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -42,6 +44,14 @@ def load_before(tree: Path, into: Path):
         source.write_text(text)
     sys.path.insert(0, str(into))
     return importlib.import_module("diffusion_before")
+
+
+def commit_of(tree: Path) -> str:
+    """The short hash of the commit checked out in ``tree`` ("unknown" outside git)."""
+    done = subprocess.run(
+        ["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    )
+    return done.stdout.strip() or "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,7 +98,13 @@ def main(argv: list[str] | None = None) -> int:
         refs = f"{ref} {r:.3f} | {r / b:.2f} | {r / a:.2f}" if r else "- | - | -"
         print(f"| {model} | {b:.4f} | {a:.4f} | {a / b:.3f} | {refs} |")
     if args.json:
-        record = {"machine": machine(), "repeats": args.repeats, "seconds": seconds}
+        record = {
+            "machine": machine(),
+            "before_commit": commit_of(args.tree.resolve()),
+            "after_commit": commit_of(Path(__file__).resolve().parent),
+            "repeats": args.repeats,
+            "seconds": seconds,
+        }
         report.write_json(args.json, record | {"median": med})
     return 0
 

@@ -31,11 +31,13 @@ STRATEGY = ROOT / "docs" / "data" / "strategy-usb-budget"
 CHECKS = ROOT / "docs" / "data" / "fit-checks.parquet"
 SENSITIVITY = ROOT / "docs" / "data" / "sensitivity"
 BENCH_RUN = ROOT / "benchmarks" / "results" / "full-run.json"
+EVENT_AB = ROOT / "benchmarks" / "event-before-after.json"
+"""The event kernel of two commits timed in one process (``python -m benchmarks.ab_event``)."""
 OUT = ROOT / "docs" / "generated"
 BLOCK = re.compile(r"(<!-- BEGIN generated ([\w-]+) -->\n)(.*?)(<!-- END generated \2 -->)", re.S)
 """A generated table inside a Markdown file outside docs/ (BENCHMARKS.md)."""
 BLOCK_FILES = (ROOT / "BENCHMARKS.md",)
-BLOCK_TABLES = frozenset({"benchmarks-goals", "benchmarks-run"})
+BLOCK_TABLES = frozenset({"benchmarks-goals", "benchmarks-run", "benchmarks-event-ab"})
 """Tables that live in blocks of BLOCK_FILES rather than in docs/generated/."""
 
 
@@ -306,6 +308,37 @@ def benchmarks_goals() -> str:
     return _table(["goal", "measured in the last full run", "met"], goals)
 
 
+def benchmarks_event_ab() -> str:
+    """The event kernel's whole ``simulate`` call of two commits, interleaved in one process
+    (``python -m benchmarks.ab_event``), against issue 23's goals."""
+    run = json.loads(EVENT_AB.read_text(encoding="utf-8"))
+    med = run["median"]
+    rows = []
+    for label, model, ref, name, goal in (
+        ("SIR (beta 0.05, gamma 0.2)", "SIR", "SIR numpy", "numpy SIR", 6.5),
+        ("cascade (gamma 1, beta 0.2083)", "IC", "IC cynetdiff", "cynetdiff", 5.5),
+    ):
+        before, after, reference = med[f"{model} before"], med[f"{model} after"], med.get(ref)
+        refs = (
+            [f"{name} {reference:.3f} s", f"{reference / before:.2f}x", f"{reference / after:.2f}x"]
+            if reference
+            else [f"{name}: not installed", "-", "-"]
+        )
+        rows.append(
+            [label, f"{before:.4f} s", f"{after:.4f} s", f"{after / before:.3f}", *refs,
+             f">= {goal}x"]  # fmt: skip
+        )
+    header = ["workload", "before", "after", "after / before", "reference", "before: x ref",
+              "after: x ref", "goal"]  # fmt: skip
+    machine = run["machine"]
+    return (
+        f"Before: {run['before_commit']}; after: {run['after_commit']}. CPU seconds, medians of "
+        f"{run['repeats']} interleaved repeats in one process; {machine['cpu']}, "
+        f"{machine['cores']} cores, load average {machine['load_average_1min']:.1f}.\n\n"
+        + _table(header, rows)
+    )
+
+
 def benchmarks_run() -> str:
     """The report of the last full benchmark run, as ``python -m benchmarks`` prints it."""
     spec = importlib.util.spec_from_file_location(
@@ -335,6 +368,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "sensitivity-sobol": sensitivity_sobol,
     "benchmarks-goals": benchmarks_goals,
     "benchmarks-run": benchmarks_run,
+    "benchmarks-event-ab": benchmarks_event_ab,
 }
 """Every generated table, by the name of its file in ``docs/generated/``."""
 
@@ -355,6 +389,7 @@ def available() -> dict[str, Callable[[], str]]:
         "sensitivity-sobol": SENSITIVITY / "sobol.parquet",
         "benchmarks-goals": BENCH_RUN,
         "benchmarks-run": BENCH_RUN,
+        "benchmarks-event-ab": EVENT_AB,
     }
     return {name: make for name, make in TABLES.items() if sources[name].is_file()}
 

@@ -165,3 +165,24 @@ def test_two_holders_reaching_one_agent_give_the_lowest_holders_channel(engine, 
     res = simulate(net, Params(beta=1.0, gamma=1.0), seeds=order, rng=1, engine=engine)
     assert res.reached.step[2] == 1
     assert res.reached.channel[2] == 1
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_holders_of_different_steps_reaching_one_agent_give_the_lowest_holders_channel(engine):
+    """Gadgets of four: seeds A and S, S tied to B (kind 3), B to X (kind 1), A to X (kind 2),
+    B's id below A's; every tie shares with probability 1/2 a step, no one stops. Where B was
+    reached in step 1 and X in step 2, A (holding since step 0) and B (since step 1) each reached
+    X in step 2 with probability 1/2, and on a tie B's lower id gives its channel: kind 1 in 2/3
+    of those gadgets. Taking whichever of them was queued first (A's, a step earlier) would give
+    1/3."""
+    n = 2000
+    b, x, a, s = (4 * np.arange(n) + i for i in range(4))
+    edges = np.concatenate([np.column_stack(p) for p in ((s, b), (b, x), (a, x))])
+    kinds = np.repeat([3, 1, 2], n)
+    net = Network.from_edges(4 * n, edges, kind=kinds)
+    res = simulate(net, Params(beta=0.5, gamma=0.0), seeds=np.sort(np.concatenate([a, s])),
+                   rng=3, steps=3, engine=engine)  # fmt: skip
+    tied = (res.reached.step[b] == 1) & (res.reached.step[x] == 2)
+    share = np.mean(res.reached.channel[x[tied]] == 1)
+    assert tied.sum() > 300
+    assert abs(share - 2 / 3) < 4 * np.sqrt(2 / 9 / tied.sum())
