@@ -325,8 +325,14 @@ def benchmarks_event_ab() -> str:
             else [f"{name}: not installed", "-", "-"]
         )
         rows.append(
-            [label, f"{before:.4f} s", f"{after:.4f} s", f"{after / before:.3f}", *refs,
-             f">= {goal}x"]  # fmt: skip
+            [
+                label,
+                f"{before:.4f} s",
+                f"{after:.4f} s",
+                f"{after / before:.3f}",
+                *refs,
+                f">= {goal}x",
+            ]  # fmt: skip
         )
     header = ["workload", "before", "after", "after / before", "reference", "before: x ref",
               "after: x ref", "goal"]  # fmt: skip
