@@ -45,6 +45,7 @@ import numpy as np
 
 cdef enum:
     PREFETCH_AHEAD = 8
+    SORT_FROM = 4096  # fewer new holders in a step: their order costs more to fix than it saves
 
 cdef enum Column:  # of the per-step event table, in the order of EVENT_COLUMNS
     NEW_I = 0
@@ -122,7 +123,7 @@ cdef struct Run:  # everything one realisation reads and writes
     int32_t* tie_detected           # per agent: first step a neighbour was detected (output)
     vector[uint64_t] susceptible    # one bit per agent: 125 kB for 10**6, stays in cache
     Queue queue
-    vector[int32_t] current         # candidates of this step, then its new holders in id order
+    vector[int32_t] current         # candidates of this step, then its new holders (by id if many)
     vector[int32_t] scratch         # the other half of sorting them
     vector[uint8_t] current_kinds
     vector[int32_t] current_sources
@@ -346,15 +347,16 @@ cdef int share_by_tie(Run* run, int64_t j, int64_t t, int64_t limit) except -1 n
 
 cdef int spread_from_holders(Run* run, int64_t t, int64_t n_new) except -1 nogil:
     """Phase 2: each new holder of step ``t`` draws its removal and, per tie, the step its
-    sharing succeeds, all from its stream (holder, t, HOLDER). The holders go in id order (each
-    one's draws are its own, so the order changes no result), reading the adjacency front to
-    back, with each row prefetched a few holders ahead."""
+    sharing succeeds, all from its stream (holder, t, HOLDER). Many holders go in id order
+    (each one's draws are its own, so the order changes no result), reading the adjacency
+    front to back, with each row prefetched a few holders ahead."""
     cdef Stream draws
     cdef const int64_t* offsets = run.ties.offsets
     cdef int64_t i, j, e, limit
     cdef int32_t* current
     run.current.resize(n_new)
-    sort_unique(run.current, run.scratch)
+    if n_new >= SORT_FROM:
+        sort_unique(run.current, run.scratch)
     current = run.current.data()
     for i in range(n_new):
         if i + 2 * PREFETCH_AHEAD < n_new:

@@ -215,15 +215,16 @@ def test_the_viewers_who_keep_a_copy_share_on_and_no_one_else_does(engine):
     """Hub 0 tied to agents 1..k, each with a leaf of its own (k + i); every tie shares in the
     first step (beta = gamma = 1). A viewer keeps a copy when its draw at (viewer, step 1,
     KEEP_COPY, 0) is below p_copy: exactly the leaves of those who kept one are reached, in step
-    2, and no watcher's leaf is (nor a leaf of a holder passed over)."""
-    k = 200
+    2, and no watcher's leaf is (nor a leaf of a holder passed over). Enough viewers that the
+    event kernel sorts the step's new holders (kernels/sir.pyx, SORT_FROM)."""
+    k = 10_000
     viewers = np.arange(1, k + 1)
     edges = np.vstack([np.column_stack([np.zeros(k, int), viewers]),
                        np.column_stack([viewers, viewers + k])])  # fmt: skip
     params = Params(beta=1.0, gamma=1.0, delta=0.0, media={"usb": {"p_copy": 0.5}})
     res = simulate(Network.from_edges(2 * k + 1, edges), params, seeds=[0], rng=5, engine=engine)
     kept = addressed_uniforms(RunStreams.of(5).kernel_key(), viewers, 1, KEEP_COPY)[:, 0] < 0.5
-    assert 70 < kept.sum() < 130
+    assert 4_700 < kept.sum() < 5_300
     assert res.reached.step[viewers].tolist() == [1] * k
     assert res.reached.step[viewers + k].tolist() == np.where(kept, 2, -1).tolist()
 
